@@ -1,0 +1,1 @@
+"""SSD-style detection math (anchors, box decoding, NMS) and detection -> ROI conversion."""

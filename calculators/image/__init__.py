@@ -1,0 +1,1 @@
+"""Image-side math shared by pose graphs: rotated-ROI crops to tensors, letterbox handling."""

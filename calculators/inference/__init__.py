@@ -1,0 +1,1 @@
+"""Model runtimes: thin, checked wrappers around inference engines (TFLite / LiteRT)."""

@@ -1,0 +1,1 @@
+"""Reading and writing media and results: images, video frames, JSONL pose files."""

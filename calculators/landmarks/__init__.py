@@ -1,0 +1,1 @@
+"""Landmark math: tensor decoding, heatmap refinement, projection, ROI from landmarks, temporal smoothing."""

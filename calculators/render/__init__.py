@@ -1,0 +1,1 @@
+"""Drawing poses onto frames: skeleton topologies and OpenCV rendering."""

@@ -1,0 +1,136 @@
+"""What a calculator sees while it runs: its inputs at one timestamp, its side packets, a way to send.
+
+Sends are buffered in the context and committed by the scheduler when the call returns, so a calculator never
+touches shared state and needs no locks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import StreamError
+from .packet import Packet, Timestamp
+
+if TYPE_CHECKING:
+    from .calculator import Port
+    from .node import NodeRuntime
+
+
+class _SideContext:
+    """Side-packet access shared by every context."""
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node: "NodeRuntime"):
+        self._node = node
+
+    @property
+    def node_name(self) -> str:
+        return self._node.name
+
+    def side(self, port: "Port", index: int = 0, default: Any = None) -> Any:
+        """The value of an input side packet (default when the optional port is not connected)."""
+        return self._node.input_side_values.get((port.tag, index), default)
+
+    def has_side(self, port: "Port", index: int = 0) -> bool:
+        return (port.tag, index) in self._node.input_side_values
+
+    def count_dropped(self, n: int = 1) -> None:
+        """Account for packets this node deliberately discarded (flow limiting, max_poses...)."""
+        self._node.stats.dropped += n
+
+
+class OpenContext(_SideContext):
+    __slots__ = ()
+
+    def set_side(self, port: "Port", value: Any, index: int = 0) -> None:
+        """Produce an output side packet (only in open())."""
+        self._node.set_output_side_packet(port, index, value)
+
+
+class CloseContext(_SideContext):
+    """close() may still send final packets (e.g. a summary at PostStream)."""
+
+    __slots__ = ("_sends",)
+
+    def __init__(self, node: "NodeRuntime"):
+        super().__init__(node)
+        self._sends: list[tuple[int, Packet | None, int]] = []
+
+    def send(self, port: "Port", value: Any, timestamp: int, *, index: int = 0) -> None:
+        slot = self._node.output_slot(port, index)
+        if slot >= 0:
+            self._sends.append((slot, Packet(value, timestamp), 0))
+
+
+class ProcessContext(_SideContext):
+    """Inputs at one timestamp plus buffered outputs."""
+
+    __slots__ = ("timestamp", "_packets", "_sends")
+
+    def __init__(self, node: "NodeRuntime", timestamp: int, packets: list[Packet | None]):
+        super().__init__(node)
+        self.timestamp = timestamp
+        self._packets = packets
+        # (output slot, packet or None, explicit next bound or 0)
+        self._sends: list[tuple[int, Packet | None, int]] = []
+
+    # -- inputs ------------------------------------------------------------------------------------------------
+    def packet(self, port: "Port", index: int = 0) -> Packet | None:
+        slot = self._node.input_slot(port, index)
+        return self._packets[slot] if slot >= 0 else None
+
+    def get(self, port: "Port", index: int = 0, default: Any = None) -> Any:
+        slot = self._node.input_slot(port, index)
+        if slot < 0:
+            return default
+        p = self._packets[slot]
+        return default if p is None else p.value
+
+    def __getitem__(self, port: "Port") -> Any:
+        """The value on `port` (index 0) at this timestamp, or None when it carries nothing here."""
+        return self.get(port)
+
+    def has(self, port: "Port", index: int = 0) -> bool:
+        slot = self._node.input_slot(port, index)
+        return slot >= 0 and self._packets[slot] is not None
+
+    def values(self, port: "Port") -> list[Any]:
+        """Values of every index of a multiple port, None where a stream is empty at this timestamp."""
+        return [None if (p := self._packets[s]) is None else p.value for s in self._node.input_slots(port)]
+
+    def count(self, port: "Port") -> int:
+        """How many streams are connected to `port` (its indices)."""
+        return len(self._node.input_slots(port))
+
+    def connected(self, port: "Port", index: int = 0) -> bool:
+        return self._node.input_slot(port, index) >= 0 or self._node.output_slot(port, index) >= 0
+
+    def input_bound(self, port: "Port", index: int = 0) -> int:
+        """The smallest timestamp the stream on `port` may still deliver (for immediate-handler calculators)."""
+        slot = self._node.input_slot(port, index)
+        return self._node.input_bound(slot) if slot >= 0 else Timestamp.DONE
+
+    @property
+    def any_input(self) -> bool:
+        return any(p is not None for p in self._packets)
+
+    # -- outputs -----------------------------------------------------------------------------------------------
+    def send(self, port: "Port", value: Any, *, index: int = 0, timestamp: int | None = None) -> None:
+        """Emit `value` on `port` at this call's timestamp (+ the calculator's offset) or at `timestamp`."""
+        slot = self._node.output_slot(port, index)
+        if slot < 0:
+            if slot == -2:
+                raise StreamError(f"node '{self._node.name}': {port!r} is not an output of "
+                                  f"{type(self._node.calculator).__name__}")
+            return  # optional output not connected
+        if timestamp is None:
+            offset = self._node.timestamp_offset
+            timestamp = self.timestamp + (offset or 0)
+        self._sends.append((slot, Packet(value, timestamp), 0))
+
+    def set_next_bound(self, port: "Port", bound: int, *, index: int = 0) -> None:
+        """Promise that `port` will carry nothing below `bound` (lets downstream nodes move on)."""
+        slot = self._node.output_slot(port, index)
+        if slot >= 0:
+            self._sends.append((slot, None, bound))

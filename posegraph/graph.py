@@ -1,0 +1,452 @@
+"""`Graph`: the embedding API. Build from a file, text or config; feed packets; observe or poll outputs.
+
+Typical streaming use::
+
+    with Graph("graphs/my_graph.pbtxt") as graph:
+        graph.observe_output("out", lambda packet: print(packet.value))
+        graph.start({"threshold": 0.5})
+        for i, frame in enumerate(frames):
+            graph.add_packet("in", frame, timestamp=i)
+    # leaving the block closes the inputs and waits until everything drained
+
+or frame at a time: ``outputs = graph.process({"in": frame})``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import config as _config
+from .config.model import ValidatedGraph
+from .context import CloseContext, OpenContext
+from .errors import (CalculatorError, GraphCancelledError, GraphConfigError, GraphTimeoutError, PosegraphError,
+                     StreamError)
+from .node import CLOSED, OPENED, NodeRuntime, OutputStream
+from .packet import Packet, Timestamp
+from .profiler import GraphProfile, NodeStats, TraceRecorder, summarize
+from .scheduler import Executor, Scheduler
+
+_POLL_SLICE_S = 0.1  # every blocking wait wakes at least this often to notice failure or cancellation
+
+
+class GraphOutput:
+    """A graph output stream: observers and pollers, fed in timestamp order."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.bound = Timestamp.UNSTARTED           # written under the scheduler lock
+        self.delivered_bound = Timestamp.UNSTARTED  # what observers/pollers have been given
+        self._incoming: deque[Packet] = deque()
+        self._drain_lock = threading.Lock()
+        self.observers: list[Callable[[Packet], Any]] = []
+        self.pollers: list[OutputPoller] = []
+        self.collect_sync = False
+        self.sync_values: dict[int, Any] = {}
+
+    def accept(self, packets, bound: int) -> None:  # scheduler lock held
+        self._incoming.extend(packets)
+        self.bound = bound
+
+    def drain(self) -> None:
+        """Deliver what arrived; one thread at a time, retried so that nothing is left behind."""
+        while self._incoming or self.delivered_bound < self.bound:
+            if not self._drain_lock.acquire(blocking=False):
+                return  # the thread holding it re-checks after releasing
+            try:
+                bound = self.bound  # read first: packets up to this bound are already queued
+                while self._incoming:
+                    packet = self._incoming.popleft()
+                    if self.collect_sync:
+                        self.sync_values[packet.timestamp] = packet.value
+                    for callback in self.observers:
+                        callback(packet)
+                    for poller in self.pollers:
+                        poller._put(packet)
+                if bound > self.delivered_bound:
+                    self.delivered_bound = bound
+                if bound >= Timestamp.DONE:
+                    for poller in self.pollers:
+                        poller._close()
+            finally:
+                self._drain_lock.release()
+
+
+class OutputPoller:
+    """Pull packets of one output stream: ``next(timeout)`` or iterate until the stream is done."""
+
+    def __init__(self, graph: "Graph", stream: str):
+        self._graph = graph
+        self.stream = stream
+        self._packets: deque[Packet] = deque()
+        self._cond = threading.Condition()
+        self._done = False
+
+    def _put(self, packet: Packet) -> None:
+        with self._cond:
+            self._packets.append(packet)
+            self._cond.notify_all()
+
+    def _close(self) -> None:
+        with self._cond:
+            self._done = True
+            self._cond.notify_all()
+
+    def next(self, timeout: float | None = None) -> Packet | None:
+        """The next packet, or None once the stream is done. Raises the graph's error if it failed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._packets and not self._done:
+                self._graph._raise_if_failed()
+                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
+                if remaining <= 0:
+                    raise GraphTimeoutError(f"no packet on '{self.stream}' within {timeout} s")
+                self._cond.wait(remaining)
+            return self._packets.popleft() if self._packets else None
+
+    def __iter__(self) -> Iterator[Packet]:
+        while (packet := self.next()) is not None:
+            yield packet
+
+
+class Graph:
+    """A runnable graph. Build it, register observers/pollers, ``start``, feed, ``close``."""
+
+    def __init__(self, config: Any, *, search_paths=(), num_threads: int | None = None,
+                 max_queue_size: int | None = None, error_policy: str = "stop",
+                 trace_path: str | os.PathLike | None = None):
+        if error_policy not in ("stop", "skip"):
+            raise ValueError(f"error_policy must be 'stop' or 'skip', not {error_policy!r}")
+        self.spec: ValidatedGraph = config if isinstance(config, ValidatedGraph) else _config.load_graph(
+            config, search_paths=search_paths)
+        self._num_threads = num_threads or self.spec.num_threads or os.cpu_count() or 1
+        self._queue_limit = self.spec.max_queue_size if max_queue_size is None else max_queue_size
+        self._error_policy = error_policy
+        self._trace_path = trace_path or (self.spec.profiler.trace_path or None)
+        self._trace = TraceRecorder() if (trace_path or self.spec.profiler.trace_enabled) else None
+        self.outputs = {name: GraphOutput(name) for name in self.spec.output_streams}
+        self._scheduler: Scheduler | None = None
+        self._inputs: dict[str, OutputStream] = {}
+        self._input_drops = {name: 0 for name in self.spec.input_streams}
+        self._input_counts = {name: 0 for name in self.spec.input_streams}
+        self._side_packets: dict[str, Any] = {}
+        self._nodes: list[NodeRuntime] = []
+        self._started_at = 0.0
+        self._finished_at = 0.0
+        self._next_sync_ts = 0
+        self._sync_lock = threading.Lock()
+        self._trace_written = False
+
+    # -- construction helpers ----------------------------------------------------------------------------------
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, **kwargs) -> "Graph":
+        return cls(Path(path), **kwargs)
+
+    @classmethod
+    def from_text(cls, text: str, **kwargs) -> "Graph":
+        return cls(text, **kwargs)
+
+    @property
+    def started(self) -> bool:
+        return self._scheduler is not None
+
+    @property
+    def done(self) -> bool:
+        return self._scheduler is not None and self._scheduler.finished.is_set()
+
+    # -- before start ------------------------------------------------------------------------------------------
+    def _output(self, stream: str) -> GraphOutput:
+        if self.started:
+            raise PosegraphError("observers and pollers must be added before start()")
+        try:
+            return self.outputs[stream]
+        except KeyError:
+            raise StreamError(f"'{stream}' is not a graph output stream; graph outputs: "
+                              f"{', '.join(self.outputs) or '(none)'}") from None
+
+    def observe_output(self, stream: str, callback: Callable[[Packet], Any]) -> None:
+        """Call `callback(packet)` for every packet of graph output `stream`, in timestamp order."""
+        self._output(stream).observers.append(callback)
+
+    def poller(self, stream: str) -> OutputPoller:
+        out = self._output(stream)
+        poller = OutputPoller(self, stream)
+        out.pollers.append(poller)
+        return poller
+
+    # -- start -------------------------------------------------------------------------------------------------
+    def start(self, side_packets: dict[str, Any] | None = None) -> "Graph":
+        """Open every node (in dependency order) and start the workers."""
+        if self.started:
+            raise PosegraphError("graph already started")
+        side_packets = dict(side_packets or {})
+        unknown = set(side_packets) - set(self.spec.input_side_packets)
+        if unknown and self.spec.input_side_packets:
+            raise GraphConfigError(f"unknown input side packet(s) {sorted(unknown)}; the graph declares "
+                                   f"{', '.join(self.spec.input_side_packets)}")
+        streams: dict[str, OutputStream] = {}
+        for name in self.spec.input_streams:
+            streams[name] = self._inputs[name] = OutputStream(name, "graph input")
+        self._nodes = [NodeRuntime(spec, rank, self._queue_limit) for rank, spec in enumerate(self.spec.nodes)]
+        for node in self._nodes:
+            for binding in node.spec.outputs:
+                stream = streams.setdefault(binding.name, OutputStream(binding.name, node.name))
+                node.outputs.append(stream)
+        for node in self._nodes:
+            for queue in node.inputs:
+                streams[queue.name].consumers.append(queue)
+        for name, out in self.outputs.items():
+            streams[name].sinks.append(out)
+        executors = {"": Executor("", self._num_threads, threading.Lock())}
+        for spec in self.spec.executors:
+            executors[spec.name] = Executor(spec.name, spec.num_threads, threading.Lock())
+        self._scheduler = Scheduler(self._nodes, executors, {n.name: n.spec.executor for n in self._nodes},
+                                    self._error_policy, self._trace)
+        if self._trace is not None:
+            self._trace.origin_ns = time.perf_counter_ns()
+        self._side_packets = side_packets
+        self._open_nodes()
+        self._started_at = time.perf_counter()
+        self._scheduler.start_workers()
+        with self._scheduler.lock:
+            for node in self._nodes:
+                self._scheduler.check(node)
+        return self
+
+    def _open_nodes(self) -> None:
+        values = self._side_packets
+        for node in self._nodes:
+            for binding in node.spec.input_side_packets:
+                if binding.name in values:
+                    node.input_side_values[(binding.port.tag, binding.index)] = values[binding.name]
+                elif not binding.port.optional:
+                    self._close_opened()
+                    raise GraphConfigError(f"node '{node.name}' needs side packet '{binding.name}' "
+                                           f"({binding.port.tag or 'untagged'}) but it was not provided to start()")
+            start = time.perf_counter_ns()
+            try:
+                node.calculator.open(OpenContext(node))
+            except Exception as exc:
+                self._close_opened()
+                raise CalculatorError(node.name, "open", None, exc) from exc
+            finally:
+                node.stats.open_ns = time.perf_counter_ns() - start
+            node.state = OPENED
+            values.update(node.produced_side_packets)
+
+    def _close_opened(self) -> None:
+        for node in reversed(self._nodes):
+            if node.state == OPENED:
+                try:
+                    node.calculator.close(CloseContext(node))
+                finally:
+                    node.state = CLOSED
+        self._scheduler._finish()
+
+    def side_packet(self, name: str) -> Any:
+        """A graph input side packet or one produced by a node's open()."""
+        try:
+            return self._side_packets[name]
+        except KeyError:
+            raise KeyError(f"no side packet '{name}'") from None
+
+    # -- feeding -----------------------------------------------------------------------------------------------
+    def _input(self, stream: str) -> OutputStream:
+        if not self.started:
+            raise PosegraphError("start() the graph before adding packets")
+        try:
+            return self._inputs[stream]
+        except KeyError:
+            raise StreamError(f"'{stream}' is not a graph input stream; graph inputs: "
+                              f"{', '.join(self._inputs) or '(none)'}") from None
+
+    def add_packet(self, stream: str, value: Any, timestamp: int, *, block: bool = True,
+                   timeout: float | None = None) -> bool:
+        """Send `value` into graph input `stream` at `timestamp` (microseconds, strictly increasing).
+
+        When an input queue is full: blocks (up to `timeout`), or with ``block=False`` drops the packet, counts
+        it and returns False.
+        """
+        out = self._input(stream)
+        timestamp = int(timestamp)
+        sched = self._scheduler
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with sched.lock:
+            while True:
+                self._raise_if_failed_locked()
+                if not sched.full_queues:
+                    break
+                if not block:
+                    self._input_drops[stream] += 1
+                    return False
+                if sched.relieve_if_stuck():
+                    continue
+                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
+                if remaining <= 0:
+                    raise GraphTimeoutError(f"add_packet('{stream}') blocked by back-pressure for {timeout} s")
+                sched.state_changed.wait(remaining)
+            if out.bound >= Timestamp.DONE:
+                raise StreamError(f"graph input stream '{stream}' is closed")
+            out.check_timestamp(timestamp)
+            sched.publish(out, (Packet(value, timestamp),), Timestamp.next_allowed(timestamp))
+            self._input_counts[stream] += 1
+            sinks = sched.take_pending_sinks()
+        if sinks:
+            sched._deliver(sinks)
+        return True
+
+    def set_input_bound(self, stream: str, bound: int) -> None:
+        """Promise that `stream` carries nothing below `bound` (lets nodes fire without a packet there)."""
+        out = self._input(stream)
+        sched = self._scheduler
+        with sched.lock:
+            if bound > out.bound:
+                sched.publish(out, (), bound)
+            sinks = sched.take_pending_sinks()
+        if sinks:
+            sched._deliver(sinks)
+
+    def close_input(self, stream: str) -> None:
+        self.set_input_bound(stream, Timestamp.DONE)
+
+    def close_all_inputs(self) -> None:
+        for name in self._inputs:
+            self.close_input(name)
+
+    def dropped_inputs(self) -> dict[str, int]:
+        """Packets refused by ``add_packet(..., block=False)`` per graph input stream."""
+        return dict(self._input_drops)
+
+    # -- waiting -----------------------------------------------------------------------------------------------
+    def _raise_if_failed_locked(self) -> None:
+        sched = self._scheduler
+        if sched is not None and sched.error is not None:
+            raise sched.error
+
+    def _raise_if_failed(self) -> None:
+        if self._scheduler is not None and self._scheduler.error is not None:
+            raise self._scheduler.error
+
+    def _wait_for(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
+        sched = self._scheduler
+        if sched is None:
+            raise PosegraphError("graph not started")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with sched.lock:
+            while not predicate():
+                if sched.error is not None:
+                    break
+                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
+                if remaining <= 0:
+                    raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
+                sched.state_changed.wait(remaining)
+
+    def wait_until_idle(self, timeout: float | None = None) -> None:
+        """Wait until no node can make progress without more input (sources still running count as busy)."""
+        sched = self._scheduler
+
+        def idle() -> bool:
+            return (sched.running == 0 and not any(ex.heap for ex in sched.executors.values())
+                    and all(o.delivered_bound >= o.bound for o in self.outputs.values())
+                    and all(n.stopped or n.state == CLOSED for n in sched.sources))
+        self._wait_for(idle, timeout, "idle")
+        self._raise_if_failed()
+
+    def wait_until_done(self, timeout: float | None = None) -> None:
+        """Wait until every node closed (close the inputs first); raise the first error if the graph failed."""
+        sched = self._scheduler
+        self._wait_for(sched.finished.is_set, timeout, "done")
+        if sched.error is not None:  # failed or cancelled: let the nodes that opened close first
+            sched.finished.wait(timeout if timeout is not None else 30.0)
+        sched.join_workers()
+        for out in self.outputs.values():
+            out.drain()
+        self._finished_at = self._finished_at or time.perf_counter()
+        if self._trace is not None and self._trace_path and not self._trace_written:
+            self._trace.write(self._trace_path)
+            self._trace_written = True
+        self._raise_if_failed()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Close all inputs, let everything drain, close every node; raise the first error."""
+        if not self.started:
+            return
+        if not self.done:
+            self.close_all_inputs()
+        self.wait_until_done(timeout)
+
+    def cancel(self) -> None:
+        """Stop now: no further process() calls; nodes that opened are closed; waits raise GraphCancelledError."""
+        sched = self._scheduler
+        if sched is None:
+            return
+        with sched.lock:
+            finalize = sched.cancel()
+        if finalize:
+            sched._finalize()
+
+    def __enter__(self) -> "Graph":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.started:
+            return
+        if exc_type is not None:
+            self.cancel()
+            try:
+                self.wait_until_done(timeout=10.0)
+            except PosegraphError:
+                pass
+        else:
+            self.close()
+
+    # -- frame at a time ---------------------------------------------------------------------------------------
+    def process(self, inputs: dict[str, Any], timestamp: int | None = None,
+                timeout: float | None = 30.0) -> dict[str, Any]:
+        """Send one set of inputs at one timestamp and return every graph output at that timestamp.
+
+        Outputs with no packet at that timestamp are None. Inputs left out are marked empty at that timestamp.
+        """
+        with self._sync_lock:
+            if not self.started:
+                for out in self.outputs.values():
+                    out.collect_sync = True
+                self.start()
+            elif not all(out.collect_sync for out in self.outputs.values()):
+                raise PosegraphError("process() needs the graph to be started by process() itself")
+            ts = self._next_sync_ts if timestamp is None else int(timestamp)
+            self._next_sync_ts = ts + 1
+            for name in self._inputs:
+                if name in inputs:
+                    self.add_packet(name, inputs[name], ts, timeout=timeout)
+                else:
+                    self.set_input_bound(name, ts + 1)
+            unknown = set(inputs) - set(self._inputs)
+            if unknown:
+                raise StreamError(f"unknown graph input stream(s) {sorted(unknown)}")
+            self._wait_for(lambda: all(o.delivered_bound > ts for o in self.outputs.values()), timeout,
+                           f"settled at timestamp {ts}")
+            self._raise_if_failed()
+            return {name: out.sync_values.pop(ts, None) for name, out in self.outputs.items()}
+
+    # -- profiling ---------------------------------------------------------------------------------------------
+    def node_stats(self) -> list[NodeStats]:
+        return [n.stats for n in self._nodes]
+
+    def profile(self) -> GraphProfile:
+        """Per-node timing table (always available, also while running)."""
+        end = self._finished_at or time.perf_counter()
+        wall = max(1e-9, end - self._started_at) if self._started_at else 0.0
+        frames = max(self._input_counts.values(), default=0)
+        if not frames:
+            frames = max((n.stats.process_count for n in self._nodes if n.is_source), default=0)
+        return summarize(self.node_stats(), wall, frames)
+
+    def write_trace(self, path: str | os.PathLike) -> Path:
+        if self._trace is None:
+            raise PosegraphError("tracing is off: pass trace_path= or set profiler_config { trace_enabled: true }")
+        return self._trace.write(path)

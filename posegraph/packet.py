@@ -1,0 +1,65 @@
+"""Packets and timestamps.
+
+A timestamp is a plain ``int`` of microseconds: cheap to compare and hash on the hot path. The special values mirror
+MediaPipe's (``Timestamp::Unset()``, ``PreStream()``, ``PostStream()``, ``Done()``...) so that graphs written for
+MediaPipe keep their meaning; they sit at the extremes of the int64 range and are never valid packet timestamps
+except ``PRE_STREAM`` and ``POST_STREAM``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+class Timestamp:
+    """Namespace of special timestamp values (all plain ints)."""
+
+    UNSET = _INT64_MIN
+    UNSTARTED = _INT64_MIN + 1
+    PRE_STREAM = _INT64_MIN + 2
+    MIN = _INT64_MIN + 3
+    MAX = _INT64_MAX - 3
+    POST_STREAM = _INT64_MAX - 2
+    ONE_OVER_POST_STREAM = _INT64_MAX - 1
+    DONE = _INT64_MAX
+
+    _NAMES = {
+        UNSET: "Unset", UNSTARTED: "Unstarted", PRE_STREAM: "PreStream", MIN: "Min", MAX: "Max",
+        POST_STREAM: "PostStream", ONE_OVER_POST_STREAM: "OneOverPostStream", DONE: "Done",
+    }
+
+    @staticmethod
+    def is_valid_packet_timestamp(ts: int) -> bool:
+        return Timestamp.MIN <= ts <= Timestamp.MAX or ts in (Timestamp.PRE_STREAM, Timestamp.POST_STREAM)
+
+    @staticmethod
+    def next_allowed(ts: int) -> int:
+        """The smallest timestamp a stream may carry after a packet at `ts`.
+
+        A PreStream or PostStream packet is the only packet its stream ever carries (MediaPipe's rule).
+        """
+        if ts == Timestamp.PRE_STREAM or ts >= Timestamp.POST_STREAM:
+            return Timestamp.ONE_OVER_POST_STREAM
+        return ts + 1
+
+    @staticmethod
+    def describe(ts: int) -> str:
+        return Timestamp._NAMES.get(ts, str(ts))
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """An immutable payload stamped with the time it belongs to.
+
+    The payload itself is not copied: calculators must treat what they receive as read-only, as in MediaPipe.
+    """
+
+    value: Any
+    timestamp: int
+
+    def __repr__(self) -> str:
+        return f"Packet({type(self.value).__name__} @ {Timestamp.describe(self.timestamp)})"

@@ -1,0 +1,104 @@
+"""Calculator names -> classes, filled by the ``@calculator`` decorator and the ``posegraph.calculators``
+entry-point group.
+
+The runtime itself ships no calculators: its own library registers through the same entry-point group as a
+third-party package would (see ``pyproject.toml``), so a plugin is never second-class.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import threading
+import warnings
+from importlib.metadata import entry_points
+from typing import Callable, TypeVar
+
+from .calculator import Calculator
+
+ENTRY_POINT_GROUP = "posegraph.calculators"
+
+C = TypeVar("C", bound=type[Calculator])
+
+_calculators: dict[str, type[Calculator]] = {}
+_plugin_errors: dict[str, str] = {}
+_plugins_loaded = False
+_lock = threading.RLock()
+
+
+def register(cls: type[Calculator], name: str | None = None, *, replace: bool = False) -> type[Calculator]:
+    """Register `cls` under `name` (default: the class name)."""
+    if not (isinstance(cls, type) and issubclass(cls, Calculator)):
+        raise TypeError(f"{cls!r} is not a Calculator subclass")
+    name = name or cls.__name__
+    with _lock:
+        existing = _calculators.get(name)
+        if existing is not None and existing is not cls and not replace:
+            same = (existing.__module__, existing.__qualname__) == (cls.__module__, cls.__qualname__)
+            if not same:  # a module reloaded in tests re-registers itself; anything else is a clash
+                raise ValueError(f"calculator name '{name}' is already registered by "
+                                 f"{existing.__module__}.{existing.__qualname__}")
+        _calculators[name] = cls
+        if not cls.registered_name:
+            cls.registered_name = name
+    return cls
+
+
+def calculator(name: str | None = None, *, replace: bool = False) -> Callable[[C], C]:
+    """Class decorator: ``@calculator("Name")`` registers the class under that name."""
+    def decorate(cls: C) -> C:
+        register(cls, name, replace=replace)
+        return cls
+    return decorate
+
+
+def load_plugins() -> None:
+    """Import every module named in the entry-point group once; a broken plugin is reported, not fatal."""
+    global _plugins_loaded
+    with _lock:
+        if _plugins_loaded:
+            return
+        _plugins_loaded = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = ep.load()
+                if isinstance(loaded, type) and issubclass(loaded, Calculator):
+                    register(loaded, ep.name if ep.name != loaded.__name__ else None)
+            except Exception as exc:  # noqa: BLE001 - a plugin must not break the runtime
+                _plugin_errors[ep.value] = f"{type(exc).__name__}: {exc}"
+                warnings.warn(f"posegraph: could not load calculator plugin {ep.value!r}: {exc}", stacklevel=2)
+
+
+def import_module(module: str) -> None:
+    """Import a module so its ``@calculator`` classes register (graph files may list extra modules)."""
+    importlib.import_module(module)
+
+
+def get(name: str) -> type[Calculator]:
+    """The class registered as `name`; KeyError with close matches otherwise."""
+    load_plugins()
+    try:
+        return _calculators[name]
+    except KeyError:
+        hint = suggest(name)
+        raise KeyError(f"unknown calculator '{name}'" + (f"; did you mean {', '.join(hint)}?" if hint else ""))
+
+
+def suggest(name: str, limit: int = 3) -> list[str]:
+    load_plugins()
+    names = list(_calculators)
+    close = difflib.get_close_matches(name, names, n=limit, cutoff=0.6)
+    if not close:
+        lower = {n.lower(): n for n in names}
+        close = [lower[n] for n in difflib.get_close_matches(name.lower(), list(lower), n=limit, cutoff=0.5)]
+    return close
+
+
+def all_calculators() -> dict[str, type[Calculator]]:
+    load_plugins()
+    return dict(sorted(_calculators.items()))
+
+
+def plugin_errors() -> dict[str, str]:
+    load_plugins()
+    return dict(_plugin_errors)
