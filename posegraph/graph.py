@@ -245,7 +245,8 @@ class Graph:
                     node.calculator.close(CloseContext(node))
                 finally:
                     node.state = CLOSED
-        self._scheduler._finish()
+        with self._scheduler.lock:
+            self._scheduler._finish()
 
     def side_packet(self, name: str) -> Any:
         """A graph input side packet or one produced by a node's open()."""

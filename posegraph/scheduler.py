@@ -74,6 +74,8 @@ class Scheduler:
         self.sources = [n for n in nodes if n.is_source]
         self.error_policy = error_policy
         self.trace = trace
+        if trace is not None:
+            trace.node_names = [n.name for n in nodes]
         self.full_queues: set[InputQueue] = set()
         self.running = 0
         self.error: BaseException | None = None
@@ -101,8 +103,8 @@ class Scheduler:
                     t.join(max(0.0, deadline - time.monotonic()))
 
     def _worker(self, ex: Executor) -> None:
-        if self.trace is not None:
-            self.trace.name_thread(threading.current_thread().name)
+        with self.lock:
+            worker = self.trace.add_thread(threading.current_thread().name) if self.trace is not None else 0
         lock = self.lock
         while True:
             with lock:
@@ -117,7 +119,7 @@ class Scheduler:
                     continue
                 if node.in_flight < node.max_in_flight:
                     self.check(node)  # more work for the same node on another worker
-            self._execute(inv)
+            self._execute(inv, worker)
             with lock:
                 sinks, finalize = self._complete(inv)
             if sinks:
@@ -211,7 +213,7 @@ class Scheduler:
         return inv
 
     # -- running (no lock) ------------------------------------------------------------------------------------
-    def _execute(self, inv: Invocation) -> None:
+    def _execute(self, inv: Invocation, worker: int = 0) -> None:
         node = inv.node
         calc = node.calculator
         start = _perf_ns()
@@ -226,7 +228,7 @@ class Scheduler:
             inv.error = exc
         inv.duration_ns = _perf_ns() - start
         if self.trace is not None:
-            self.trace.record(node.name, start, inv.duration_ns, inv.timestamp, _METHOD[inv.kind])
+            self.trace.events.extend((worker, node.rank, start, inv.duration_ns, inv.timestamp, inv.kind))
 
     # -- committing (lock held) -------------------------------------------------------------------------------
     def _complete(self, inv: Invocation) -> tuple[list, bool]:
@@ -237,6 +239,8 @@ class Scheduler:
         stats = node.stats
         if inv.kind == CLOSE:
             stats.close_ns += inv.duration_ns
+            if inv.error is not None:
+                node.state = CLOSED  # close() is attempted exactly once, failed or not
         else:
             stats.record(inv.duration_ns, inv.latency_ns)
         if inv.error is not None:

@@ -61,9 +61,17 @@ class FlowLimiter(Calculator):
                     ctx.send(self.OUT, value, index=i, timestamp=ts)
             ctx.send(self.ALLOW, True, timestamp=ts)
             self._in_flight.append(ts)
-        # Downstream may move past everything except frames still waiting for a slot.
-        next_bound = self._waiting[0][0] if self._waiting else Timestamp.next_allowed(self._last_input_ts) \
-            if self._last_input_ts > Timestamp.UNSTARTED else None
+        # Downstream may move past everything except frames still waiting for a slot; once the inputs are over
+        # and nothing waits, the outputs close so that the FINISHED back edge can close too.
+        inputs_done = all(ctx.input_bound(self.IN, i) >= Timestamp.DONE for i in range(ctx.count(self.IN)))
+        if self._waiting:
+            next_bound = self._waiting[0][0]
+        elif inputs_done:
+            next_bound = Timestamp.DONE
+        elif self._last_input_ts > Timestamp.UNSTARTED:
+            next_bound = Timestamp.next_allowed(self._last_input_ts)
+        else:
+            next_bound = None
         if next_bound is not None:
             for i in range(ctx.count(self.IN)):
                 ctx.set_next_bound(self.OUT, next_bound, index=i)

@@ -49,3 +49,6 @@ class PreviousLoopback(Calculator):
             ctx.set_next_bound(self.PREV_LOOP, Timestamp.next_allowed(main_ts))
             self._prev_main_ts = main_ts
             self._main_timestamps.popleft()
+        if not self._main_timestamps and ctx.input_bound(self.MAIN) >= Timestamp.DONE:
+            # MAIN is over: close PREV_LOOP so the loop body, and through it LOOP, can finish.
+            ctx.set_next_bound(self.PREV_LOOP, Timestamp.DONE)

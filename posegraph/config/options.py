@@ -34,6 +34,7 @@ import dataclasses
 import enum
 import hashlib
 import re
+import sys
 import threading
 import types
 import typing
@@ -204,6 +205,27 @@ def _classify(t: Any) -> str:
     raise OptionsTypeError(f"type {getattr(t, '__name__', t)} is not supported in graph files")
 
 
+def _type_hints(cls: type) -> dict[str, Any]:
+    """Resolved field annotations; fields whose string annotation cannot be resolved stay strings."""
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - e.g. a class defined in a function under `from __future__ import annotations`
+        pass
+    module = sys.modules.get(cls.__module__)
+    namespace = dict(vars(module)) if module is not None else {}
+    namespace.setdefault(cls.__name__, cls)
+    hints: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if isinstance(f.type, str):
+            try:
+                hints[f.name] = eval(f.type, namespace)  # noqa: S307 - the class's own annotation
+            except Exception:  # noqa: BLE001
+                hints[f.name] = f.type
+        else:
+            hints[f.name] = f.type
+    return hints
+
+
 # ----------------------------------------------------------------------------------------- message building
 
 
@@ -261,10 +283,7 @@ class _Builder:
     def _fill(self, proto: descriptor_pb2.DescriptorProto, cls: type, full_name: str) -> None:
         plan = _MessagePlan(cls, full_name)
         self.plans[full_name] = plan
-        try:
-            hints = typing.get_type_hints(cls)
-        except Exception as exc:  # noqa: BLE001 - an unresolvable annotation
-            raise OptionsTypeError(f"cannot resolve the annotations of {cls.__qualname__}: {exc}") from exc
+        hints = _type_hints(cls)
         number = 0
         if proto is self.root:
             self.root_symbols.update(f.name for f in dataclasses.fields(cls))
@@ -277,8 +296,13 @@ class _Builder:
             if not _IDENT.match(f.name):
                 plan.skipped[f.name] = "its name is not an ASCII identifier"
                 continue
+            annotation = hints.get(f.name, f.type)
+            if isinstance(annotation, str):
+                plan.skipped[f.name] = (f"its annotation {annotation!r} cannot be resolved (define the types it "
+                                        f"names at module level)")
+                continue
             try:
-                repeated, container, inner = _element(hints.get(f.name, f.type))
+                repeated, container, inner = _element(annotation)
                 kind = _classify(inner)
             except OptionsTypeError as exc:
                 plan.skipped[f.name] = str(exc)

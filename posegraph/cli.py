@@ -1,0 +1,216 @@
+"""The ``posegraph`` command: validate, list calculators, run graphs.
+
+The CLI stays generic: media flags are shorthands for side packets with conventional names
+(``--input`` -> ``input_path``, ``--output`` -> ``output_video_path``, ``--landmarks`` -> ``landmarks_path``,
+``--max-frames`` -> ``max_frames``, ``--static`` -> ``use_prev_landmarks=false``), which the graph declares
+and its source and sink calculators consume. Anything else goes through ``--side KEY=VALUE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import threading
+import time
+from typing import Any, Sequence
+
+from .errors import GraphConfigError, PosegraphError
+
+MEDIA_FLAGS = {"input": "input_path", "output": "output_video_path", "landmarks": "landmarks_path",
+               "max_frames": "max_frames"}
+
+
+def parse_side_value(text: str) -> Any:
+    """``true``/``false`` -> bool, integers and floats -> numbers, anything else stays a string."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _side_packets(args: argparse.Namespace, declared: list[str]) -> dict[str, Any]:
+    side: dict[str, Any] = {}
+    for item in args.side or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise GraphConfigError(f"--side expects KEY=VALUE, got {item!r}")
+        side[key] = parse_side_value(value)
+    for flag, name in MEDIA_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            side[name] = value
+    if getattr(args, "static", False):
+        side["use_prev_landmarks"] = False
+    unknown = sorted(set(side) - set(declared))
+    if unknown:
+        flags = {v: f"--{k.replace('_', '-')}" for k, v in MEDIA_FLAGS.items()}
+        names = ", ".join(flags.get(u, u) for u in unknown)
+        raise GraphConfigError(f"this graph does not take {names}; its side packets are: "
+                               f"{', '.join(declared) or '(none)'}")
+    return side
+
+
+def _progress_reporters(graph) -> list:
+    return [n.calculator for n in graph._nodes if callable(getattr(n.calculator, "progress", None))]
+
+
+def _show_progress(graph, stop: threading.Event, stream=sys.stderr) -> None:
+    reporters = _progress_reporters(graph)
+    if not reporters or not stream.isatty():
+        return
+    start = time.perf_counter()
+    while not stop.wait(0.25):
+        done, total = reporters[0].progress()
+        rate = done / max(1e-9, time.perf_counter() - start)
+        if total:
+            filled = int(30 * done / total)
+            bar = "#" * filled + "." * (30 - filled)
+            stream.write(f"\r[{bar}] {done}/{total} frames {rate:5.1f} fps")
+        else:
+            stream.write(f"\r{done} frames {rate:5.1f} fps")
+        stream.flush()
+    stream.write("\n")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .graph import Graph
+
+    graph = Graph(args.graph, num_threads=args.threads, trace_path=args.profile)
+    side = _side_packets(args, graph.spec.input_side_packets)
+    if graph.spec.input_streams:
+        raise GraphConfigError(f"graph has input streams ({', '.join(graph.spec.input_streams)}) that the CLI "
+                               f"cannot feed; run it from Python (posegraph.Graph) or give it a source node")
+    counts = {name: 0 for name in graph.spec.output_streams}
+    for name in counts:
+        graph.observe_output(name, lambda packet, name=name: counts.__setitem__(name, counts[name] + 1))
+    started = time.perf_counter()
+    graph.start(side)
+    stop = threading.Event()
+    progress = threading.Thread(target=_show_progress, args=(graph, stop), daemon=True)
+    progress.start()
+    try:
+        graph.wait_until_done(timeout=args.timeout)
+    except KeyboardInterrupt:
+        graph.cancel()
+        graph.wait_until_done(timeout=10)
+        raise
+    finally:
+        stop.set()
+        progress.join(1.0)
+    wall = time.perf_counter() - started
+    profile = graph.profile()
+    if not args.quiet:
+        print(f"ran {args.graph} in {wall:.2f} s; packets out: "
+              + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        rows = profile.table().splitlines()
+        print("\n".join(rows[:2 + args.top] + rows[-1:]))
+        if args.profile:
+            print(f"trace written to {args.profile} (open in https://ui.perfetto.dev or chrome://tracing)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .config import load_graph
+
+    spec = load_graph(args.graph)
+    print(f"{args.graph}: OK ({len(spec.nodes)} nodes after subgraph expansion; inputs: "
+          f"{', '.join(spec.input_streams) or '-'}; outputs: {', '.join(spec.output_streams) or '-'}; "
+          f"side packets: {', '.join(spec.input_side_packets) or '-'})")
+    return 0
+
+
+def _describe_options(options_cls) -> list[str]:
+    if options_cls is None:
+        return []
+    lines = []
+    for f in dataclasses.fields(options_cls):
+        if f.default is not dataclasses.MISSING:
+            default = repr(f.default)
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = repr(f.default_factory())  # type: ignore[misc]
+        else:
+            default = "required"
+        type_text = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        lines.append(f"      {f.name}: {type_text} = {default}")
+    return lines
+
+
+def cmd_calculators(args: argparse.Namespace) -> int:
+    from . import registry
+
+    for name, cls in registry.all_calculators().items():
+        if args.name and args.name.lower() not in name.lower():
+            continue
+        doc = (cls.__doc__ or "").strip().splitlines()
+        print(f"{name}  ({cls.__module__}.{cls.__qualname__})")
+        if doc:
+            print(f"  {doc[0]}")
+        contract = cls.contract
+        for title, ports in (("inputs", contract.inputs), ("outputs", contract.outputs),
+                             ("input side packets", contract.input_side_packets),
+                             ("output side packets", contract.output_side_packets)):
+            if ports:
+                print(f"  {title}: " + "; ".join(p.describe() for p in ports.values()))
+        if cls.Options is not None:
+            print(f"  options [{cls.Options.__name__}]:")
+            print("\n".join(_describe_options(cls.Options)))
+    for module, error in registry.plugin_errors().items():
+        print(f"plugin {module} failed to load: {error}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posegraph", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a graph (a .pbtxt path or a shipped graph name)")
+    run.add_argument("graph")
+    run.add_argument("--input", help="image, folder of images, video file or camera:N (side packet input_path)")
+    run.add_argument("--output", help="annotated video/image output (side packet output_video_path)")
+    run.add_argument("--landmarks", help="JSONL landmarks output (side packet landmarks_path)")
+    run.add_argument("--max-frames", type=int, dest="max_frames", help="stop after N frames")
+    run.add_argument("--static", action="store_true", help="static-image mode: no tracking between frames")
+    run.add_argument("--side", action="append", metavar="KEY=VALUE", help="input side packet (repeatable)")
+    run.add_argument("--profile", metavar="TRACE.json", help="write a Chrome trace of every process() call")
+    run.add_argument("--threads", type=int, help="worker threads (default: the graph's num_threads or cores)")
+    run.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    run.add_argument("--top", type=int, default=8, help="rows of the per-node timing summary")
+    run.add_argument("--quiet", action="store_true")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check a graph and report every problem")
+    validate.add_argument("graph")
+    validate.set_defaults(func=cmd_validate)
+
+    calcs = sub.add_parser("calculators", help="list registered calculators with contracts and options")
+    calcs.add_argument("name", nargs="?", help="only calculators whose name contains this")
+    calcs.set_defaults(func=cmd_calculators)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except GraphConfigError as exc:
+        print(f"posegraph: {exc}", file=sys.stderr)
+        return 2
+    except (PosegraphError, FileNotFoundError, ValueError) as exc:
+        print(f"posegraph: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("posegraph: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["main", "build_parser", "parse_side_value"]

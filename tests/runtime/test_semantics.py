@@ -1,0 +1,262 @@
+"""Timestamp semantics of the scheduler and the core calculators."""
+
+from __future__ import annotations
+
+import pytest
+
+from posegraph import Graph, Timestamp
+
+from . import calcs  # noqa: F401  (registers the Rt* calculators)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run_collect(text: str, inputs: dict[str, list[tuple[int, object]]], outputs: list[str], side=None,
+                threads: int = 2) -> dict[str, list[tuple[int, object]]]:
+    graph = Graph(text, num_threads=threads)
+    got: dict[str, list] = {name: [] for name in outputs}
+    for name in outputs:
+        graph.observe_output(name, lambda p, name=name: got[name].append((p.timestamp, p.value)))
+    graph.start(side or {})
+    events = sorted((ts, name, value) for name, items in inputs.items() for ts, value in items)
+    for ts, name, value in events:
+        graph.add_packet(name, value, ts)
+    graph.close(timeout=20)
+    return got
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_pass_through_chain_keeps_order(threads):
+    text = "input_stream: 'a'\noutput_stream: 'd'\n" + "".join(
+        f"node {{ calculator: 'PassThroughCalculator' input_stream: '{x}' output_stream: '{y}' }}\n"
+        for x, y in zip("abc", "bcd"))
+    got = run_collect(text, {"a": [(t, t * 10) for t in range(200)]}, ["d"], threads=threads)
+    assert got["d"] == [(t, t * 10) for t in range(200)]
+
+
+def test_default_handler_waits_for_every_input_and_sees_missing_ones_as_none():
+    text = """
+    input_stream: 'a'  input_stream: 'b'  output_stream: 's'
+    node { calculator: 'RtSum' input_stream: 'a' input_stream: 'b' output_stream: 's' }
+    """
+    got = run_collect(text, {"a": [(0, 1), (1, 2), (3, 4)], "b": [(0, 10), (2, 20), (3, 40)]}, ["s"])
+    assert got["s"] == [(0, 11), (1, 2), (2, 20), (3, 44)]
+
+
+def test_gate_by_stream_and_bounds_let_merge_move_on():
+    text = """
+    input_stream: 'v'  input_stream: 'allow'  output_stream: 'merged'
+    node { calculator: 'GateCalculator' input_stream: 'v' input_stream: 'ALLOW:allow' output_stream: 'gated' }
+    node { calculator: 'RtSum' input_stream: 'v' output_stream: 'neg'
+           options { [posegraph.SumOptions.ext] { mul: -1 } } }
+    node { calculator: 'MergeCalculator' input_stream: 'gated' input_stream: 'neg' output_stream: 'merged' }
+    """
+    allow = [(t, t % 2 == 0) for t in range(6)]
+    got = run_collect(text, {"v": [(t, t + 1) for t in range(6)], "allow": allow}, ["merged"])
+    assert got["merged"] == [(0, 1), (1, (-2) % 1_000_003), (2, 3), (3, (-4) % 1_000_003), (4, 5),
+                             (5, (-6) % 1_000_003)]
+
+
+def test_gate_by_side_packet_and_state_change():
+    text = """
+    input_stream: 'v'  input_side_packet: 'enabled'  output_stream: 'out'
+    node { calculator: 'GateCalculator' input_stream: 'v' input_side_packet: 'ALLOW:enabled' output_stream: 'out' }
+    """
+    assert run_collect(text, {"v": [(0, 1), (1, 2)]}, ["out"], side={"enabled": True})["out"] == [(0, 1), (1, 2)]
+    assert run_collect(text, {"v": [(0, 1), (1, 2)]}, ["out"], side={"enabled": False})["out"] == []
+
+
+def test_gate_state_change_output():
+    text = """
+    input_stream: 'v'  input_stream: 'allow'  output_stream: 'change'
+    node { calculator: 'GateCalculator' input_stream: 'v' input_stream: 'ALLOW:allow' output_stream: 'out'
+           output_stream: 'STATE_CHANGE:change' }
+    """
+    allow = [(0, True), (1, True), (2, False), (3, True)]
+    got = run_collect(text, {"v": [(t, t) for t in range(4)], "allow": allow}, ["change"])
+    assert got["change"] == [(2, False), (3, True)]
+
+
+def test_packet_presence_reports_absent_timestamps():
+    text = """
+    input_stream: 'v'  input_stream: 'allow'  output_stream: 'present'
+    node { calculator: 'GateCalculator' input_stream: 'v' input_stream: 'ALLOW:allow' output_stream: 'gated' }
+    node { calculator: 'PacketPresenceCalculator' input_stream: 'PACKET:gated' output_stream: 'PRESENCE:present' }
+    """
+    allow = [(t, t in (1, 2)) for t in range(4)]
+    got = run_collect(text, {"v": [(t, t) for t in range(4)], "allow": allow}, ["present"])
+    assert got["present"] == [(0, False), (1, True), (2, True), (3, False)]
+
+
+def test_previous_loopback_carries_last_frames_value_through_a_back_edge():
+    # acc(t) = v(t) + acc(t-1): a running sum through a back edge.
+    text = """
+    input_stream: 'v'  output_stream: 'acc'
+    node { calculator: 'PreviousLoopbackCalculator' input_stream: 'MAIN:v' input_stream: 'LOOP:acc'
+           input_stream_info { tag_index: 'LOOP' back_edge: true } output_stream: 'PREV_LOOP:prev' }
+    node { calculator: 'RtSum' input_stream: 'v' input_stream: 'prev' output_stream: 'acc' }
+    """
+    values = [3, 1, 4, 1, 5, 9, 2, 6]
+    got = run_collect(text, {"v": [(t * 100, v) for t, v in enumerate(values)]}, ["acc"])
+    running = [sum(values[:i + 1]) for i in range(len(values))]
+    assert got["acc"] == [(t * 100, r) for t, r in enumerate(running)]
+
+
+def test_previous_loopback_when_loop_skips_a_frame():
+    # The loop drops values divisible by 5: the next frame sees no previous value.
+    text = """
+    input_stream: 'v'  output_stream: 'acc'  output_stream: 'prev'
+    node { calculator: 'PreviousLoopbackCalculator' input_stream: 'MAIN:v' input_stream: 'LOOP:acc'
+           input_stream_info { tag_index: 'LOOP' back_edge: true } output_stream: 'PREV_LOOP:prev' }
+    node { calculator: 'RtSum' input_stream: 'v' input_stream: 'prev' output_stream: 'acc'
+           options { [posegraph.SumOptions.ext] { drop_mod: 5 } } }
+    """
+    values = [2, 3, 1, 7, 4]
+    got = run_collect(text, {"v": list(enumerate(values))}, ["acc", "prev"])
+    # acc: 2, 5->dropped, 1 (no prev), 8, 12
+    assert got["acc"] == [(0, 2), (2, 1), (3, 8), (4, 12)]
+    assert got["prev"] == [(1, 2), (3, 1), (4, 8)]
+
+
+def test_split_vector_ranges_and_element_only():
+    text = """
+    input_stream: 'v'  output_stream: 'head'  output_stream: 'tail'
+    node { calculator: 'SplitVectorCalculator' input_stream: 'v' output_stream: 'head' output_stream: 'tail'
+           options { [posegraph.SplitVectorOptions.ext] { ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 }
+                     element_only: true } } }
+    """
+    got = run_collect(text, {"v": [(0, [7, 8, 9]), (1, [5])]}, ["head", "tail"])
+    assert got["head"] == [(0, 7), (1, 5)]
+    assert got["tail"] == [(0, 8)]
+
+
+def test_begin_end_loop_runs_the_body_per_element():
+    text = """
+    input_stream: 'people'  output_stream: 'results'
+    node { calculator: 'BeginLoopCalculator' input_stream: 'ITERABLE:people' output_stream: 'ITEM:person'
+           output_stream: 'BATCH_END:end' }
+    node { calculator: 'RtSum' input_stream: 'person' output_stream: 'scaled'
+           options { [posegraph.SumOptions.ext] { mul: 10 drop_mod: 30 } } }
+    node { calculator: 'EndLoopCalculator' input_stream: 'ITEM:scaled' input_stream: 'BATCH_END:end'
+           output_stream: 'ITERABLE:results' }
+    """
+    got = run_collect(text, {"people": [(0, [1, 2, 3]), (5, []), (9, [4])]}, ["results"])
+    assert got["results"] == [(0, [10, 20]), (5, []), (9, [40])]
+
+
+def test_constant_side_packet_feeds_another_node():
+    text = """
+    input_stream: 'v'  output_stream: 'out'
+    node { calculator: 'ConstantSidePacketCalculator' output_side_packet: 'PACKET:0:offset'
+           options { [posegraph.ConstantSidePacketOptions.ext] { packet { int_value: 100 } } } }
+    node { calculator: 'RtSideAdd' input_stream: 'v' input_side_packet: 'OFFSET:offset' output_stream: 'out' }
+    """
+    assert run_collect(text, {"v": [(0, 1), (1, 2)]}, ["out"])["out"] == [(0, 101), (1, 102)]
+
+
+def test_source_node_runs_until_stop():
+    text = """
+    output_stream: 'n'
+    node { calculator: 'RtCountSource' output_stream: 'n' options { [posegraph.CountOptions.ext] { count: 50 } } }
+    """
+    got = run_collect(text, {}, ["n"])
+    assert got["n"] == [(i, i) for i in range(50)]
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_max_in_flight_runs_concurrently_but_keeps_order(threads):
+    text = """
+    input_stream: 'v'  output_stream: 'out'
+    node { calculator: 'RtSleep' input_stream: 'v' output_stream: 'out' max_in_flight: 3
+           options { [posegraph.SleepOptions.ext] { seconds: 0.005 } } }
+    """
+    got = run_collect(text, {"v": [(t, t) for t in range(40)]}, ["out"], threads=threads)
+    assert got["out"] == [(t, t) for t in range(40)]
+
+
+def test_flow_limiter_accounts_for_every_frame():
+    text = """
+    input_stream: 'frames'  output_stream: 'done'  output_stream: 'allowed'
+    node { calculator: 'FlowLimiterCalculator' input_stream: 'frames' input_stream: 'FINISHED:done'
+           input_stream_info { tag_index: 'FINISHED' back_edge: true }
+           output_stream: 'throttled' output_stream: 'ALLOW:allowed' }
+    node { calculator: 'RtSleep' input_stream: 'throttled' output_stream: 'done'
+           options { [posegraph.SleepOptions.ext] { seconds: 0.004 } } }
+    """
+    graph = Graph(text)
+    done, allowed = [], []
+    graph.observe_output("done", lambda p: done.append(p.timestamp))
+    graph.observe_output("allowed", lambda p: allowed.append((p.timestamp, p.value)))
+    graph.start()
+    n = 120
+    for t in range(n):
+        graph.add_packet("frames", t, t)
+    graph.close(timeout=20)
+    dropped = next(s.dropped for s in graph.node_stats() if s.calculator == "FlowLimiterCalculator")
+    assert len(allowed) == n
+    assert len(done) + dropped == n
+    assert [t for t, ok in allowed if ok] == done
+    assert dropped > 0
+
+
+def test_process_returns_outputs_at_each_timestamp():
+    text = """
+    input_stream: 'a'  input_stream: 'b'  output_stream: 's'
+    node { calculator: 'RtSum' input_stream: 'a' input_stream: 'b' output_stream: 's'
+           options { [posegraph.SumOptions.ext] { drop_mod: 7 } } }
+    """
+    with Graph(text) as graph:
+        assert graph.process({"a": 1, "b": 2}) == {"s": 3}
+        assert graph.process({"a": 5}) == {"s": 5}
+        assert graph.process({"a": 3, "b": 4}) == {"s": None}  # 7 is dropped
+        assert graph.process({"b": 9}, timestamp=100) == {"s": 9}
+
+
+def test_poller_iterates_until_done():
+    text = "input_stream: 'a' output_stream: 'b' node { calculator: 'PassThroughCalculator' input_stream: 'a' " \
+           "output_stream: 'b' }"
+    graph = Graph(text)
+    poller = graph.poller("b")
+    graph.start()
+    for t in range(5):
+        graph.add_packet("a", t, t)
+    graph.close_all_inputs()
+    assert [p.value for p in poller] == [0, 1, 2, 3, 4]
+    graph.wait_until_done(timeout=5)
+
+
+def test_side_packet_missing_is_a_clear_error():
+    text = """
+    input_stream: 'v'  input_side_packet: 'offset'  output_stream: 'out'
+    node { calculator: 'RtSideAdd' input_stream: 'v' input_side_packet: 'OFFSET:offset' output_stream: 'out' }
+    """
+    graph = Graph(text)
+    with pytest.raises(Exception, match="offset"):
+        graph.start({})
+
+
+def test_named_executor_runs_its_nodes_on_its_own_threads():
+    import threading
+    seen = set()
+    text = """
+    input_stream: 'v'  output_stream: 'out'
+    executor { name: 'inference' num_threads: 1 }
+    node { calculator: 'PassThroughCalculator' input_stream: 'v' output_stream: 'mid' }
+    node { calculator: 'RtSleep' input_stream: 'mid' output_stream: 'out' executor: 'inference'
+           options { [posegraph.SleepOptions.ext] { seconds: 0 } } }
+    """
+    graph = Graph(text)
+    graph.observe_output("out", lambda p: seen.add(threading.current_thread().name))
+    graph.start()
+    for t in range(10):
+        graph.add_packet("v", t, t)
+    graph.close(timeout=10)
+    assert seen == {"posegraph-inference-0"}
+
+
+def test_timestamp_special_values():
+    assert Timestamp.next_allowed(5) == 6
+    assert Timestamp.next_allowed(Timestamp.PRE_STREAM) == Timestamp.ONE_OVER_POST_STREAM
+    assert Timestamp.is_valid_packet_timestamp(Timestamp.POST_STREAM)
+    assert not Timestamp.is_valid_packet_timestamp(Timestamp.DONE)
+    assert Timestamp.describe(Timestamp.DONE) == "Done"

@@ -1,0 +1,137 @@
+"""Runtime overhead benchmark: numbers and ratios measured in one run (machines here are shared and noisy).
+
+    python tools/bench_runtime.py [--packets N] [--repeat R]
+
+Prints: microseconds per packet per node hop on a chain of 10 pass-through nodes; packets/s through a
+fan-out/fan-in graph and through a graph with a back edge; trace on vs off; and the speed-up of two GIL-releasing
+nodes on parallel branches with 2 threads vs 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from posegraph import Calculator, Graph, Input, Output, calculator
+
+
+@dataclass
+class BenchSleepOptions:
+    seconds: float = 0.005
+
+
+@calculator("BenchSleep")
+class BenchSleep(Calculator):
+    """Sleeps (the GIL is released, as in inference or OpenCV work) then forwards its input."""
+
+    IN = Input("")
+    OUT = Output("")
+    Options = BenchSleepOptions
+
+    def process(self, ctx):
+        time.sleep(self.options.seconds)
+        ctx.send(self.OUT, ctx[self.IN])
+
+
+def chain_text(hops: int) -> str:
+    names = ["in"] + [f"s{i}" for i in range(hops)]
+    nodes = "".join(f"node {{ calculator: 'PassThroughCalculator' input_stream: '{a}' output_stream: '{b}' }}\n"
+                    for a, b in zip(names, names[1:]))
+    return f"input_stream: 'in'\noutput_stream: '{names[-1]}'\nmax_queue_size: 1000\n{nodes}"
+
+
+FAN = """
+input_stream: 'in'  output_stream: 'out'  max_queue_size: 1000
+node { calculator: 'PassThroughCalculator' input_stream: 'in' output_stream: 'a' }
+node { calculator: 'PassThroughCalculator' input_stream: 'in' output_stream: 'b' }
+node { calculator: 'PassThroughCalculator' input_stream: 'in' output_stream: 'c' }
+node { calculator: 'MergeCalculator' input_stream: 'a' input_stream: 'b' input_stream: 'c' output_stream: 'out' }
+"""
+
+BACK_EDGE = """
+input_stream: 'in'  output_stream: 'out'  max_queue_size: 1000
+node { calculator: 'PreviousLoopbackCalculator' input_stream: 'MAIN:in' input_stream: 'LOOP:out'
+       input_stream_info { tag_index: 'LOOP' back_edge: true } output_stream: 'PREV_LOOP:prev' }
+node { calculator: 'MergeCalculator' input_stream: 'in' input_stream: 'prev' output_stream: 'out' }
+"""
+
+PARALLEL = """
+input_stream: 'in'  output_stream: 'out'
+node { calculator: 'BenchSleep' input_stream: 'in' output_stream: 'a' }
+node { calculator: 'BenchSleep' input_stream: 'in' output_stream: 'b' }
+node { calculator: 'MergeCalculator' input_stream: 'a' input_stream: 'b' output_stream: 'out' }
+"""
+
+
+def pump(text: str, packets: int, threads: int | None = None) -> float:
+    """Seconds to push `packets` through the graph and drain it."""
+    graph = Graph(text, num_threads=threads)
+    out = graph.spec.output_streams[0]
+    count = [0]
+    graph.observe_output(out, lambda p: count.__setitem__(0, count[0] + 1))
+    graph.start()
+    start = time.perf_counter()
+    for t in range(packets):
+        graph.add_packet("in", t, t)
+    graph.close(timeout=120)
+    elapsed = time.perf_counter() - start
+    assert count[0] == packets, (count[0], packets)
+    return elapsed
+
+
+def best(fn, repeat: int) -> float:
+    return min(fn() for _ in range(repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packets", type=int, default=3000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    n, r = args.packets, args.repeat
+
+    hops = 10
+    chain = best(lambda: pump(chain_text(hops), n), r)
+    chain1 = best(lambda: pump(chain_text(hops), n, threads=1), r)
+    print(f"chain of {hops} pass-through nodes: {chain / n / hops * 1e6:6.2f} us per packet per hop "
+          f"(2 threads), {chain1 / n / hops * 1e6:6.2f} us (1 thread)   target <= 15 us")
+    fan = best(lambda: pump(FAN, n), r)
+    print(f"fan-out/fan-in (3 branches + merge): {n / fan:9.0f} packets/s")
+    back = best(lambda: pump(BACK_EDGE, n), r)
+    print(f"back edge (previous loopback + merge): {n / back:9.0f} packets/s")
+
+    off, on = [], []
+    for _ in range(max(5, r)):  # interleaved, so drift in machine load hits both sides alike
+        off.append(pump(chain_text(hops), n))
+        on.append(pump_traced(chain_text(hops), n))
+    ratio = min(on) / min(off)  # best of each: the least disturbed runs
+    print(f"trace on vs off (chain of {hops}): {ratio:5.3f}x   target <= 1.03x")
+
+    frames = 60
+    t1 = pump(PARALLEL, frames, threads=1)
+    t2 = pump(PARALLEL, frames, threads=2)
+    print(f"two GIL-releasing 5 ms nodes on parallel branches: {t1 / frames * 1e3:5.2f} ms/frame with 1 thread, "
+          f"{t2 / frames * 1e3:5.2f} ms with 2 -> {t1 / t2:4.2f}x   target ~2x")
+
+
+def pump_traced(text: str, packets: int) -> float:
+    """Like pump, with a Chrome trace recorded (its writing to disk is not timed)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = Graph(text, trace_path=Path(tmp) / "trace.json")
+        graph.observe_output(graph.spec.output_streams[0], lambda p: None)
+        graph.start()
+        start = time.perf_counter()
+        for t in range(packets):
+            graph.add_packet("in", t, t)
+        graph.close_all_inputs()
+        graph._scheduler.finished.wait(120)
+        elapsed = time.perf_counter() - start
+        graph.wait_until_done(timeout=120)
+        return elapsed
+
+
+if __name__ == "__main__":
+    main()
