@@ -35,6 +35,11 @@ class _SideContext:
     def has_side(self, port: "Port", index: int = 0) -> bool:
         return (port.tag, index) in self._node.input_side_values
 
+    def defer_error(self, error: BaseException) -> None:
+        """Report a problem that must not stop the graph now (a damaged video after its good frames): everything
+        already in flight drains, then ``wait_until_done`` raises it, naming this node."""
+        self._node.deferred_errors.append(error)
+
     def count_dropped(self, n: int = 1) -> None:
         """Account for packets this node deliberately discarded (flow limiting, max_poses...)."""
         self._node.stats.dropped += n

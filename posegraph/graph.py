@@ -371,6 +371,10 @@ class Graph:
             self._trace.write(self._trace_path)
             self._trace_written = True
         self._raise_if_failed()
+        for node in self._nodes:
+            if node.deferred_errors:
+                error = node.deferred_errors[0]
+                raise CalculatorError(node.name, "process", None, error) from error
 
     def close(self, timeout: float | None = None) -> None:
         """Close all inputs, let everything drain, close every node; raise the first error."""

@@ -99,6 +99,7 @@ class NodeRuntime:
         self.seen_bounds: tuple[int, ...] = ()
         self.last_ts = Timestamp.UNSTARTED
         self.stats = NodeStats(spec.name, spec.calculator)
+        self.deferred_errors: list[BaseException] = []
 
     # -- slot lookup used by contexts ---------------------------------------------------------------------------
     def input_slot(self, port: Port, index: int = 0) -> int:

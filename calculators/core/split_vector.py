@@ -1,4 +1,4 @@
-"""SplitVector: slices of one list-valued input onto several outputs."""
+"""SplitVector: slices of one sequence (a list, or an array such as landmarks) onto several outputs."""
 
 from dataclasses import dataclass, field
 
@@ -32,7 +32,7 @@ class SplitVector(Calculator):
     A range beyond the input's length yields no packet on that output at that timestamp.
     """
 
-    IN = Input[list]("")
+    IN = Input("")
     OUT = Output("", multiple=True)
     Options = SplitVectorOptions
 
@@ -41,4 +41,6 @@ class SplitVector(Calculator):
         for i, r in enumerate(self.options.ranges):
             if r.end <= len(values):
                 part = values[r.begin:r.end]
-                ctx.send(self.OUT, part[0] if self.options.element_only else list(part), index=i)
+                if not self.options.element_only and isinstance(part, tuple):
+                    part = list(part)
+                ctx.send(self.OUT, part[0] if self.options.element_only else part, index=i)

@@ -60,6 +60,7 @@ class RawNode:
     executor_file: str | None = None
     executor_line: int | None = None
     dropped: dict[str, list[str]] = field(default_factory=dict)  # kind -> tags dropped as unconnected
+    failed: bool = False  # a subgraph node that could not be expanded (already reported): kept for its wiring
 
     @property
     def line(self) -> int | None:
@@ -217,7 +218,10 @@ class Expander:
                 nodes.append(raw)  # validation reports the unknown calculator
                 continue
             sub = self.subgraph(raw, path, stack)
-            if sub is not None:
+            if sub is None:  # reported; keep the node so that its outputs do not look unproduced
+                raw.failed = True
+                nodes.append(raw)
+            else:
                 nodes += sub.nodes
                 executors += sub.executors
         return Expanded(nodes, interface, executors)

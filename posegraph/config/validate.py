@@ -143,6 +143,8 @@ class Validator:
                                               node.line_of(("max_in_flight", 0))))
 
     def check_calculator(self, node: RawNode) -> type[Calculator] | None:
+        if node.failed:
+            return None
         line = node.line_of(("calculator", 0))
         if not node.calculator:
             self.issues.append(node.issue("node has no 'calculator'", line))

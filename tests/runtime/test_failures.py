@@ -177,3 +177,31 @@ def test_context_manager_closes_and_raises():
             graph.start()
             graph.add_packet("v", 1, 0)
     assert sorted(calcs.CALLS["close"]) == ["bad", "first", "last"]
+
+
+def test_deferred_error_is_raised_after_everything_drained():
+    from posegraph import STOP, Calculator, Output, calculator
+
+    @calculator("RtDamagedSource")
+    class DamagedSource(Calculator):
+        OUT = Output("")
+
+        def open(self, ctx):
+            self.i = 0
+
+        def process(self, ctx):
+            if self.i == 5:
+                ctx.defer_error(IOError("stream damaged after frame 4"))
+                return STOP
+            ctx.send(self.OUT, self.i, timestamp=self.i)
+            self.i += 1
+
+    graph = Graph("output_stream: 'o' node { name: 'src' calculator: 'RtDamagedSource' output_stream: 'm' }\n"
+                  "node { calculator: 'RtSleep' input_stream: 'm' output_stream: 'o' "
+                  "options { [posegraph.SleepOptions.ext] { seconds: 0.01 } } }")
+    got = []
+    graph.observe_output("o", lambda p: got.append(p.value))
+    graph.start()
+    with pytest.raises(CalculatorError, match="node 'src'.*damaged after frame 4"):
+        graph.wait_until_done(timeout=10)
+    assert got == [0, 1, 2, 3, 4]
