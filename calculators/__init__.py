@@ -5,3 +5,6 @@ Importing this package registers every built-in calculator; the runtime does so 
 """
 
 from . import core  # noqa: F401
+from .inference import tflite_inference  # noqa: F401
+from .io import landmarks_sink, media_source, video_sink  # noqa: F401
+from .render import pose_renderer  # noqa: F401

@@ -82,7 +82,8 @@ def model_search_dirs(search_paths: Iterable[str | os.PathLike[str]] | None = No
         if entry.strip():
             dirs.append(SearchDir(Path(entry.strip()).expanduser(), f"${ENV_VAR}"))
     cwd = Path.cwd()
-    dirs.append(SearchDir(cwd.parent / "shared" / "models", f"../shared/models relative to the current directory {cwd}"))
+    dirs.append(SearchDir(cwd.parent / "shared" / "models",
+                          f"../shared/models relative to the current directory {cwd}"))
     root = _repository_root(Path(__file__).resolve().parent)
     if root is not None:
         dirs.append(SearchDir(root.parent / "shared" / "models",

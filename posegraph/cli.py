@@ -109,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"ran {args.graph} in {wall:.2f} s; packets out: "
               + ", ".join(f"{k}={v}" for k, v in counts.items()))
         rows = profile.table().splitlines()
-        print("\n".join(rows[:2 + args.top] + rows[-1:]))
+        print("\n".join(rows[:-1][:2 + args.top] + rows[-1:]))
         if args.profile:
             print(f"trace written to {args.profile} (open in https://ui.perfetto.dev or chrome://tracing)")
     return 0

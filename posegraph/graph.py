@@ -448,7 +448,7 @@ class Graph:
         wall = max(1e-9, end - self._started_at) if self._started_at else 0.0
         frames = max(self._input_counts.values(), default=0)
         if not frames:
-            frames = max((n.stats.process_count for n in self._nodes if n.is_source), default=0)
+            frames = max((n.stats.emitted for n in self._nodes if n.is_source), default=0)
         return summarize(self.node_stats(), wall, frames)
 
     def write_trace(self, path: str | os.PathLike) -> Path:

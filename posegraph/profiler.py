@@ -19,7 +19,7 @@ class NodeStats:
     """Counters for one node; written by one thread at a time (the graph lock or the node's own call)."""
 
     __slots__ = ("name", "calculator", "open_ns", "close_ns", "process_count", "process_ns", "samples",
-                 "latency_samples", "latency_ns", "cursor", "dropped", "errors", "_capacity")
+                 "latency_samples", "latency_ns", "cursor", "dropped", "errors", "emitted", "_capacity")
 
     def __init__(self, name: str, calculator: str, capacity: int = 10000):
         self.name = name
@@ -35,6 +35,7 @@ class NodeStats:
         self.cursor = 0
         self.dropped = 0
         self.errors = 0
+        self.emitted = 0  # packets a source node sent (its frames)
 
     def record(self, duration_ns: int, latency_ns: int) -> None:
         self.process_count += 1

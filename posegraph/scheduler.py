@@ -297,6 +297,7 @@ class Scheduler:
             if packets or new_bound > out.bound:
                 self.publish(out, packets, new_bound)
         if inv.kind == SOURCE:
+            node.stats.emitted += bool(per_slot)
             if inv.result is STOP:
                 node.stopped = True
                 node.closing = True

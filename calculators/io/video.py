@@ -176,6 +176,7 @@ class VideoReader:
     def __init__(self, source: str | os.PathLike[str] | int, *, fps: float | None = None,
                  raise_on_damage: bool = False):
         self.raise_on_damage = raise_on_damage
+        self.path: Path | None = None
         self.is_camera = isinstance(source, int) and not isinstance(source, bool)
         if self.is_camera:
             self.source = f"camera {source}"
