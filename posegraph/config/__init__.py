@@ -40,6 +40,12 @@ from .validate import Validator, types_compatible
 GraphSource = str | os.PathLike | Any
 
 
+def _paths(search_paths: Iterable[str | os.PathLike] | str | os.PathLike) -> tuple:
+    if isinstance(search_paths, (str, os.PathLike)):  # one folder given bare
+        return (search_paths,)
+    return tuple(search_paths)
+
+
 def _looks_like_text(source: str) -> bool:
     return "{" in source or "\n" in source
 
@@ -53,8 +59,9 @@ def _read(path: Path) -> str:
 
 def _resolve(source: GraphSource, search_paths: tuple) -> tuple[Any, SourceMap, str | None]:
     """(message, source map, file) of a load_graph source."""
-    if isinstance(source, CalculatorGraphConfig) or (
-            hasattr(source, "DESCRIPTOR") and source.DESCRIPTOR.full_name == CalculatorGraphConfig.DESCRIPTOR.full_name):
+    full_name = CalculatorGraphConfig.DESCRIPTOR.full_name
+    if isinstance(source, CalculatorGraphConfig) or getattr(getattr(source, "DESCRIPTOR", None), "full_name",
+                                                             None) == full_name:
         config = CalculatorGraphConfig()
         if isinstance(source, CalculatorGraphConfig):
             config.CopyFrom(source)
@@ -90,13 +97,14 @@ def load_graph(source: GraphSource, *, search_paths: Iterable[str | os.PathLike]
     `source` is a path (``str`` or ``Path``), graph text (a ``str`` containing ``{`` or a newline), a
     ``CalculatorGraphConfig`` message, or the name of a shipped graph (``"pose_tracking_cpu"``, found like
     subgraphs: in `search_paths`, then in the ``posegraph.graphs`` package). Subgraphs are looked up next to the
-    graph file, in `search_paths`, then in the package. `side_packet_names` are side packets the application
-    will supply in addition to the graph's declared ``input_side_packet`` entries.
+    graph file, in `search_paths`, then in the package. `side_packet_names` are the names of side packets the
+    application will supply (any iterable, e.g. the dict of side packets) in addition to the graph's declared
+    ``input_side_packet`` entries; with None only the declared ones count.
 
     Raises GraphConfigError listing every problem found.
     """
     registry.load_plugins()
-    search_paths = tuple(search_paths)
+    search_paths = _paths(search_paths)
     config, smap, file = _resolve(source, search_paths)
     issues: list[ConfigIssue] = []
     expander = Expander(search_paths, issues)

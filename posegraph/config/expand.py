@@ -59,7 +59,7 @@ class RawNode:
     executor: str = ""
     executor_file: str | None = None
     executor_line: int | None = None
-    dropped: dict[str, list[str]] = field(default_factory=dict)  # kind -> tags dropped as unconnected
+    dropped: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> tag -> why it was dropped
     failed: bool = False  # a subgraph node that could not be expanded (already reported): kept for its wiring
 
     @property
@@ -198,7 +198,12 @@ class Expander:
 
     # -- graphs -------------------------------------------------------------------------------------------
 
-    def graph(self, config: Any, smap: SourceMap, file: str | None, stack: tuple[str, ...] = ()) -> Expanded:
+    def graph(self, config: Any, smap: SourceMap, file: str | None, stack: tuple[str, ...] | None = None
+              ) -> Expanded:
+        """Expand one graph; `stack` lists the subgraph types being expanded (None for the top-level graph)."""
+        top = stack is None
+        if top:
+            stack = (config.type,) if config.type else ()
         interface = Interface({})
         for kind in KINDS:
             interface.entries[kind], _ = self.entries(list(getattr(config, kind)), smap, (), kind, file, None)
@@ -206,7 +211,7 @@ class Expander:
         near = Path(file).parent if file else None
         nodes: list[RawNode] = []
         executors: list[tuple[Any, str | None, int | None]] = []
-        if stack:  # a subgraph's executors join the top-level graph's
+        if not top:  # a subgraph's executors join the top-level graph's
             executors += [(e, file, smap.line(("executor", j))) for j, e in enumerate(config.executor)]
         for index, message in enumerate(config.node):
             raw = self.raw_node(message, smap, index, file, names[index])
@@ -233,7 +238,7 @@ class Expander:
             self.issues.append(parent.issue(f"subgraph recursion: {' -> '.join(stack + (type_name,))} "
                                             f"(a graph cannot contain itself)", calc_line))
             return None
-        if len(stack) >= MAX_SUBGRAPH_DEPTH:
+        if len(stack) > MAX_SUBGRAPH_DEPTH:
             self.issues.append(parent.issue(f"subgraphs nest more than {MAX_SUBGRAPH_DEPTH} deep", calc_line))
             return None
         try:
@@ -291,9 +296,8 @@ class Expander:
                 renamed = []
                 for entry in node.entries[kind]:
                     if entry.ref.name in drop:
-                        node.dropped.setdefault(kind, []).append(
-                            f"{entry.ref.tag or '<untagged>'} (subgraph port {drop[entry.ref.name]} of "
-                            f"'{parent.name}' is not connected)")
+                        node.dropped.setdefault(kind, {})[entry.ref.tag] = (
+                            f"subgraph port {drop[entry.ref.name]} of '{parent.name}' is not connected")
                         continue
                     name = family.get(entry.ref.name, prefix + entry.ref.name)
                     back = entry.back_edge or (kind == "input_stream" and name in back_edges)

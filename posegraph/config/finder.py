@@ -91,6 +91,8 @@ def _unique(directories: Iterable[Path]) -> list[Path]:
 
 
 def search_dirs(search_paths: Iterable[str | os.PathLike] = (), near: Path | None = None) -> list[Path]:
+    if isinstance(search_paths, (str, os.PathLike)):
+        search_paths = [search_paths]
     dirs = [near] if near is not None else []
     dirs += [Path(p) for p in search_paths]
     return _unique(dirs + package_graph_dirs())

@@ -45,15 +45,22 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+
+
+def _escape(match: re.Match) -> str:
+    octal, hex2, hex4, hex8, other = match.groups()
+    if other is not None:
+        return _SIMPLE.get(other, other)
+    code = int(octal, 8) if octal else int(hex2 or hex4 or hex8, 16)
+    return chr(code) if code <= 0x10FFFF else "\ufffd"
+
+
 def unquote(token: str) -> str:
-    """The value of a string token (escapes decoded best-effort)."""
+    """The value of a string token (C-style escapes decoded best-effort; never raises)."""
     body = token[1:-1] if len(token) >= 2 and token[-1] == token[0] else token[1:]
-    if "\\" not in body:
-        return body
-    try:
-        return body.encode("latin-1", "backslashreplace").decode("unicode_escape")
-    except (UnicodeDecodeError, UnicodeEncodeError):  # pragma: no cover - odd escapes: keep the raw text
-        return body
+    return _ESCAPE.sub(_escape, body) if "\\" in body else body
 
 
 @dataclass

@@ -67,7 +67,7 @@ def types_compatible(producer: Any, consumer: Any) -> bool:
         p_args, c_args = typing.get_args(producer), typing.get_args(consumer)
         if len(p_args) != len(c_args):
             return False
-        return all(a is Any or b is Any or a == b for a, b in zip(p_args, c_args))
+        return all(a is Any or b is Any or a == b for a, b in zip(p_args, c_args, strict=True))
     if isinstance(producer, type) and isinstance(consumer, type):
         try:
             return issubclass(producer, consumer)
@@ -183,10 +183,8 @@ class Validator:
             given = {e.ref.tag for e in node.entries[kind]}
             for tag, port in ports.items():
                 if not port.optional and tag not in given:
-                    why = ""
-                    dropped = [d for d in node.dropped.get(kind, []) if d.split(" ", 1)[0] == _tag_label(tag)]
-                    if dropped:
-                        why = f"; {dropped[0].split(' ', 1)[1].strip('()')}"
+                    dropped = node.dropped.get(kind, {}).get(tag)
+                    why = f" ({dropped})" if dropped else ""
                     self.issues.append(node.issue(
                         f"{node.calculator} requires {word} {_tag_label(tag)} ({port.describe()}), which is not "
                         f"connected{why}", node.line_of(("calculator", 0))))
@@ -267,7 +265,7 @@ class Validator:
         out_kind = "output_stream" if family == "stream" else "output_side_packet"
         graph_kind = "input_stream" if family == "stream" else "input_side_packet"
         made: dict[str, list[_Producer]] = {}
-        for j, entry in enumerate(self.interface.entries[graph_kind]):
+        for entry in self.interface.entries[graph_kind]:
             made.setdefault(entry.ref.name, []).append(
                 _Producer(f"graph {KIND_WORDS[graph_kind]}", self.file, entry.line, None, entry))
         if family == "side":
@@ -289,7 +287,7 @@ class Validator:
                 self.add(f"{noun} '{name}' is produced twice: by {producers[0]} and by {extra}",
                          extra.file, extra.line, self.nodes[extra.node].name if extra.node is not None else None,
                          name)
-        for k, node in enumerate(self.nodes):
+        for node in self.nodes:
             for entry in node.entries[in_kind]:
                 producers = made.get(entry.ref.name)
                 if not producers:
