@@ -7,4 +7,5 @@ Importing this package registers every built-in calculator; the runtime does so 
 from . import core  # noqa: F401
 from .inference import tflite_inference  # noqa: F401
 from .io import landmarks_sink, media_source, video_sink  # noqa: F401
+from .image import image_to_tensor  # noqa: F401
 from .render import pose_renderer  # noqa: F401

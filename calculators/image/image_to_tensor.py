@@ -1,0 +1,82 @@
+"""ImageToTensor: a (rotated) region of the frame, resized into a model's input tensor."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from posegraph import Calculator, Input, Output, calculator
+
+from ..types import ImageFrame, LetterboxPadding, NormalizedRect
+from .transforms import image_to_tensor
+
+
+class BorderMode(enum.Enum):
+    ZERO = "zero"
+    REPLICATE = "replicate"
+
+
+class TensorType(enum.Enum):
+    FLOAT32 = "float32"
+    UINT8 = "uint8"
+
+
+@dataclass
+class ImageToTensorOptions:
+    output_tensor_width: int = 224
+    output_tensor_height: int = 224
+    # Pad the ROI to the tensor's aspect ratio (letterbox) instead of stretching it.
+    keep_aspect_ratio: bool = True
+    range_min: float = -1.0
+    range_max: float = 1.0
+    border_mode: BorderMode = BorderMode.ZERO
+    tensor_type: TensorType = TensorType.FLOAT32
+    # Channel order of the tensor (some models were trained on BGR frames).
+    bgr: bool = False
+    # "classic": bit-exact with MediaPipe's bundled OpenCV; "opencv": the installed cv2.warpPerspective.
+    backend: str = "classic"
+
+    def __post_init__(self):
+        if self.output_tensor_width < 1 or self.output_tensor_height < 1:
+            raise ValueError("output tensor size must be positive")
+        if self.backend not in ("classic", "opencv"):
+            raise ValueError(f"backend must be 'classic' or 'opencv', not {self.backend!r}")
+        if self.tensor_type is TensorType.UINT8 and (self.range_min, self.range_max) != (0.0, 255.0):
+            raise ValueError("a uint8 tensor needs range_min 0 and range_max 255")
+
+
+@calculator("ImageToTensorCalculator")
+class ImageToTensor(Calculator):
+    """IMAGE (+ NORM_RECT, a rotated ROI; the whole frame when not connected) -> TENSORS ([1 x H x W x 3]),
+    LETTERBOX_PADDING and MATRIX (3x3, tensor-normalised -> image-normalised coordinates).
+
+    Matches MediaPipe's CPU ImageToTensorCalculator pixel for pixel (see transforms.py). A connected NORM_RECT that
+    is empty at a timestamp means "no region": nothing is emitted there.
+    """
+
+    IMAGE = Input[ImageFrame]("IMAGE")
+    NORM_RECT = Input[NormalizedRect]("NORM_RECT", optional=True)
+    TENSORS = Output[list]("TENSORS")
+    LETTERBOX_PADDING = Output[LetterboxPadding]("LETTERBOX_PADDING", optional=True)
+    MATRIX = Output[np.ndarray]("MATRIX", optional=True)
+    Options = ImageToTensorOptions
+
+    def process(self, ctx):
+        opts = self.options
+        rect = ctx[self.NORM_RECT]
+        if rect is None and ctx.connected(self.NORM_RECT):
+            return
+        frame: ImageFrame = ctx[self.IMAGE]
+        crop = image_to_tensor(frame.pixels, rect, opts.output_tensor_width, opts.output_tensor_height,
+                               keep_aspect_ratio=opts.keep_aspect_ratio, value_range=(opts.range_min, opts.range_max),
+                               border=opts.border_mode.value, backend=opts.backend)
+        tensor = crop.tensor
+        if opts.bgr:
+            tensor = tensor[:, :, ::-1]
+        if opts.tensor_type is TensorType.UINT8:
+            tensor = tensor.astype(np.uint8)
+        ctx.send(self.TENSORS, [np.ascontiguousarray(tensor)[None]])
+        ctx.send(self.LETTERBOX_PADDING, crop.padding)
+        ctx.send(self.MATRIX, crop.matrix)
