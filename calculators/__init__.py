@@ -5,7 +5,20 @@ Importing this package registers every built-in calculator; the runtime does so 
 """
 
 from . import core  # noqa: F401
+from .detection import (detections_to_rois, letterbox_removal, non_max_suppression,  # noqa: F401
+                        tensors_to_detections)
 from .inference import tflite_inference  # noqa: F401
 from .io import landmarks_sink, media_source, video_sink  # noqa: F401
+from .landmarks import (landmark_projection, landmarks_to_roi, pose_result, smoothing_calculator,  # noqa: F401
+                        tensors_to_landmarks)
 from .image import image_to_tensor  # noqa: F401
 from .render import pose_renderer  # noqa: F401
+from .topdown import heatmap_pose  # noqa: F401
+from .topdown import normalize  # noqa: F401
+from .topdown import person_crop  # noqa: F401
+from .topdown import picodet  # noqa: F401
+from .movenet import crop_region  # noqa: F401
+from .movenet import decoder as movenet_decoder  # noqa: F401
+from .movenet import model_tensor  # noqa: F401
+from .posenet import decoder as posenet_decoder  # noqa: F401
+from .openpose import decoder as openpose_decoder  # noqa: F401

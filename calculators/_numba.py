@@ -116,11 +116,12 @@ def _make_cache_class() -> type | None:
             self._lineno = py_func.__code__.co_firstlineno
             self._cache_path = str(self._base() / self.get_suitable_cache_subpath(py_file))
 
+    # Looked up at call time (not bound here) so that the folders follow the environment of the process.
     class PosegraphUserCacheLocator(_BaseDirLocator):
-        _base = staticmethod(_user_cache_base)
+        _base = staticmethod(lambda: _user_cache_base())
 
     class PosegraphTempCacheLocator(_BaseDirLocator):
-        _base = staticmethod(_temp_cache_base)
+        _base = staticmethod(lambda: _temp_cache_base())
 
     class _Impl(impl_base):  # type: ignore[misc, valid-type]
         _locator_classes = [user_provided, in_tree, PosegraphUserCacheLocator, PosegraphTempCacheLocator]

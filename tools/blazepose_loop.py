@@ -23,6 +23,7 @@ Static-image mode = MediaPipe IMAGE mode: detector on every frame, no smoothing.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,12 +45,17 @@ from posegraph.calculators.types import Detection, NormalizedRect, Pose
 
 __all__ = ["BlazePoseLoop", "DEFAULT_DETECTOR", "DEFAULT_LANDMARKER", "FrameTrace", "load_interpreter"]
 
-_SHARED_MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
+_SHARED_MODELS = Path(os.environ.get("POSEGRAPH_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "models"
 DEFAULT_DETECTOR = _SHARED_MODELS / "blazepose_pose_detection.tflite"
 DEFAULT_LANDMARKER = _SHARED_MODELS / "blazepose_pose_landmark_lite.tflite"
 
 NUM_POSE_LANDMARKS = 33
 TOPOLOGY = "blazepose33"
+
+
+def _threshold(value: float) -> float:
+    """A float proto option as the double MediaPipe compares against."""
+    return float(np.float32(value))
 
 
 def load_interpreter(path: str | Path, num_threads: int = 1) -> Any:
@@ -120,6 +126,22 @@ class BlazePoseLoop:
         self._prev_roi = None
         self._smoother.reset()
 
+    def warm_up(self) -> None:
+        """Load (or compile) every kernel and run each model once, so that timings exclude one-off costs."""
+        blank = np.zeros((64, 48, 3), dtype=np.uint8)
+        self.detect(blank)
+        roi = NormalizedRect(0.5, 0.5, 1.0, 0.75, 0.1)
+        self.landmarks(blank, roi)
+        lms = decode_landmarks(np.zeros(195, np.float32))
+        lms = refine_landmarks_from_heatmap(lms, np.zeros((64, 64, 39), np.float32))
+        projected = project_landmarks(lms, roi)
+        world = project_world_landmarks(decode_world_landmarks(np.zeros(117, np.float32)), roi)
+        next_roi = landmarks_to_roi(projected[33:35] + np.float32([[0, 0, 0, 0, 0], [0, -0.1, 0, 0, 0]]), 48, 64)
+        self._smoother.smooth_landmarks(projected[:33], 48, 64, 0, next_roi)
+        self._smoother.smooth_world(world[:33], 0)
+        self._smoother.smooth_auxiliary(projected[33:35], 48, 64, 0)
+        self.reset()
+
     # -- stages -----------------------------------------------------------------------------------------------
 
     def detect(self, rgb: np.ndarray) -> tuple[list[Detection], list[NormalizedRect]]:
@@ -147,7 +169,7 @@ class BlazePoseLoop:
         del buf
         self._lmk.invoke()
         presence = float(self._lmk.get_tensor(self._lm_flag).reshape(-1)[0])
-        if presence < self.min_presence_confidence:
+        if not presence > _threshold(self.min_presence_confidence):
             empty = np.zeros((0, 5), dtype=np.float32)
             return presence, empty, np.zeros((0, 3), dtype=np.float32), empty
         lms = decode_landmarks(self._lmk.get_tensor(self._lm_raw), 39, 256, 256)
@@ -186,10 +208,11 @@ class BlazePoseLoop:
         trace.presence = presence
         t2 = time.perf_counter()
         trace.timings_ms["landmarks"] = (t2 - t1) * 1e3
-        threshold = self.min_presence_confidence
+        threshold = _threshold(self.min_presence_confidence)
         if self.flavour == "legacy" and not self.static_image_mode and not trace.ran_detector:
-            threshold = max(threshold, self.min_tracking_confidence)
-        if presence < threshold or lms.shape[0] == 0:
+            threshold = max(threshold, _threshold(self.min_tracking_confidence))
+        # ThresholdingCalculator: pose present iff double(presence) > threshold.
+        if not presence > threshold or lms.shape[0] == 0:
             self._lost()
             return None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,7 +27,7 @@ try:
 except ImportError:  # pragma: no cover - imported as tools.compare_mediapipe
     from tools.blazepose_loop import BlazePoseLoop
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(os.environ.get("POSEGRAPH_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 MEDIA = SHARED / "media"
 REFERENCE = SHARED / "reference" / "mediapipe"
 TFJS_EXPECTED = MEDIA / "ground_truth" / "tfjs_yoga_warrior2_beach_blazepose_expected.json"
@@ -170,6 +171,8 @@ def run(media: Path = MEDIA, reference: Path = REFERENCE, only: list[str] | None
     image_loop = BlazePoseLoop(static_image_mode=True, num_threads=num_threads, warp_backend=warp_backend)
     video_loop = BlazePoseLoop(static_image_mode=False, smooth=True, num_threads=num_threads,
                                warp_backend=warp_backend)
+    image_loop.warm_up()
+    video_loop.warm_up()
     results = []
     for path in sorted(media.iterdir()):
         ext = path.suffix.lower()

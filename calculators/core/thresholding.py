@@ -12,7 +12,7 @@ class ThresholdingOptions:
 
 @calculator("ThresholdingCalculator")
 class Thresholding(Calculator):
-    """FLAG is ``FLOAT >= threshold``; the THRESHOLD side packet, when given, overrides the option."""
+    """FLAG is ``FLOAT > threshold`` (strictly, as MediaPipe); the THRESHOLD side packet overrides the option."""
 
     FLOAT = Input[float]("FLOAT")
     THRESHOLD = InputSidePacket[float]("THRESHOLD", optional=True)
@@ -23,4 +23,4 @@ class Thresholding(Calculator):
         self._threshold = float(ctx.side(self.THRESHOLD, default=self.options.threshold))
 
     def process(self, ctx):
-        ctx.send(self.FLAG, float(ctx[self.FLOAT]) >= self._threshold)
+        ctx.send(self.FLAG, float(ctx[self.FLOAT]) > self._threshold)

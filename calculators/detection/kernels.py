@@ -49,7 +49,7 @@ class DecodeOptions:
 
 
 def pose_detection_decode_options(min_score_thresh: float = 0.5) -> DecodeOptions:
-    """BlazePose detector decoding (pose_detection_cpu.pbtxt; Tasks sets min_score_thresh = min_detection_confidence)."""
+    """BlazePose detector decoding (pose_detection_cpu.pbtxt; Tasks: min_score_thresh = min_detection_confidence)."""
     return DecodeOptions(num_coords=12, num_keypoints=4, x_scale=224.0, y_scale=224.0, w_scale=224.0, h_scale=224.0,
                          box_coord_offset=0, keypoint_coord_offset=4, num_values_per_keypoint=2,
                          reverse_output_order=True, sigmoid_score=True, score_clipping_thresh=100.0,

@@ -6,11 +6,13 @@ MediaPipe's OpenCV converter (`image_to_tensor_converter_opencv.cc`, `image_to_t
    float32; the whole image when no rect is given.
 2. `PadRoi` when keep_aspect_ratio: the ROI grows along one axis to the tensor's aspect ratio; the fraction added on
    each side is the letterbox padding (left, top, right, bottom; left == right, top == bottom).
-3. `cv::boxPoints(RotatedRect(centre, size, rotation in degrees))` -> 4 source corners, mapped to the tensor corners
-   (bottom-left, top-left, top-right, bottom-right) with `cv::getPerspectiveTransform`.
+3. `RotatedRect(centre, size, rotation in degrees).points()` -> 4 source corners (see `box_points`), mapped to
+   the tensor corners (bottom-left, top-left, top-right, bottom-right) with `cv::getPerspectiveTransform`.
 4. `cv::warpPerspective(INTER_LINEAR, BORDER_CONSTANT(0) or BORDER_REPLICATE)` on the *uint8* image: the crop is
    rounded to uint8 before the value-range conversion.
-5. `convertTo(float, scale, offset)` with scale = (b - a) / 255, offset = a: uint8 [0, 255] -> [a, b].
+5. `convertTo(float, scale, offset)` with scale = (b - a) / 255, offset = a: uint8 [0, 255] -> [a, b], computed
+   as two float32 operations (product rounded, then sum rounded; verified against MediaPipe's landmarks, an FMA
+   here shifts them by ~0.01 px).
 
 Which graph uses what (MediaPipe Tasks, the reference here):
 - pose detector: 224x224, keep_aspect_ratio, BORDER_ZERO, [-1, 1] (from the model metadata: mean = std = 127.5);
@@ -19,10 +21,11 @@ Which graph uses what (MediaPipe Tasks, the reference here):
 
 Two warp back ends give the uint8 crop:
 - "classic" (default): a Numba re-implementation of OpenCV <= 4.10's fixed-point warpPerspective (1/32-pixel
-  coordinate grid, 15-bit bilinear weights, the same 64x16 blocks), which is what MediaPipe's bundled OpenCV runs;
-  OpenCV >= 4.11 rewrote the warp kernels in floating point, so `cv2.warpPerspective` of a recent opencv-python
-  differs by one grey level on some pixels.
-- "opencv": `cv2.warpPerspective` of the installed OpenCV (faster on big crops, not bit-identical on OpenCV >= 4.11).
+  coordinate grid, 15-bit bilinear weights, the same 64x16 blocks), which is what MediaPipe's bundled OpenCV runs:
+  with it, BlazePose landmarks match MediaPipe's to the last bit on most images. OpenCV >= 4.11 rewrote the warp
+  kernels in floating point; `cv2.warpPerspective` of opencv-python 5.0 differs by up to 3-4 grey levels on
+  thousands of pixels, which moves landmarks by up to ~100 px on hard images.
+- "opencv": `cv2.warpPerspective` of the installed OpenCV (a little faster; exact only with OpenCV <= 4.10).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ __all__ = [
     "CropResult",
     "PixelRoi",
     "WarpBackend",
+    "box_points",
     "crop_matrix",
     "image_to_tensor",
     "pad_roi",
@@ -133,17 +137,40 @@ def value_range_transform(range_min: float, range_max: float) -> tuple[float, fl
     return float(scale), float(offset)
 
 
+def box_points(roi: PixelRoi) -> np.ndarray:
+    """The 4 corners of a rotated rect as `cv::RotatedRect::points` computes them (bottom-left, top-left,
+    top-right, bottom-right for rotation 0), float32.
+
+    The angle goes through float32 degrees like MediaPipe's `roi.rotation * 180.f / M_PI`. Each corner is
+    computed directly from the centre (cos/sin in double, rounded to float, halved); older OpenCV releases derived
+    the last two corners by reflection (2 * centre - corner), which differs in the last bit and so, through the
+    1/32-pixel sampling grid, in a few crop pixels. The direct form is the one that reproduces MediaPipe's crops
+    (and it is what OpenCV 5's `cv2.boxPoints` returns), so it is implemented here to not depend on the installed
+    OpenCV version.
+    """
+    f = _F32
+    angle = f(float(f(roi.rotation) * f(180.0)) / math.pi)
+    rad = float(angle) * math.pi / 180.0
+    b = f(f(math.cos(rad)) * f(0.5))
+    a = f(f(math.sin(rad)) * f(0.5))
+    cx, cy, w, h = f(roi.center_x), f(roi.center_y), f(roi.width), f(roi.height)
+    return np.array([
+        [cx - a * h - b * w, cy + b * h - a * w],
+        [cx + a * h - b * w, cy - b * h - a * w],
+        [cx + a * h + b * w, cy - b * h + a * w],
+        [cx - a * h + b * w, cy + b * h + a * w],
+    ], dtype=np.float32)
+
+
 def perspective_transform(roi: PixelRoi, tensor_width: int, tensor_height: int) -> np.ndarray:
     """The 3x3 image-pixel -> tensor-pixel matrix MediaPipe hands to `cv::warpPerspective`.
 
-    Built from `cv::boxPoints` of the rotated rect (angle = rotation * 180 / pi, float32 then double then float32,
-    as in C++) and `cv::getPerspectiveTransform` to the tensor corners (bottom-left first).
+    `box_points` of the rotated rect mapped to the tensor corners (bottom-left first) with
+    `cv::getPerspectiveTransform` (an 8x8 LU solve in double; its last-bit details do not change the crops).
     """
-    angle = float(_F32(float(_F32(roi.rotation) * _F32(180.0)) / math.pi))
-    box = cv2.boxPoints(((roi.center_x, roi.center_y), (roi.width, roi.height), angle))
     dst_w, dst_h = float(tensor_width), float(tensor_height)
     dst = np.array([[0.0, dst_h], [0.0, 0.0], [dst_w, 0.0], [dst_w, dst_h]], dtype=np.float32)
-    return cv2.getPerspectiveTransform(np.ascontiguousarray(box, dtype=np.float32), dst)
+    return cv2.getPerspectiveTransform(box_points(roi), dst)
 
 
 def crop_matrix(roi: PixelRoi, image_width: int, image_height: int, flip_horizontally: bool = False) -> np.ndarray:
@@ -169,25 +196,25 @@ def crop_matrix(roi: PixelRoi, image_width: int, image_height: int, flip_horizon
 # Classic OpenCV warpPerspective (fixed point), fused with the uint8 -> float conversion.
 # ---------------------------------------------------------------------------------------------------------------
 
-_INTER_BITS = 5
-_INTER_TAB_SIZE = 1 << _INTER_BITS
-_COEF_BITS = 15
-_INT_MIN = -2147483648.0
-_INT_MAX = 2147483647.0
+_NO_U8 = np.empty((1, 1, 1), dtype=np.uint8)  # placeholder when only the float tensor is wanted
 
 
 @jit
 def _warp_classic_kernel(src: np.ndarray, minv: np.ndarray, border_replicate: bool, scale: float, offset: float,
-                         out_u8: np.ndarray, out_f32: np.ndarray, write_float: bool) -> None:
-    """OpenCV <= 4.10 `warpPerspective(INTER_LINEAR)` for 8-bit images, bit-exact.
+                         out_u8: np.ndarray, out_f32: np.ndarray, write_u8: bool, write_float: bool) -> None:
+    """OpenCV <= 4.10 `warpPerspective(INTER_LINEAR)` for 8-bit images, bit-exact, fused with the float conversion.
 
-    `minv` maps tensor pixels to image pixels (OpenCV inverts the forward matrix with `invert`, done by the caller
-    with `cv2.invert` so that the double values agree). Coordinates are computed per 64x16 block exactly as OpenCV
-    does (X0 at the block's first column plus M0 * x1), rounded to the 1/32 grid with round-half-even; weights are
-    (32 - ax)(32 - ay) * 32 etc., which sum to 32768 exactly; the result is (sum + 2^14) >> 15.
+    `minv` maps tensor pixels to image pixels (OpenCV inverts the forward matrix with `invert`; the caller does it
+    with `cv2.invert` so that the doubles agree). Source coordinates are computed per 64x16 block exactly as OpenCV
+    does (X0 at the block's first column plus M0 * x1), rounded to the 1/32 grid with round-half-even; the bilinear
+    weights (32 - ax)(32 - ay) * 32 etc. sum to 32768 exactly (OpenCV's saturated 32767 + 1 for a zero fraction
+    gives the same pixel); the value is (sum + 2^14) >> 15. Outside pixels follow `remapBilinear`: BORDER_CONSTANT
+    (0) or BORDER_REPLICATE (clamped taps).
     """
     h_src, w_src, cn = src.shape
-    out_h, out_w = out_u8.shape[0], out_u8.shape[1]
+    out_h, out_w = out_f32.shape[0], out_f32.shape[1]
+    flat = src.reshape(-1)
+    row = w_src * cn
     m0, m1, m2 = minv[0, 0], minv[0, 1], minv[0, 2]
     m3, m4, m5 = minv[1, 0], minv[1, 1], minv[1, 2]
     m6, m7, m8 = minv[2, 0], minv[2, 1], minv[2, 2]
@@ -197,8 +224,12 @@ def _warp_classic_kernel(src: np.ndarray, minv: np.ndarray, border_replicate: bo
     bh0 = min(block * block // bw0, out_h)
     width1 = max(w_src - 1, 0)
     height1 = max(h_src - 1, 0)
-    fscale = np.float64(scale)
-    foffset = np.float64(offset)
+    fscale = np.float32(scale)
+    foffset = np.float32(offset)
+    half = np.int32(1 << 14)
+    taps = np.empty(4, dtype=np.int64)
+    ixs = np.empty(bw0, dtype=np.int32)
+    iys = np.empty(bw0, dtype=np.int32)
     for y in range(0, out_h, bh0):
         bh = min(bh0, out_h - y)
         for x in range(0, out_w, bw0):
@@ -208,85 +239,98 @@ def _warp_classic_kernel(src: np.ndarray, minv: np.ndarray, border_replicate: bo
                 x0 = m0 * x + m1 * yy + m2
                 y0 = m3 * x + m4 * yy + m5
                 w0 = m6 * x + m7 * yy + m8
+                # Pass 1 (vectorisable): fixed-point source coordinates of this block row.
                 for x1 in range(bw):
                     w = w0 + m6 * x1
-                    if w != 0.0:
-                        w = 32.0 / w
-                    else:
-                        w = 0.0
+                    w = 32.0 / w if w != 0.0 else 0.0
                     fx = max(-2147483648.0, min(2147483647.0, (x0 + m0 * x1) * w))
                     fy = max(-2147483648.0, min(2147483647.0, (y0 + m3 * x1) * w))
-                    ix = np.int64(np.rint(fx))
-                    iy = np.int64(np.rint(fy))
-                    sx = ix >> 5
-                    sy = iy >> 5
-                    if sx < -32768:
-                        sx = -32768
-                    elif sx > 32767:
-                        sx = 32767
-                    if sy < -32768:
-                        sy = -32768
-                    elif sy > 32767:
-                        sy = 32767
-                    ax = ix & 31
-                    ay = iy & 31
+                    ixs[x1] = np.int32(np.rint(fx))
+                    iys[x1] = np.int32(np.rint(fy))
+                # Pass 2: bilinear taps.
+                for x1 in range(bw):
+                    ix = ixs[x1]
+                    iy = iys[x1]
+                    sx = max(-32768, min(32767, ix >> 5))
+                    sy = max(-32768, min(32767, iy >> 5))
+                    ax = np.int32(ix & 31)
+                    ay = np.int32(iy & 31)
                     w00 = (32 - ax) * (32 - ay) * 32
                     w01 = ax * (32 - ay) * 32
                     w10 = (32 - ax) * ay * 32
                     w11 = ax * ay * 32
                     xo = x + x1
-                    inside = 0 <= sx < width1 and 0 <= sy < height1
-                    if not inside and not border_replicate and (
-                            sx >= w_src or sx + 1 < 0 or sy >= h_src or sy + 1 < 0):
+                    if 0 <= sx < width1 and 0 <= sy < height1:
+                        b = sy * row + sx * cn
+                        if cn == 3 and write_float and not write_u8:
+                            # The hot path, unrolled: inside pixels of an RGB image into a float tensor.
+                            b2 = b + row
+                            v0 = (np.int32(flat[b]) * w00 + np.int32(flat[b + 3]) * w01
+                                  + np.int32(flat[b2]) * w10 + np.int32(flat[b2 + 3]) * w11 + half) >> 15
+                            v1 = (np.int32(flat[b + 1]) * w00 + np.int32(flat[b + 4]) * w01
+                                  + np.int32(flat[b2 + 1]) * w10 + np.int32(flat[b2 + 4]) * w11 + half) >> 15
+                            v2 = (np.int32(flat[b + 2]) * w00 + np.int32(flat[b + 5]) * w01
+                                  + np.int32(flat[b2 + 2]) * w10 + np.int32(flat[b2 + 5]) * w11 + half) >> 15
+                            out_f32[yy, xo, 0] = np.float32(v0) * fscale + foffset
+                            out_f32[yy, xo, 1] = np.float32(v1) * fscale + foffset
+                            out_f32[yy, xo, 2] = np.float32(v2) * fscale + foffset
+                            continue
                         for k in range(cn):
-                            out_u8[yy, xo, k] = 0
+                            acc = (np.int32(flat[b + k]) * w00 + np.int32(flat[b + cn + k]) * w01
+                                   + np.int32(flat[b + row + k]) * w10 + np.int32(flat[b + row + cn + k]) * w11)
+                            val = (acc + half) >> 15
+                            if write_u8:
+                                out_u8[yy, xo, k] = np.uint8(val)
                             if write_float:
-                                out_f32[yy, xo, k] = np.float32(foffset)
+                                out_f32[yy, xo, k] = np.float32(val) * fscale + foffset
                         continue
-                    if inside:
-                        xa, xb, ya, yb = sx, sx + 1, sy, sy + 1
-                        va = vb = vc = vd = True
-                    elif border_replicate:
+                    if not border_replicate and (sx >= w_src or sx + 1 < 0 or sy >= h_src or sy + 1 < 0):
+                        for k in range(cn):
+                            if write_u8:
+                                out_u8[yy, xo, k] = 0
+                            if write_float:
+                                out_f32[yy, xo, k] = foffset
+                        continue
+                    if border_replicate:
                         xa = min(max(sx, 0), w_src - 1)
                         xb = min(max(sx + 1, 0), w_src - 1)
                         ya = min(max(sy, 0), h_src - 1)
                         yb = min(max(sy + 1, 0), h_src - 1)
-                        va = vb = vc = vd = True
+                        taps[0] = ya * row + xa * cn
+                        taps[1] = ya * row + xb * cn
+                        taps[2] = yb * row + xa * cn
+                        taps[3] = yb * row + xb * cn
                     else:
-                        xa, xb, ya, yb = sx, sx + 1, sy, sy + 1
-                        oka = 0 <= xa < w_src
-                        okb = 0 <= xb < w_src
-                        okya = 0 <= ya < h_src
-                        okyb = 0 <= yb < h_src
-                        va = oka and okya
-                        vb = okb and okya
-                        vc = oka and okyb
-                        vd = okb and okyb
+                        oka = 0 <= sx < w_src
+                        okb = 0 <= sx + 1 < w_src
+                        okya = 0 <= sy < h_src
+                        okyb = 0 <= sy + 1 < h_src
+                        taps[0] = sy * row + sx * cn if (oka and okya) else -1
+                        taps[1] = sy * row + (sx + 1) * cn if (okb and okya) else -1
+                        taps[2] = (sy + 1) * row + sx * cn if (oka and okyb) else -1
+                        taps[3] = (sy + 1) * row + (sx + 1) * cn if (okb and okyb) else -1
                     for k in range(cn):
-                        p00 = np.int64(src[ya, xa, k]) if va else np.int64(0)
-                        p01 = np.int64(src[ya, xb, k]) if vb else np.int64(0)
-                        p10 = np.int64(src[yb, xa, k]) if vc else np.int64(0)
-                        p11 = np.int64(src[yb, xb, k]) if vd else np.int64(0)
-                        acc = p00 * w00 + p01 * w01 + p10 * w10 + p11 * w11
-                        val = (acc + (1 << 14)) >> 15
-                        if val < 0:
-                            val = 0
-                        elif val > 255:
-                            val = 255
-                        out_u8[yy, xo, k] = np.uint8(val)
+                        p00 = np.int32(flat[taps[0] + k]) if taps[0] >= 0 else np.int32(0)
+                        p01 = np.int32(flat[taps[1] + k]) if taps[1] >= 0 else np.int32(0)
+                        p10 = np.int32(flat[taps[2] + k]) if taps[2] >= 0 else np.int32(0)
+                        p11 = np.int32(flat[taps[3] + k]) if taps[3] >= 0 else np.int32(0)
+                        val = (p00 * w00 + p01 * w01 + p10 * w10 + p11 * w11 + half) >> 15
+                        if write_u8:
+                            out_u8[yy, xo, k] = np.uint8(val)
                         if write_float:
-                            out_f32[yy, xo, k] = np.float32(np.float64(val) * fscale + foffset)
+                            out_f32[yy, xo, k] = np.float32(val) * fscale + foffset
 
 
 @jit
 def _u8_to_float_kernel(src: np.ndarray, scale: float, offset: float, out: np.ndarray) -> None:
-    """uint8 -> float32 as `src * scale + offset`, rounded once (what OpenCV's FMA `convertTo` path gives)."""
-    flat_in = src.reshape(-1)
-    flat_out = out.reshape(-1)
-    s = np.float64(scale)
-    o = np.float64(offset)
-    for i in range(flat_in.size):
-        flat_out[i] = np.float32(np.float64(flat_in[i]) * s + o)
+    """uint8 -> float32 as `float(src) * scale + offset` with two float32 roundings (no FMA), which is what
+    MediaPipe's `convertTo` produced: a fused multiply-add moves BlazePose landmarks by ~0.01 px."""
+    s = np.float32(scale)
+    o = np.float32(offset)
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            for k in range(src.shape[2]):
+                out[i, j, k] = np.float32(src[i, j, k]) * s + o
 
 
 def warp_perspective_classic(image: np.ndarray, matrix: np.ndarray, width: int, height: int,
@@ -297,8 +341,8 @@ def warp_perspective_classic(image: np.ndarray, matrix: np.ndarray, width: int, 
         src = src[:, :, None]
     minv = cv2.invert(np.asarray(matrix, dtype=np.float64), flags=cv2.DECOMP_LU)[1]
     out = np.empty((height, width, src.shape[2]), dtype=np.uint8)
-    dummy = np.empty((1, 1, 1), dtype=np.float32)
-    _warp_classic_kernel(src, minv, border == "replicate", 1.0, 0.0, out, dummy, False)
+    shape_only = np.empty((height, width, 0), dtype=np.float32)
+    _warp_classic_kernel(src, minv, border == "replicate", 1.0, 0.0, out, shape_only, True, False)
     return out if image.ndim == 3 else out[:, :, 0]
 
 
@@ -322,8 +366,7 @@ def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width
     src = image if image.flags.c_contiguous else np.ascontiguousarray(image)
     if backend == "classic" and src.shape[2] == 3:
         minv = cv2.invert(fwd, flags=cv2.DECOMP_LU)[1]
-        crop_u8 = np.empty((tensor_height, tensor_width, 3), dtype=np.uint8)
-        _warp_classic_kernel(src, minv, border == "replicate", scale, offset, crop_u8, out, True)
+        _warp_classic_kernel(src, minv, border == "replicate", scale, offset, _NO_U8, out, False, True)
     else:
         if backend == "classic":
             crop_u8 = warp_perspective_classic(src, fwd, tensor_width, tensor_height, border)

@@ -1,0 +1,33 @@
+"""LandmarkProjection: landmarks found in a rotated crop, mapped back to the whole image."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from posegraph import Calculator, Input, Output, calculator
+
+from ..types import NormalizedRect
+from .kernels import project_landmarks, project_world_landmarks
+
+
+@calculator("LandmarkProjectionCalculator")
+class LandmarkProjection(Calculator):
+    """NORM_LANDMARKS (crop-normalised) -> image-normalised, through NORM_RECT (the crop's rotated ROI); z is
+    scaled like x. WORLD_LANDMARKS are rotated by the ROI's rotation (they stay metric)."""
+
+    NORM_LANDMARKS = Input[np.ndarray]("NORM_LANDMARKS", optional=True)
+    WORLD_IN = Input[np.ndarray]("WORLD_LANDMARKS", optional=True)
+    NORM_RECT = Input[NormalizedRect]("NORM_RECT")
+    NORM_OUT = Output[np.ndarray]("NORM_LANDMARKS", optional=True)
+    WORLD_OUT = Output[np.ndarray]("WORLD_LANDMARKS", optional=True)
+
+    def process(self, ctx):
+        rect = ctx[self.NORM_RECT]
+        if rect is None:
+            return
+        landmarks = ctx[self.NORM_LANDMARKS]
+        if landmarks is not None:
+            ctx.send(self.NORM_OUT, project_landmarks(landmarks, rect))
+        world = ctx[self.WORLD_IN]
+        if world is not None:
+            ctx.send(self.WORLD_OUT, project_world_landmarks(world, rect))

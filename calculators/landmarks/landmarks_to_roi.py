@@ -1,0 +1,45 @@
+"""LandmarksToRoi: the region to crop on the next frame, from this frame's alignment landmarks (tracking)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from posegraph import Calculator, Input, Output, calculator
+
+from ..detection.roi import landmarks_to_rect, transform_rect
+from ..types import ImageFrame, NormalizedRect
+
+
+@dataclass
+class LandmarksToRoiOptions:
+    # Rows of LANDMARKS: centre and scale point (BlazePose auxiliary landmarks 33, 34 -> rows 0, 1 of AUX).
+    start_landmark: int = 0
+    end_landmark: int = 1
+    target_angle_degrees: float = 90.0
+    scale_x: float = 1.25
+    scale_y: float = 1.25
+    square_long: bool = True
+
+
+@calculator("LandmarksToRoiCalculator")
+class LandmarksToRoi(Calculator):
+    """LANDMARKS (image-normalised) + IMAGE (for its size) -> NORM_RECT centred on the start landmark, sized twice
+    its distance to the end landmark, rotated so that start->end points at the target angle, then scaled."""
+
+    LANDMARKS = Input[np.ndarray]("LANDMARKS")
+    IMAGE = Input[ImageFrame]("IMAGE")
+    NORM_RECT = Output[NormalizedRect]("NORM_RECT")
+    Options = LandmarksToRoiOptions
+
+    def process(self, ctx):
+        landmarks = ctx[self.LANDMARKS]
+        frame = ctx[self.IMAGE]
+        if landmarks is None or frame is None:
+            return
+        o = self.options
+        w, h = frame.width, frame.height
+        rect = landmarks_to_rect(landmarks, w, h, o.start_landmark, o.end_landmark, o.target_angle_degrees)
+        ctx.send(self.NORM_RECT, transform_rect(rect, w, h, scale_x=o.scale_x, scale_y=o.scale_y,
+                                                square_long=o.square_long))

@@ -1,0 +1,59 @@
+"""TensorsToLandmarks: a landmark model's raw tensors -> landmarks in crop coordinates, world landmarks, presence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from posegraph import Calculator, Input, Output, calculator
+
+from .kernels import decode_landmarks, decode_world_landmarks, refine_landmarks_from_heatmap
+
+
+@dataclass
+class TensorsToLandmarksOptions:
+    num_landmarks: int = 39
+    input_image_width: int = 256
+    input_image_height: int = 256
+    # Heatmap refinement (MediaPipe RefineLandmarksFromHeatmap); 0 turns it off.
+    refine_kernel_size: int = 7
+    min_confidence_to_refine: float = 0.5
+    visibility_sigmoid: bool = True
+    presence_sigmoid: bool = True
+
+    def __post_init__(self):
+        if self.num_landmarks < 1 or self.refine_kernel_size < 0:
+            raise ValueError("num_landmarks must be positive and refine_kernel_size >= 0")
+
+
+@calculator("TensorsToLandmarksCalculator")
+class TensorsToLandmarks(Calculator):
+    """TENSORS of a BlazePose-style landmark model (found by size: N*5 landmarks, 1 presence flag, H x W x N
+    heatmap, N*3 world landmarks) -> LANDMARKS (N x 5, normalised to the crop), WORLD_LANDMARKS (N x 3, metres)
+    and PRESENCE (the pose flag, a float in [0, 1])."""
+
+    TENSORS = Input[list]("TENSORS")
+    LANDMARKS = Output[np.ndarray]("LANDMARKS")
+    WORLD_LANDMARKS = Output[np.ndarray]("WORLD_LANDMARKS", optional=True)
+    PRESENCE = Output[float]("PRESENCE", optional=True)
+    Options = TensorsToLandmarksOptions
+
+    def process(self, ctx):
+        o = self.options
+        n = o.num_landmarks
+        by_size = {t.size: t for t in ctx[self.TENSORS]}
+        raw = by_size.get(n * 5)
+        if raw is None:
+            raise ValueError(f"no landmark tensor of {n} x 5 values among tensor sizes {sorted(by_size)}")
+        landmarks = decode_landmarks(raw, n, o.input_image_width, o.input_image_height,
+                                     visibility_sigmoid=o.visibility_sigmoid, presence_sigmoid=o.presence_sigmoid)
+        heatmap = next((t for t in ctx[self.TENSORS] if t.ndim == 4 and t.shape[-1] == n), None)
+        if o.refine_kernel_size and heatmap is not None:
+            landmarks = refine_landmarks_from_heatmap(landmarks, heatmap, kernel_size=o.refine_kernel_size,
+                                                      min_confidence_to_refine=o.min_confidence_to_refine)
+        ctx.send(self.LANDMARKS, landmarks)
+        if n * 3 in by_size:
+            ctx.send(self.WORLD_LANDMARKS, decode_world_landmarks(by_size[n * 3], n))
+        if 1 in by_size:
+            ctx.send(self.PRESENCE, float(by_size[1].reshape(-1)[0]))
