@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,47 @@ def models(shared) -> Path:
 @pytest.fixture(scope="session")
 def reference(shared) -> Path:
     return REFERENCE
+
+
+def faststart_mp4(data: bytes) -> bytes:
+    """Move an MP4's 'moov' box (the index) before 'mdat', shifting chunk offsets: what `-movflags +faststart` does.
+
+    The shared videos keep their index at the end, so any truncated copy of them has no index and no readable
+    frame; a faststart copy stays partly readable, which is the case the reader's damage report is for.
+    """
+    def boxes(buf, start, end):
+        offset = start
+        while offset < end:
+            size, kind = struct.unpack(">I4s", buf[offset:offset + 8])
+            header = 8
+            if size == 1:
+                size, header = struct.unpack(">Q", buf[offset + 8:offset + 16])[0], 16
+            yield kind, offset, size, header
+            offset += size
+
+    top = list(boxes(data, 0, len(data)))
+    (_, moov_at, moov_size, _), = [b for b in top if b[0] == b"moov"]
+    moov = bytearray(data[moov_at:moov_at + moov_size])
+
+    def shift_offsets(start, end):
+        for kind, offset, size, header in boxes(moov, start, end):
+            if kind in (b"trak", b"mdia", b"minf", b"stbl"):
+                shift_offsets(offset + header, offset + size)
+            elif kind in (b"stco", b"co64"):
+                count = struct.unpack(">I", moov[offset + header + 4:offset + header + 8])[0]
+                fmt, width = (">I", 4) if kind == b"stco" else (">Q", 8)
+                base = offset + header + 8
+                for i in range(count):
+                    (value,) = struct.unpack_from(fmt, moov, base + i * width)
+                    struct.pack_into(fmt, moov, base + i * width, value + len(moov))
+
+    shift_offsets(8, len(moov))
+    ftyp = b"".join(data[o:o + s] for k, o, s, _ in top if k == b"ftyp")
+    rest = b"".join(data[o:o + s] for k, o, s, _ in top if k not in (b"ftyp", b"moov"))
+    return ftyp + bytes(moov) + rest
+
+
+@pytest.fixture(scope="session")
+def faststart():
+    """`faststart(mp4_bytes) -> mp4_bytes` with the index first, so that a truncated copy stays partly readable."""
+    return faststart_mp4

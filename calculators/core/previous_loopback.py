@@ -36,6 +36,7 @@ class PreviousLoopback(Calculator):
         if loop is not None:
             self._loop_packets.append(loop)
         loop_bound = ctx.input_bound(self.LOOP)
+        advanced = False
         while self._main_timestamps:
             main_ts = self._main_timestamps[0]
             prev = self._prev_main_ts
@@ -49,6 +50,10 @@ class PreviousLoopback(Calculator):
             ctx.set_next_bound(self.PREV_LOOP, Timestamp.next_allowed(main_ts))
             self._prev_main_ts = main_ts
             self._main_timestamps.popleft()
+            advanced = True
         if not self._main_timestamps and ctx.input_bound(self.MAIN) >= Timestamp.DONE:
-            # MAIN is over: close PREV_LOOP so the loop body, and through it LOOP, can finish.
-            ctx.set_next_bound(self.PREV_LOOP, Timestamp.DONE)
+            # MAIN is over: close PREV_LOOP so the loop body, and through it LOOP, can finish. Not in the call that
+            # settled the last frame, though (unless LOOP is over too): downstream must see that frame's bound
+            # before Done, or nodes that report absence (PacketPresence) would never see the last frame.
+            if not advanced or loop_bound >= Timestamp.DONE:
+                ctx.set_next_bound(self.PREV_LOOP, Timestamp.DONE)

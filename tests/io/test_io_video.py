@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 from pathlib import Path
 
 import cv2
@@ -36,42 +35,6 @@ def _reference_timestamps(name: str) -> list[int]:
         return [json.loads(line)["timestamp_us"] for line in handle if line.strip()]
 
 
-def _faststart(data: bytes) -> bytes:
-    """Move an MP4's 'moov' box (the index) before 'mdat', shifting chunk offsets: what `-movflags +faststart` does.
-
-    The shared videos keep their index at the end, so any truncated copy of them has no index and no readable
-    frame; a faststart copy stays partly readable, which is the case the reader's damage report is for.
-    """
-    def boxes(buf, start, end):
-        offset = start
-        while offset < end:
-            size, kind = struct.unpack(">I4s", buf[offset:offset + 8])
-            header = 8
-            if size == 1:
-                size, header = struct.unpack(">Q", buf[offset + 8:offset + 16])[0], 16
-            yield kind, offset, size, header
-            offset += size
-
-    top = list(boxes(data, 0, len(data)))
-    (_, moov_at, moov_size, _), = [b for b in top if b[0] == b"moov"]
-    moov = bytearray(data[moov_at:moov_at + moov_size])
-
-    def shift_offsets(start, end):
-        for kind, offset, size, header in boxes(moov, start, end):
-            if kind in (b"trak", b"mdia", b"minf", b"stbl"):
-                shift_offsets(offset + header, offset + size)
-            elif kind in (b"stco", b"co64"):
-                count = struct.unpack(">I", moov[offset + header + 4:offset + header + 8])[0]
-                fmt, width = (">I", 4) if kind == b"stco" else (">Q", 8)
-                base = offset + header + 8
-                for i in range(count):
-                    (value,) = struct.unpack_from(fmt, moov, base + i * width)
-                    struct.pack_into(fmt, moov, base + i * width, value + len(moov))
-
-    shift_offsets(8, len(moov))
-    ftyp = b"".join(data[o:o + s] for k, o, s, _ in top if k == b"ftyp")
-    rest = b"".join(data[o:o + s] for k, o, s, _ in top if k not in (b"ftyp", b"moov"))
-    return ftyp + bytes(moov) + rest
 
 
 def _decode_all(path: Path) -> list[np.ndarray]:
@@ -148,9 +111,9 @@ def test_truncated_copy_without_index_cannot_be_opened_and_says_why(tmp_path):
 
 
 @requires_shared
-def test_truncated_faststart_copy_yields_frames_then_reports_the_damage(tmp_path):
+def test_truncated_faststart_copy_yields_frames_then_reports_the_damage(tmp_path, faststart):
     complete = tmp_path / "faststart.mp4"
-    complete.write_bytes(_faststart(DANCE.read_bytes()))
+    complete.write_bytes(faststart(DANCE.read_bytes()))
     assert len(list(VideoReader(complete))) == 120  # the remux itself is lossless
     data = complete.read_bytes()
     half = tmp_path / "faststart_half.mp4"
