@@ -1,1 +1,1 @@
-"""Model runtimes: thin, checked wrappers around inference engines (TFLite / LiteRT)."""
+"""Model runtimes: thin, checked wrappers around inference engines (TFLite / LiteRT, and optionally OpenVINO)."""

@@ -1,0 +1,130 @@
+"""Inference: runs a model on a list of tensors, with a choice of runtime (TFLite / LiteRT or OpenVINO).
+
+One calculator, two names: ``InferenceCalculator`` (options ``posegraph.InferenceOptions``) and the original
+``TfliteInferenceCalculator`` (options ``posegraph.TfliteInferenceOptions``), which behave the same and both take
+the ``backend`` option ("tflite", the default, or "openvino"). The backend only changes which wrapper loads the
+model; the contract (TENSORS list in, TENSORS list out, model outputs in order) is the same, so a graph swaps
+runtimes by changing one option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from posegraph import Calculator, Input, InputSidePacket, Output, calculator
+
+from ...models import resolve_model
+from .openvino_model import PRECISIONS, OpenVinoModel
+from .tflite_model import ModelMismatchError, TfliteModel
+
+BACKENDS = ("tflite", "openvino")
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``"1x224x224x3"`` -> (1, 224, 224, 3); ``-1`` or ``?`` is any size."""
+    return tuple(-1 if part in ("?", "-1") else int(part) for part in text.lower().split("x"))
+
+
+@dataclass
+class InferenceOptions:
+    # A model name from models/manifest.toml, a file name, or a path (see posegraph.models.resolve_model).
+    model: str = ""
+    # "tflite" (LiteRT, or tflite-runtime) or "openvino" (needs the optional `openvino` package; model = IR .xml).
+    backend: str = "tflite"
+    num_threads: int = 1
+    # Expected tensor shapes ("1x224x224x3"); a model that does not match is refused before the first frame.
+    input_shapes: list[str] = field(default_factory=list)
+    output_shapes: list[str] = field(default_factory=list)
+    # OpenVINO only: the device ("CPU") and the inference precision hint ("f32"; "" = the device default, which is
+    # bf16 on recent CPUs and moves heatmap peaks).
+    device: str = "CPU"
+    precision: str = "f32"
+
+    def __post_init__(self):
+        for text in (*self.input_shapes, *self.output_shapes):
+            parse_shape(text)
+        if self.num_threads < 1:
+            raise ValueError("num_threads must be at least 1")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(repr(b) for b in BACKENDS)}, not {self.backend!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
+        if self.backend == "tflite" and self.device.upper() != "CPU":
+            raise ValueError(f"the tflite backend runs on the CPU only; device {self.device!r} needs backend "
+                             "'openvino'")
+
+
+@dataclass
+class TfliteInferenceOptions(InferenceOptions):
+    """The options of TfliteInferenceCalculator (the same fields as InferenceOptions)."""
+
+
+def _check_format(path: Path, backend: str) -> None:
+    suffix = path.suffix.lower()
+    if backend == "tflite" and suffix in (".xml", ".bin"):
+        raise ValueError(f"model {path} is an OpenVINO IR file; set backend: \"openvino\"")
+    if backend == "openvino" and suffix == ".tflite":
+        raise ValueError(f"model {path} is a TFLite file; set backend: \"tflite\" (the default)")
+
+
+class _InferenceBase(Calculator):
+    """The shared implementation of InferenceCalculator and TfliteInferenceCalculator (registered separately so
+    that each name has its own options message)."""
+
+    TENSORS_IN = Input("TENSORS")
+    TENSORS_OUT = Output[list]("TENSORS")
+    MODEL = InputSidePacket[str]("MODEL", optional=True)
+    Options = InferenceOptions
+
+    def open(self, ctx):
+        opts = self.options
+        model = ctx.side(self.MODEL) or opts.model
+        if not model:
+            raise ValueError(f"node '{self.name}': no model given (set options.model or the MODEL side packet)")
+        path = resolve_model(model)
+        _check_format(path, opts.backend)
+        if opts.backend == "openvino":
+            self.model = OpenVinoModel(path, num_threads=opts.num_threads, device=opts.device,
+                                       precision=opts.precision)
+        else:
+            self.model = TfliteModel(path, num_threads=opts.num_threads)
+        if opts.input_shapes or opts.output_shapes:
+            try:
+                self.model.check_shapes([parse_shape(s) for s in opts.input_shapes] or None,
+                                        [parse_shape(s) for s in opts.output_shapes] or None)
+            except ModelMismatchError as exc:
+                raise ModelMismatchError(f"node '{self.name}': model {path} does not fit this node: {exc}") from exc
+
+    def process(self, ctx):
+        tensors = ctx[self.TENSORS_IN]
+        if isinstance(tensors, np.ndarray):
+            tensors = [tensors]
+        ctx.send(self.TENSORS_OUT, self.model.run(*tensors))
+
+
+@calculator("InferenceCalculator")
+class Inference(_InferenceBase):
+    """TENSORS (a list of arrays, or one array) -> TENSORS (the model's outputs, in order); TFLite or OpenVINO.
+
+    The MODEL side packet, when given, overrides the ``model`` option (e.g. to swap the lite landmark model for
+    the full one). One interpreter / infer request per node; inference releases the GIL, so other nodes run
+    meanwhile. ``backend: "openvino"`` needs the optional ``openvino`` package (pip install 'posegraph[openvino]').
+    """
+
+    Options = InferenceOptions
+
+
+@calculator("TfliteInferenceCalculator")
+class TfliteInference(_InferenceBase):
+    """TENSORS -> TENSORS through a TFLite model (the original name of InferenceCalculator; same options).
+
+    Kept so that existing graphs run unchanged; ``backend: "openvino"`` works here too.
+    """
+
+    Options = TfliteInferenceOptions
+
+
+__all__ = ["BACKENDS", "Inference", "InferenceOptions", "TfliteInference", "TfliteInferenceOptions", "parse_shape"]
