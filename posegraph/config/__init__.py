@@ -28,7 +28,7 @@ from .. import registry
 from ..errors import ConfigIssue, GraphConfigError
 from . import options as _options
 from .expand import Expander
-from .finder import find_graph_file
+from .finder import find_graph_file, is_file
 from .model import (ExecutorSpec, NodeSpec, PortBinding, ProfilerSpec, SourceLocation, StreamRef,
                     ValidatedGraph)
 from .options import OptionsTypeError, options_message_class
@@ -83,7 +83,7 @@ def _resolve(source: GraphSource, search_paths: tuple) -> tuple[Any, SourceMap, 
         config, smap = parse_graph_text(source, None)
         return config, smap, None
     path = Path(source)
-    if not path.is_file() and not (source.endswith(".pbtxt") or os.sep in source or "/" in source):
+    if not is_file(path) and not (source.endswith(".pbtxt") or os.sep in source or "/" in source):
         path = find_graph_file(source, search_paths)
     text = _read(path)
     config, smap = parse_graph_text(text, str(path))

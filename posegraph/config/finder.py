@@ -98,13 +98,26 @@ def search_dirs(search_paths: Iterable[str | os.PathLike] = (), near: Path | Non
     return _unique(dirs + package_graph_dirs())
 
 
+_TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,199}")
+
+
+def is_file(path: Path) -> bool:
+    """``path.is_file()``, with names the file system rejects (too long, odd bytes) counting as absent."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def find_subgraph(type_name: str, directories: list[Path]) -> Path | None:
-    """The graph file whose ``type:`` is `type_name`, or None."""
+    """The graph file whose ``type:`` is `type_name`, or None. Only identifiers can name a subgraph."""
+    if not _TYPE_NAME.fullmatch(type_name):
+        return None
     names = [f"{snake_case(type_name)}.pbtxt", f"{type_name}.pbtxt"]
     for directory in directories:
         for name in names:
             path = directory / name
-            if path.is_file() and _graph_type(path) == type_name:
+            if is_file(path) and _graph_type(path) == type_name:
                 return path
     return graph_types(directories).get(type_name)
 
@@ -120,7 +133,7 @@ def find_graph_file(name: str, search_paths: Iterable[str | os.PathLike] = ()) -
     for directory in dirs:
         for candidate in candidates:
             path = directory / candidate
-            if path.is_file():
+            if is_file(path):
                 return path
     by_type = graph_types(dirs)
     if name in by_type:
