@@ -1,0 +1,1 @@
+"""MoveNet single-pose: model-sized crops, output decoding and smart cropping (crop from the previous keypoints)."""

@@ -1,0 +1,1 @@
+"""PoseNet (MobileNetV1, raw heatmaps + offsets + displacements): dequantisation, single- and multi-pose decoding."""
