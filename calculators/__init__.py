@@ -19,6 +19,16 @@ from .topdown import person_crop  # noqa: F401
 from .topdown import picodet  # noqa: F401
 from .movenet import crop_region  # noqa: F401
 from .movenet import decoder as movenet_decoder  # noqa: F401
-from .movenet import model_tensor  # noqa: F401
 from .posenet import decoder as posenet_decoder  # noqa: F401
 from .openpose import decoder as openpose_decoder  # noqa: F401
+from .classify import analytics  # noqa: F401
+from .classify import angles  # noqa: F401
+from .classify import knn  # noqa: F401
+from .classify import model_classifier  # noqa: F401
+from .classify import repetition  # noqa: F401
+from .tracking import assign  # noqa: F401
+from .tracking import person  # noqa: F401
+from .tracking import schedule  # noqa: F401
+from .tracking import mask  # noqa: F401
+from .tracking import track_smoothing  # noqa: F401
+from .tracking import update  # noqa: F401

@@ -33,7 +33,12 @@ class _SideContext:
         return self._node.input_side_values.get((port.tag, index), default)
 
     def has_side(self, port: "Port", index: int = 0) -> bool:
+        """Whether the side packet was given (an optional one may be connected and still absent)."""
         return (port.tag, index) in self._node.input_side_values
+
+    def side_connected(self, port: "Port", index: int = 0) -> bool:
+        """Whether the graph wires this side-packet port, given or not."""
+        return any(b.port.tag == port.tag and b.index == index for b in self._node.spec.input_side_packets)
 
     def defer_error(self, error: BaseException) -> None:
         """Report a problem that must not stop the graph now (a damaged video after its good frames): everything

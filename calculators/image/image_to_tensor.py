@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 
 import numpy as np
 
-from posegraph import Calculator, Input, Output, calculator
+from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
+from ...models import resolve_model
+from ..inference.tflite_model import ModelMismatchError, TfliteModel
 from ..types import ImageFrame, LetterboxPadding, NormalizedRect
 from .transforms import image_to_tensor
 
@@ -37,6 +40,9 @@ class ImageToTensorOptions:
     bgr: bool = False
     # "classic": bit-exact with MediaPipe's bundled OpenCV; "opencv": the installed cv2.warpPerspective.
     backend: str = "classic"
+    # A model (name or path) whose first input, [1, H, W, 3] uint8 or float32, sets the tensor size and type
+    # instead of the options above: swapping MoveNet Lightning (192) for Thunder (256) is then one edit.
+    model: str = ""
 
     def __post_init__(self):
         if self.output_tensor_width < 1 or self.output_tensor_height < 1:
@@ -47,13 +53,30 @@ class ImageToTensorOptions:
             raise ValueError("a uint8 tensor needs range_min 0 and range_max 255")
 
 
+def sized_for_model(options: ImageToTensorOptions, model: str, node: str) -> ImageToTensorOptions:
+    """`options` with the tensor size and type of `model`'s first input."""
+    path = resolve_model(model)
+    spec = TfliteModel(path).inputs[0]
+    shape = tuple(spec.shape)
+    if len(shape) != 4 or shape[0] != 1 or shape[3] != 3 or spec.dtype not in (np.uint8, np.float32):
+        raise ModelMismatchError(f"node '{node}': model {path} input {spec.name!r} is {list(shape)} {spec.dtype}; "
+                                 f"this node makes image tensors of shape [1, H, W, 3] (uint8 or float32)")
+    tensor_type = TensorType.UINT8 if spec.dtype == np.uint8 else TensorType.FLOAT32
+    if tensor_type is TensorType.UINT8 and (options.range_min, options.range_max) != (0.0, 255.0):
+        raise ModelMismatchError(f"node '{node}': model {path} takes uint8 input but the options ask for values in "
+                                 f"[{options.range_min}, {options.range_max}]; set range_min: 0 range_max: 255")
+    return dataclasses.replace(options, output_tensor_width=int(shape[2]), output_tensor_height=int(shape[1]),
+                               tensor_type=tensor_type)
+
+
 @calculator("ImageToTensorCalculator")
 class ImageToTensor(Calculator):
     """IMAGE (+ NORM_RECT, a rotated ROI; the whole frame when not connected) -> TENSORS ([1 x H x W x 3]),
     LETTERBOX_PADDING and MATRIX (3x3, tensor-normalised -> image-normalised coordinates).
 
     Matches MediaPipe's CPU ImageToTensorCalculator pixel for pixel (see transforms.py). A connected NORM_RECT that
-    is empty at a timestamp means "no region": nothing is emitted there.
+    is empty at a timestamp means "no region": nothing is emitted there. MODEL (side packet) or the ``model``
+    option: take the tensor size and type from that model's input.
     """
 
     IMAGE = Input[ImageFrame]("IMAGE")
@@ -61,7 +84,13 @@ class ImageToTensor(Calculator):
     TENSORS = Output[list]("TENSORS")
     LETTERBOX_PADDING = Output[LetterboxPadding]("LETTERBOX_PADDING", optional=True)
     MATRIX = Output[np.ndarray]("MATRIX", optional=True)
+    MODEL = InputSidePacket[str]("MODEL", optional=True)
     Options = ImageToTensorOptions
+
+    def open(self, ctx):
+        model = ctx.side(self.MODEL) or self.options.model
+        if model:
+            self.options = sized_for_model(self.options, model, self.name)
 
     def process(self, ctx):
         opts = self.options

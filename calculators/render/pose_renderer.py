@@ -22,8 +22,8 @@ class PoseRendererOptions:
 class PoseRenderer(Calculator):
     """IMAGE + POSES (+ DETECTIONS, TEXT lines) -> annotated IMAGE.
 
-    ENABLE (side packet, optional): when given and empty/false, nothing is drawn or emitted, so a graph that is run
-    without an output file does not pay for rendering.
+    ENABLE (side packet, optional): when connected, frames are drawn only if it is given and true (graphs connect it
+    to the output path, so a run without an output file does not pay for rendering); when not connected, always.
     """
 
     IMAGE = Input[ImageFrame]("IMAGE")
@@ -35,7 +35,7 @@ class PoseRenderer(Calculator):
     Options = PoseRendererOptions
 
     def open(self, ctx):
-        self._enabled = bool(ctx.side(self.ENABLE)) if ctx.has_side(self.ENABLE) else True
+        self._enabled = bool(ctx.side(self.ENABLE)) if ctx.side_connected(self.ENABLE) else True
 
     def process(self, ctx):
         if not self._enabled:

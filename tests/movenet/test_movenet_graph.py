@@ -130,9 +130,9 @@ def test_crop_size_and_type_come_from_the_model(media):
     image = ImageFrame(read_image(media / "fitness_squat.bmp"), "squat")
     text = """
     input_stream: "frames"  input_side_packet: "model"  output_stream: "tensors"
-    node { calculator: "ImageToModelTensorCalculator" input_stream: "IMAGE:frames" input_side_packet: "MODEL:model"
+    node { calculator: "ImageToTensorCalculator" input_stream: "IMAGE:frames" input_side_packet: "MODEL:model"
            output_stream: "TENSORS:tensors"
-           options { [posegraph.ImageToModelTensorOptions.ext] { model: "movenet_lightning_int8"
+           options { [posegraph.ImageToTensorOptions.ext] { model: "movenet_lightning_int8"
                      range_min: 0 range_max: 255 keep_aspect_ratio: false } } }
     """
     for model, shape, dtype in [("movenet_lightning_int8", (1, 192, 192, 3), np.uint8),
