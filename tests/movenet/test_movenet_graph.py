@@ -64,7 +64,7 @@ def test_static_mode_matches_tfexamples_ground_truth(media, tfexamples_truth, im
     assert linf.max() < 21.0, dict(zip(COCO17, linf.round(1)))
     assert np.median(linf) < 8.0
     # static-image mode runs the model twice: full frame, then the crop from the first pass
-    assert calls(graph, "movenet_inference") == 1 and calls(graph, "refine_inference") == 1
+    assert calls(graph, "movenet/movenet_inference") == 1 and calls(graph, "movenet/refine_inference") == 1
     np.testing.assert_array_equal(pose.landmarks[:, 2], 0)
     np.testing.assert_array_equal(pose.landmarks[:, 3], pose.landmarks[:, 4])
     assert pose.score == pytest.approx(float(pose.landmarks[:, 3].mean()), abs=1e-6)
@@ -95,7 +95,7 @@ def test_tracking_on_the_dance_video_matches_tfjs(media, dance_run):
     assert per_frame_max.max() < 60.0
     assert np.median(errors, axis=1).max() <= 15.0  # every frame's median keypoint error too
     # the model ran once per frame, on the tracked crop after the first frame
-    assert calls(graph, "movenet_inference") == 120 and calls(graph, "refine_inference") == 0
+    assert calls(graph, "movenet/movenet_inference") == 120 and calls(graph, "movenet/refine_inference") == 0
     first, later = out[0][0].roi, out[60][0].roi
     assert (first.x_center, first.y_center, first.width, first.height) == (0.5, 0.5, 1.0, 1.0)
     assert later.width < 0.9  # a hip-centred crop, smaller than the frame
