@@ -7,8 +7,8 @@
             if result.landmarks is not None:
                 print(result.landmarks[0])      # nose: x, y, z, visibility, presence
 
-This module only loads shipped graphs (`pose_landmark_cpu`) and converts frames and results; everything else is
-the graph's.
+This module only loads shipped graphs (`pose_landmark_cpu`; `pose_landmark_multi_cpu` for ``max_poses > 1``) and
+converts frames and results; everything else is the graph's.
 """
 
 from __future__ import annotations
@@ -49,26 +49,37 @@ class PoseTracker:
     `static_image_mode` runs the detector on every frame (unrelated images); otherwise the previous frame's
     landmarks give the next region and landmarks are smoothed over time (`smooth_landmarks`).
     `landmark_model` selects another landmark model file (full, heavy) with the same tensors.
+    `max_poses` > 1 tracks several people (graph `pose_landmark_multi_cpu`): `result.poses` holds them all, each with
+    a `track_id` stable across frames, and `result.landmarks` is the first (lowest id); `detection_interval` is how
+    many frames pass between searches for new people while people are tracked (default: the graph's, 10).
     """
 
     GRAPH = "pose_landmark_cpu"
+    MULTI_GRAPH = "pose_landmark_multi_cpu"
 
     def __init__(self, static_image_mode: bool = False, smooth_landmarks: bool = True,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  min_presence_confidence: float = 0.5, landmark_model: str | None = None,
-                 num_threads: int | None = None):
+                 num_threads: int | None = None, max_poses: int = 1, detection_interval: int | None = None):
         for name, value in (("min_detection_confidence", min_detection_confidence),
                             ("min_tracking_confidence", min_tracking_confidence),
                             ("min_presence_confidence", min_presence_confidence)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
-        self._graph = Graph(self.GRAPH, num_threads=num_threads)
+        if int(max_poses) < 1:
+            raise ValueError(f"max_poses must be >= 1, got {max_poses}")
+        multi = int(max_poses) > 1
+        self._graph = Graph(self.MULTI_GRAPH if multi else self.GRAPH, num_threads=num_threads)
         side = {"use_prev_landmarks": not static_image_mode, "smooth_landmarks": smooth_landmarks,
                 "min_detection_confidence": min_detection_confidence,
                 "min_tracking_confidence": min_tracking_confidence,
                 "min_presence_confidence": min_presence_confidence}
         if landmark_model:
             side["landmark_model"] = landmark_model
+        if multi:
+            side["max_poses"] = int(max_poses)
+            if detection_interval is not None:
+                side["detection_interval"] = int(detection_interval)
         self._side = side
         self._last_ts: int | None = None
         self._index = 0

@@ -1,0 +1,87 @@
+"""Similarity of people between ROIs, detections and poses, as pure functions (arrays in, numbers out).
+
+Two measures, as the multi-person graph uses them:
+
+- ROI IoU (`rect_iou`, MediaPipe's axis-aligned IoU of two NormalizedRects, rotation ignored);
+- keypoint similarity, an OKS-style score in [0, 1]: the mean over corresponding points of
+  ``exp(-d^2 / (2 (k * scale)^2))``, distances and scale in pixels. For a detection against a track the points
+  are the two alignment points both carry (BlazePose detector keypoints 0/1 = auxiliary landmarks 33/34: hip
+  centre and scale point) and the scale is the body radius (distance between them); for two poses they are the
+  landmarks visible in both, and the scale is the size of the box around them.
+
+Everything here is a handful of points per person and a few people per frame: plain numpy, no Numba.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..detection.roi import rect_iou
+from ..types import NormalizedRect
+
+__all__ = [
+    "alignment_points_similarity",
+    "greedy_unique",
+    "landmark_similarity",
+    "points_to_pixels",
+    "rect_iou",
+    "roi_side_pixels",
+]
+
+
+def points_to_pixels(points: np.ndarray, image_width: int, image_height: int) -> np.ndarray:
+    """Normalised (x, y, ...) rows -> K x 2 float64 pixel coordinates."""
+    p = np.asarray(points, dtype=np.float64)[:, :2]
+    return p * np.array([image_width, image_height], dtype=np.float64)
+
+
+def roi_side_pixels(rect: NormalizedRect, image_width: int, image_height: int) -> float:
+    """The mean side of a ROI in pixels (BlazePose ROIs are square in pixels)."""
+    return 0.5 * (abs(rect.width) * image_width + abs(rect.height) * image_height)
+
+
+def alignment_points_similarity(a: np.ndarray, b: np.ndarray, image_width: int, image_height: int,
+                                k: float = 0.5) -> float:
+    """Keypoint similarity of two (hip centre, scale point) pairs (2 x 2 normalised): 1 when they coincide, 0.61
+    when each point is off by `k` body radii. The radius is the larger of the two pairs' centre->scale distances
+    (a partial, smaller detection of a tracked person still matches it)."""
+    pa = points_to_pixels(a, image_width, image_height)
+    pb = points_to_pixels(b, image_width, image_height)
+    radius = max(float(np.hypot(*(pa[1] - pa[0]))), float(np.hypot(*(pb[1] - pb[0]))))
+    if radius <= 0.0:
+        return 0.0
+    d2 = np.sum((pa - pb) ** 2, axis=1)
+    return float(np.mean(np.exp(-d2 / (2.0 * (k * radius) ** 2))))
+
+
+def landmark_similarity(a: np.ndarray, b: np.ndarray, image_width: int, image_height: int, k: float = 0.1,
+                        min_visibility: float = 0.5) -> float:
+    """OKS-style similarity of two poses (N x 5 normalised landmarks; column 3 visibility).
+
+    Points visible in both poses (visibility > `min_visibility`) count; when fewer than 3 are, all points count.
+    The scale is the square root of the area of the box around those points in either pose (as OKS uses the
+    object's area): a close-up head-and-shoulders pose and a full-body pose are judged at their own size. 1 for
+    identical poses; two people side by side (a shoulder width apart) score near 0.
+    """
+    pa = points_to_pixels(a, image_width, image_height)
+    pb = points_to_pixels(b, image_width, image_height)
+    both = (np.asarray(a)[:, 3] > min_visibility) & (np.asarray(b)[:, 3] > min_visibility)
+    if int(both.sum()) < 3:
+        both = np.ones(pa.shape[0], dtype=bool)
+    pts = np.concatenate([pa[both], pb[both]])
+    extent = pts.max(axis=0) - pts.min(axis=0)
+    scale = float(np.sqrt(max(extent[0], 1.0) * max(extent[1], 1.0)))
+    d2 = np.sum((pa[both] - pb[both]) ** 2, axis=1)
+    return float(np.mean(np.exp(-d2 / (2.0 * (k * scale) ** 2))))
+
+
+def greedy_unique(count: int, same: Callable[[int, int], bool], order: Sequence[int] | None = None) -> list[int]:
+    """Indices kept by a greedy pass in `order` (default 0..count-1): an item is kept unless `same(kept, item)`
+    holds for an item kept before it. Returns kept indices in that order."""
+    kept: list[int] = []
+    for i in (range(count) if order is None else order):
+        if not any(same(j, i) for j in kept):
+            kept.append(i)
+    return kept
