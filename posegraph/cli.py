@@ -89,8 +89,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     counts = {name: 0 for name in graph.spec.output_streams}
     for name in counts:
         graph.observe_output(name, lambda packet, name=name: counts.__setitem__(name, counts[name] + 1))
+    dashboard = None
+    if args.dashboard is not None:
+        from .viz.dashboard import Dashboard
+        dashboard = Dashboard(graph, port=None if args.dashboard < 0 else args.dashboard)
+        print(f"dashboard: {dashboard.start()} (closes when the run ends)", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    graph.start(side)
+    try:
+        graph.start(side)
+    except BaseException:
+        if dashboard is not None:
+            dashboard.close()
+        raise
     stop = threading.Event()
     progress = threading.Thread(target=_show_progress, args=(graph, stop), daemon=True)
     progress.start()
@@ -103,6 +113,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         stop.set()
         progress.join(1.0)
+        if dashboard is not None:
+            dashboard.close()
     wall = time.perf_counter() - started
     profile = graph.profile()
     if not args.quiet:
@@ -112,6 +124,66 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("\n".join(rows[:-1][:2 + args.top] + rows[-1:]))
         if args.profile:
             print(f"trace written to {args.profile} (open in https://ui.perfetto.dev or chrome://tracing)")
+    return 0
+
+
+def cmd_viz(args: argparse.Namespace) -> int:
+    from .viz import FORMATS, draw
+
+    output = args.output
+    if output is None:
+        stem = args.graph.rsplit("/", 1)[-1].removesuffix(".pbtxt") if not _is_text(args.graph) else "graph"
+        output = f"{stem}.html"
+    if not output.lower().endswith(FORMATS):
+        raise ValueError(f"cannot tell the format of {output}: use one of {', '.join(FORMATS)}")
+    from . import registry
+
+    registry.load_plugins()  # importing the calculators is not drawing: keep it out of the time reported
+    trace = None
+    if args.profile:
+        from .viz import load_trace
+        trace = load_trace(args.profile)
+    started = time.perf_counter()
+    model = draw(args.graph, output, profile=trace, collapsed=args.collapsed, engine=args.layout,
+                 search_paths=args.search_path or ())
+    took = time.perf_counter() - started
+    calcs = sum(1 for n in model.nodes if n.kind == "calculator")
+    print(f"wrote {output} ({calcs} nodes, {len(model.clusters)} subgraphs; {took:.2f} s)")
+    if trace is not None:
+        names = {n.name for n in model.nodes if n.kind == "calculator"}
+        timed = names & {r.node for r in trace.rows}
+        if len(timed) < len(names):
+            print(f"posegraph: the trace times {len(timed)} of the graph's {len(names)} nodes (is it a trace of this "
+                  f"graph?)", file=sys.stderr)
+    if model.issues:
+        print(f"posegraph: the graph has {len(model.issues)} problem(s), marked in the drawing:", file=sys.stderr)
+        for issue in model.issues:
+            print(f"  {issue}", file=sys.stderr)
+        return 2 if args.strict else 0
+    return 0
+
+
+def _is_text(source: str) -> bool:
+    return "{" in source or "\n" in source
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    import json
+
+    from .viz.trace import load_trace, table
+
+    trace = load_trace(args.trace)
+    if args.json:
+        print(json.dumps(trace.to_dict(), indent=2))
+    else:
+        print(table(trace, args.top))
+    if args.html:
+        from pathlib import Path
+
+        from .viz.report import render_timeline_html
+        Path(args.html).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.html).write_text(render_timeline_html(trace), encoding="utf-8")
+        print(f"timeline written to {args.html}", file=sys.stderr)
     return 0
 
 
@@ -165,7 +237,8 @@ def cmd_calculators(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
+    """The argument parser; `plugins` adds the commands of installed packages (importing them costs time)."""
     parser = argparse.ArgumentParser(prog="posegraph", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -182,7 +255,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
     run.add_argument("--top", type=int, default=8, help="rows of the per-node timing summary")
     run.add_argument("--quiet", action="store_true")
+    run.add_argument("--dashboard", nargs="?", type=int, const=-1, default=None, metavar="PORT",
+                     help="serve a live view on http://127.0.0.1:PORT/ while the graph runs (default port 8765, "
+                          "or any free one; 0: any free one)")
     run.set_defaults(func=cmd_run)
+
+    viz = sub.add_parser("viz", help="draw a graph: .html (pan/zoom/search), .svg, .dot or .png")
+    viz.add_argument("graph", help="a .pbtxt path or a shipped graph name")
+    viz.add_argument("-o", "--output", help="output file; the format follows the extension (default GRAPH.html)")
+    viz.add_argument("--profile", metavar="TRACE.json", help="overlay timings from `posegraph run --profile`")
+    viz.add_argument("--collapsed", action="store_true", help="draw subgraphs as single nodes (svg/dot/png)")
+    viz.add_argument("--layout", choices=("auto", "dot", "builtin"), default="auto",
+                     help="layout engine: Graphviz dot, or the built-in layered layout (auto: dot if installed)")
+    viz.add_argument("--search-path", action="append", metavar="DIR", help="where to look for subgraphs")
+    viz.add_argument("--strict", action="store_true", help="exit with status 2 when the graph has problems")
+    viz.set_defaults(func=cmd_viz)
+
+    profile = sub.add_parser("profile", help="per-node timing table (and timeline page) from a trace")
+    profile.add_argument("trace", help="a trace written by `posegraph run --profile TRACE.json`")
+    profile.add_argument("--html", metavar="OUT.html", help="also write a self-contained timeline page")
+    profile.add_argument("--json", action="store_true", help="print the table as JSON")
+    profile.add_argument("--top", type=int, default=None, help="only the N slowest nodes")
+    profile.set_defaults(func=cmd_profile)
 
     validate = sub.add_parser("validate", help="check a graph and report every problem")
     validate.add_argument("graph")
@@ -191,11 +285,34 @@ def build_parser() -> argparse.ArgumentParser:
     calcs = sub.add_parser("calculators", help="list registered calculators with contracts and options")
     calcs.add_argument("name", nargs="?", help="only calculators whose name contains this")
     calcs.set_defaults(func=cmd_calculators)
+    if plugins:
+        _add_plugin_commands(sub)
     return parser
 
 
+COMMANDS_ENTRY_POINT_GROUP = "posegraph.commands"
+
+
+def _add_plugin_commands(sub) -> None:
+    """Subcommands contributed by packages: an entry point in ``posegraph.commands`` names a function
+    ``register(subparsers)`` that adds its parser and sets ``func`` (a function of the parsed args returning the
+    exit code). A broken plugin is reported and skipped."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=COMMANDS_ENTRY_POINT_GROUP):
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
+            print(f"posegraph: command plugin {ep.name} ({ep.value}) failed to load: {exc}", file=sys.stderr)
+
+
+BUILTIN_COMMANDS = {"run", "viz", "profile", "validate", "calculators"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(plugins=command not in BUILTIN_COMMANDS).parse_args(argv)
     try:
         return args.func(args)
     except GraphConfigError as exc:

@@ -140,6 +140,7 @@ class Graph:
         self._next_sync_ts = 0
         self._sync_lock = threading.Lock()
         self._trace_written = False
+        self._caller_row: int | None = None
 
     # -- construction helpers ----------------------------------------------------------------------------------
     @classmethod
@@ -179,10 +180,16 @@ class Graph:
         return poller
 
     # -- start -------------------------------------------------------------------------------------------------
-    def start(self, side_packets: dict[str, Any] | None = None) -> "Graph":
-        """Open every node (in dependency order) and start the workers."""
+    def start(self, side_packets: dict[str, Any] | None = None, *, synchronous: bool = False) -> "Graph":
+        """Open every node (in dependency order) and start the workers.
+
+        `synchronous`: the graph will be driven frame at a time with ``process()`` (which starts it this way
+        itself when it is not started yet).
+        """
         if self.started:
             raise PosegraphError("graph already started")
+        for out in self.outputs.values():
+            out.collect_sync = synchronous
         side_packets = dict(side_packets or {})
         unknown = set(side_packets) - set(self.spec.input_side_packets)
         if unknown and self.spec.input_side_packets:
@@ -346,6 +353,37 @@ class Graph:
                     raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
                 sched.state_changed.wait(remaining)
 
+    def _help_until(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
+        """Like _wait_for, but the calling thread runs ready nodes of the default executor while it waits: a
+        frame-at-a-time caller then costs no thread hand-offs when the graph is a chain."""
+        sched = self._scheduler
+        ex = sched.executors[""]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with sched.lock:
+                if predicate() or sched.error is not None:
+                    if ex.heap:
+                        ex.cond.notify()  # work this thread left behind
+                    return
+                inv = sched.take(ex)
+                if inv is None:
+                    remaining = (_POLL_SLICE_S if deadline is None
+                                 else min(_POLL_SLICE_S, deadline - time.monotonic()))
+                    if remaining <= 0:
+                        raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
+                    sched.state_changed.wait(remaining)
+                    continue
+            sched.run(inv, ex, self._caller_trace_row())
+
+    def _caller_trace_row(self) -> int:
+        """The trace row of the thread that calls process() (registered on first use)."""
+        if self._trace is None:
+            return 0
+        if self._caller_row is None:
+            with self._scheduler.lock:
+                self._caller_row = self._trace.add_thread(f"caller ({threading.current_thread().name})")
+        return self._caller_row
+
     def wait_until_idle(self, timeout: float | None = None) -> None:
         """Wait until no node can make progress without more input (sources still running count as busy)."""
         sched = self._scheduler
@@ -368,7 +406,7 @@ class Graph:
             out.drain()
         self._finished_at = self._finished_at or time.perf_counter()
         if self._trace is not None and self._trace_path and not self._trace_written:
-            self._trace.write(self._trace_path)
+            self._trace.write(self._trace_path, self.profile(), dropped_inputs=self.dropped_inputs())
             self._trace_written = True
         self._raise_if_failed()
         for node in self._nodes:
@@ -418,11 +456,10 @@ class Graph:
         """
         with self._sync_lock:
             if not self.started:
-                for out in self.outputs.values():
-                    out.collect_sync = True
-                self.start()
+                self.start(synchronous=True)
             elif not all(out.collect_sync for out in self.outputs.values()):
-                raise PosegraphError("process() needs the graph to be started by process() itself")
+                raise PosegraphError("process() needs a graph started with start(..., synchronous=True) "
+                                     "(or not started at all)")
             ts = self._next_sync_ts if timestamp is None else int(timestamp)
             self._next_sync_ts = ts + 1
             for name in self._inputs:
@@ -433,8 +470,8 @@ class Graph:
             unknown = set(inputs) - set(self._inputs)
             if unknown:
                 raise StreamError(f"unknown graph input stream(s) {sorted(unknown)}")
-            self._wait_for(lambda: all(o.delivered_bound > ts for o in self.outputs.values()), timeout,
-                           f"settled at timestamp {ts}")
+            self._help_until(lambda: all(o.delivered_bound > ts for o in self.outputs.values()), timeout,
+                             f"settled at timestamp {ts}")
             self._raise_if_failed()
             return {name: out.sync_values.pop(ts, None) for name, out in self.outputs.items()}
 
@@ -454,4 +491,4 @@ class Graph:
     def write_trace(self, path: str | os.PathLike) -> Path:
         if self._trace is None:
             raise PosegraphError("tracing is off: pass trace_path= or set profiler_config { trace_enabled: true }")
-        return self._trace.write(path)
+        return self._trace.write(path, self.profile(), dropped_inputs=self.dropped_inputs())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 from array import array
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -133,21 +134,37 @@ def summarize(stats: list[NodeStats], wall_s: float, frames: int) -> GraphProfil
 
 
 class TraceRecorder:
-    """Collects one slice per process call for Chrome's trace-event JSON (Perfetto, chrome://tracing).
+    """Collects one slice per call for Chrome's trace-event JSON (Perfetto, chrome://tracing).
 
-    Events are stored flat in an ``array('q')`` (worker, node, start ns, duration ns, packet timestamp, kind):
-    plain integers that the garbage collector never scans, so recording a call costs a fraction of a microsecond
-    and a long run does not slow down as the trace grows.
+    Each call is packed into a ``bytearray`` as seven int64 (worker, node, start ns, duration ns, input timestamp,
+    kind, timestamp of the first packet the call sent): no Python objects for the garbage collector to scan, and
+    recording costs one ``struct.pack`` and one ``extend`` (about a quarter of a microsecond), so a long run does
+    not slow down as the trace grows. Flow arrows (a packet's producer -> its consumer) are not recorded: they are
+    matched when the trace is written, by stream wiring and packet timestamp (a call at timestamp T is joined to
+    the call of each upstream node that sent its first packet at T).
     """
 
-    FIELDS = 6
-    KINDS = {0: "process", 1: "process", 2: "close"}
+    FIELDS = 7
+    KINDS = {0: "process", 1: "source", 2: "close"}  # a source's process() calls are "source"
+    RECORD = struct.Struct("7q")
+    UNSET = -(2**63)  # Timestamp.UNSET: no input timestamp (sources, close) / no packet sent
 
     def __init__(self):
-        self.events = array("q")
+        self.buffer = bytearray()
+        self.record = self.buffer.extend  # the scheduler calls ``record(RECORD.pack(...))`` (no lock needed)
         self.origin_ns = 0
         self.thread_names: list[str] = []
         self.node_names: list[str] = []
+        self.nodes: list[dict] = []  # per node rank: name, calculator, inputs, outputs (see set_nodes)
+
+    def set_nodes(self, nodes) -> None:
+        """Remember names and stream wiring of the graph's nodes (``NodeRuntime``s, indexed by rank)."""
+        self.node_names = [n.name for n in nodes]
+        self.nodes = [{"name": n.name, "calculator": n.spec.calculator,
+                       "inputs": [b.name for b in n.spec.inputs],
+                       "back_edges": [b.name for b in n.spec.inputs if b.back_edge],
+                       "outputs": [b.name for b in n.spec.outputs],
+                       "subgraph_path": list(n.spec.subgraph_path)} for n in nodes]
 
     def add_thread(self, name: str) -> int:
         """Register a worker thread; returns its row index."""
@@ -155,25 +172,114 @@ class TraceRecorder:
         return len(self.thread_names) - 1
 
     def __len__(self) -> int:
-        return len(self.events) // self.FIELDS
+        return len(self.buffer) // self.RECORD.size
 
-    def to_chrome(self) -> dict:
+    @property
+    def events(self) -> array:
+        """The recorded calls, flat: FIELDS int64 per call."""
+        events = array("q")
+        events.frombytes(bytes(self.buffer[:len(self) * self.RECORD.size]))
+        return events
+
+    def flows(self, ev: array | None = None) -> list[tuple[int, int, str]]:
+        """(producer call, consumer call, stream) pairs: the consumer ran at the input timestamp at which the
+        producer of one of its input streams sent a packet (the first call that sent at that timestamp)."""
+        ev = self.events if ev is None else ev
+        f = self.FIELDS
+        if not self.nodes:
+            return []
+        producer_of: dict[str, int] = {}
+        for rank, node in enumerate(self.nodes):
+            for stream in node["outputs"]:
+                producer_of.setdefault(stream, rank)
+        sent: dict[tuple[int, int], int] = {}
+        for i in range(0, len(ev), f):
+            out_ts = ev[i + 6]
+            if out_ts != self.UNSET:
+                sent.setdefault((ev[i + 1], out_ts), i // f)
+        feeds = [[(producer_of[s], s) for s in node["inputs"] if s in producer_of] for node in self.nodes]
+        flows = []
+        for i in range(0, len(ev), f):
+            ts = ev[i + 4]
+            if ev[i + 5] != 0 or ts == self.UNSET:
+                continue
+            for producer, stream in feeds[ev[i + 1]]:
+                j = sent.get((producer, ts))
+                if j is not None and ev[j * f + 2] <= ev[i + 2]:
+                    flows.append((j, i // f, stream))
+        return flows
+
+    def input_latency(self, ev: array | None = None) -> dict[str, dict[str, float]]:
+        """Per node: mean and p90 (ms) of the time from a packet timestamp entering the graph (the end of the
+        source call that sent it, else the first call at that timestamp) to the node's call at that timestamp."""
+        ev = self.events if ev is None else ev
+        f = self.FIELDS
+        unset = self.UNSET
+        origin: dict[int, int] = {}
+        for i in range(0, len(ev), f):
+            if ev[i + 5] == 1 and ev[i + 6] != unset:  # a source call: its packet entered when it returned
+                end = ev[i + 2] + ev[i + 3]
+                if end < origin.get(ev[i + 6], end + 1):
+                    origin[ev[i + 6]] = end
+        first: dict[int, int] = {}
+        for i in range(0, len(ev), f):
+            ts = ev[i + 4]
+            if ev[i + 5] == 0 and ts != unset and ts not in origin and ev[i + 2] < first.get(ts, ev[i + 2] + 1):
+                first[ts] = ev[i + 2]
+        origin.update(first)
+        waits: dict[int, list[int]] = {}
+        for i in range(0, len(ev), f):
+            ts = ev[i + 4]
+            if ev[i + 5] == 0 and ts in origin:
+                waits.setdefault(ev[i + 1], []).append(max(0, ev[i + 2] - origin[ts]))
+        out = {}
+        for rank, values in waits.items():
+            values.sort()
+            out[self.node_names[rank]] = {"mean_ms": sum(values) / len(values) / 1e6,
+                                          "p90_ms": _percentile(values, 0.9) / 1e6}
+        return out
+
+    def to_chrome(self, profile: "GraphProfile | None" = None, **extra) -> dict:
+        """Trace-event JSON: thread rows, one slice per call, flow arrows, and ``metadata.posegraph`` (the node
+        list and wiring, plus the profile table and `extra` when given)."""
         pid = os.getpid()
         out: list[dict] = [{"ph": "M", "pid": pid, "tid": 0, "name": "process_name", "args": {"name": "posegraph"}}]
         for row, name in enumerate(self.thread_names):
             out.append({"ph": "M", "pid": pid, "tid": row + 1, "name": "thread_name", "args": {"name": name}})
+            out.append({"ph": "M", "pid": pid, "tid": row + 1, "name": "thread_sort_index",
+                        "args": {"sort_index": row}})
         ev = self.events
-        for i in range(0, len(ev), self.FIELDS):
-            worker, node, start, dur, ts, kind = ev[i:i + self.FIELDS]
-            out.append({"ph": "X", "pid": pid, "tid": worker + 1, "name": self.node_names[node],
-                        "cat": self.KINDS[kind], "ts": (start - self.origin_ns) / 1000.0, "dur": dur / 1000.0,
-                        "args": {"timestamp": ts}})
-        return {"traceEvents": out, "displayTimeUnit": "ms"}
+        f = self.FIELDS
+        origin = self.origin_ns
+        names = self.node_names
+        unset = self.UNSET
+        slices = []
+        for i in range(0, len(ev), f):
+            worker, node, start, dur, ts, kind, out_ts = ev[i:i + f]
+            args = {}
+            if ts != unset:
+                args["timestamp"] = ts
+            if out_ts != unset:
+                args["sent"] = out_ts
+            slices.append({"ph": "X", "pid": pid, "tid": worker + 1, "name": names[node], "cat": self.KINDS[kind],
+                           "ts": (start - origin) / 1000.0, "dur": dur / 1000.0, "args": args})
+        out += slices
+        for k, (j, i, stream) in enumerate(self.flows(ev)):
+            src, dst = slices[j], slices[i]
+            common = {"pid": pid, "cat": "packet", "name": stream, "id": k + 1}
+            out.append({"ph": "s", "tid": src["tid"], "ts": src["ts"] + src["dur"] / 2, **common})
+            out.append({"ph": "f", "bp": "e", "tid": dst["tid"], "ts": dst["ts"] + dst["dur"] / 2, **common})
+        meta: dict = {"format": "posegraph-trace", "version": 1, "nodes": self.nodes, "threads": self.thread_names,
+                      "input_latency": self.input_latency(ev)}
+        if profile is not None:
+            meta["profile"] = profile.to_dict()
+        meta.update(extra)
+        return {"traceEvents": out, "displayTimeUnit": "ms", "metadata": {"posegraph": meta}}
 
-    def write(self, path: str | os.PathLike) -> Path:
+    def write(self, path: str | os.PathLike, profile: "GraphProfile | None" = None, **extra) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_chrome()))
+        tmp.write_text(json.dumps(self.to_chrome(profile, **extra)))
         tmp.replace(path)
         return path

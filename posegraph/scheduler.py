@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 PROCESS, SOURCE, CLOSE = 0, 1, 2
 _METHOD = {PROCESS: "process", SOURCE: "process", CLOSE: "close"}
 _perf_ns = time.perf_counter_ns
+# Set on a worker thread while it commits: the executor whose heap it will pop next (so the first node it makes
+# ready needs no other thread woken: a wake-up costs more than most calculators' process()).
+_committing = threading.local()
+_TRACE_PACK = TraceRecorder.RECORD.pack
+_UNSET = Timestamp.UNSET
 
 
 @dataclass(slots=True)
@@ -74,8 +79,10 @@ class Scheduler:
         self.sources = [n for n in nodes if n.is_source]
         self.error_policy = error_policy
         self.trace = trace
+        self._trace_record = None
         if trace is not None:
-            trace.node_names = [n.name for n in nodes]
+            trace.set_nodes(nodes)
+            self._trace_record = trace.record
         self.full_queues: set[InputQueue] = set()
         self.running = 0
         self.error: BaseException | None = None
@@ -105,27 +112,37 @@ class Scheduler:
     def _worker(self, ex: Executor) -> None:
         with self.lock:
             worker = self.trace.add_thread(threading.current_thread().name) if self.trace is not None else 0
-        lock = self.lock
         while True:
-            with lock:
-                while not ex.heap and not self._stop_workers:
+            with self.lock:
+                while (inv := self.take(ex)) is None:
+                    if self._stop_workers:
+                        return
                     ex.cond.wait()
-                if self._stop_workers:
-                    return
-                _, _, node, kind = heapq.heappop(ex.heap)
-                node.queued = False
-                inv = self._prepare(node, kind)
-                if inv is None:
-                    continue
+            self.run(inv, ex, worker)
+
+    def take(self, ex: Executor) -> Invocation | None:
+        """The next invocation from `ex`'s ready heap, or None (lock held)."""
+        while ex.heap and not self._stop_workers:
+            _, _, node, kind = heapq.heappop(ex.heap)
+            node.queued = False
+            inv = self._prepare(node, kind)
+            if inv is not None:
                 if node.in_flight < node.max_in_flight:
                     self.check(node)  # more work for the same node on another worker
-            self._execute(inv, worker)
-            with lock:
-                sinks, finalize = self._complete(inv)
-            if sinks:
-                self._deliver(sinks)
-            if finalize:
-                self._finalize()
+                return inv
+        return None
+
+    def run(self, inv: Invocation, ex: Executor, worker: int) -> None:
+        """Execute and commit one invocation (lock not held); the calling thread then takes from `ex` again."""
+        self._execute(inv, worker)
+        with self.lock:
+            _committing.executor = ex
+            sinks, finalize = self._complete(inv)
+            _committing.executor = None
+        if sinks:
+            self._deliver(sinks)
+        if finalize:
+            self._finalize()
 
     # -- scheduling (lock held) -------------------------------------------------------------------------------
     @property
@@ -137,7 +154,8 @@ class Scheduler:
         self._seq += 1
         ex = self.node_executor[node.name]
         heapq.heappush(ex.heap, (-node.rank, self._seq, node, kind))
-        ex.cond.notify()
+        if len(ex.heap) > 1 or getattr(_committing, "executor", None) is not ex:
+            ex.cond.notify()
 
     def check(self, node: NodeRuntime) -> None:
         """Decide what `node` can do now: run, close, or just pass its settled bound downstream."""
@@ -227,8 +245,11 @@ class Scheduler:
         except Exception as exc:  # noqa: BLE001 - any calculator failure is reported with its node
             inv.error = exc
         inv.duration_ns = _perf_ns() - start
-        if self.trace is not None:
-            self.trace.events.extend((worker, node.rank, start, inv.duration_ns, inv.timestamp, inv.kind))
+        if self._trace_record is not None:  # the packet timestamp of the first send lets flows be matched later
+            sends = inv.ctx._sends if inv.ctx is not None else ()
+            self._trace_record(_TRACE_PACK(worker, node.rank, start, inv.duration_ns, inv.timestamp, inv.kind,
+                                           sends[0][1].timestamp if sends and sends[0][1] is not None
+                                           else _UNSET))
 
     # -- committing (lock held) -------------------------------------------------------------------------------
     def _complete(self, inv: Invocation) -> tuple[list, bool]:
