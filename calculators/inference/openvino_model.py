@@ -23,8 +23,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .tflite_model import (InputTensorError, ModelLoadError, ModelMismatchError, ShapeLike, TensorSpec,
-                           _expected_size_note, _shape_matches, _shape_of)
+from .tflite_model import (InputTensorError, ModelLoadError, ShapeLike, TensorSpec, _expected_size_note,
+                           _shape_matches, raise_on_mismatch)
 
 __all__ = ["OpenVinoMissingError", "OpenVinoModel", "PRECISIONS", "import_openvino"]
 
@@ -211,29 +211,8 @@ class OpenVinoModel:
     def check_shapes(self, expected_inputs: Sequence[ShapeLike] | None = None,
                      expected_outputs: Sequence[ShapeLike] | None = None) -> None:
         """Raise ModelMismatchError listing every difference from the expected tensor shapes (as TfliteModel)."""
-        problems: list[str] = []
-        for side, expected, actual in (("input", expected_inputs, self._inputs),
-                                       ("output", expected_outputs, self._outputs)):
-            if expected is None:
-                continue
-            expected = list(expected)
-            if len(expected) != len(actual):
-                problems.append(f"{len(expected)} {side}(s) expected, the model has {len(actual)}: "
-                                f"expected {[list(_shape_of(e)) for e in expected]}, "
-                                f"actual {[list(t.shape) for t in actual]}")
-                continue
-            for i, (want, have) in enumerate(zip(expected, actual)):
-                want_shape = _shape_of(want)
-                if not _shape_matches(want_shape, have.shape):
-                    problems.append(f"{side} {i} {have.name!r}: expected shape {list(want_shape)}, "
-                                    f"actual {list(have.shape)}")
-                want_dtype = getattr(want, "dtype", None)
-                if want_dtype is not None and np.dtype(want_dtype) != have.dtype:
-                    problems.append(f"{side} {i} {have.name!r}: expected dtype {np.dtype(want_dtype)}, "
-                                    f"actual {have.dtype}")
-        if problems:
-            raise ModelMismatchError(f"OpenVINO model {self.path} does not match the expected tensors:\n  - "
-                                     + "\n  - ".join(problems))
+        raise_on_mismatch(f"OpenVINO model {self.path}", expected_inputs, expected_outputs, self._inputs,
+                          self._outputs)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -275,26 +275,32 @@ class TfliteModel:
         Each expected entry is a shape (sequence of ints, -1 matches any size) or an object with `.shape` (and
         optionally `.dtype`, `.name`), such as a manifest `TensorInfo`. None skips that side.
         """
-        problems: list[str] = []
-        for side, expected, actual in (("input", expected_inputs, self._inputs),
-                                       ("output", expected_outputs, self._outputs)):
-            if expected is None:
-                continue
-            expected = list(expected)
-            if len(expected) != len(actual):
-                problems.append(f"{len(expected)} {side}(s) expected, the model has {len(actual)}: "
-                                f"expected {[list(_shape_of(e)) for e in expected]}, "
-                                f"actual {[list(t.shape) for t in actual]}")
-                continue
-            for i, (want, have) in enumerate(zip(expected, actual)):
-                want_shape = _shape_of(want)
-                if not _shape_matches(want_shape, have.shape):
-                    problems.append(f"{side} {i} {have.name!r}: expected shape {list(want_shape)}, "
-                                    f"actual {list(have.shape)}")
-                want_dtype = getattr(want, "dtype", None)
-                if want_dtype is not None and np.dtype(want_dtype) != have.dtype:
-                    problems.append(f"{side} {i} {have.name!r}: expected dtype {np.dtype(want_dtype)}, "
-                                    f"actual {have.dtype}")
-        if problems:
-            raise ModelMismatchError(f"TFLite model {self.path} does not match the expected tensors:\n  - "
-                                     + "\n  - ".join(problems))
+        raise_on_mismatch(f"TFLite model {self.path}", expected_inputs, expected_outputs, self._inputs,
+                          self._outputs)
+
+
+def raise_on_mismatch(model: str, expected_inputs: Sequence[ShapeLike] | None,
+                      expected_outputs: Sequence[ShapeLike] | None, inputs: Sequence[TensorSpec],
+                      outputs: Sequence[TensorSpec]) -> None:
+    """ModelMismatchError listing every difference between a model's tensors and the expected ones (any backend)."""
+    problems: list[str] = []
+    for side, expected, actual in (("input", expected_inputs, inputs), ("output", expected_outputs, outputs)):
+        if expected is None:
+            continue
+        expected = list(expected)
+        if len(expected) != len(actual):
+            problems.append(f"{len(expected)} {side}(s) expected, the model has {len(actual)}: "
+                            f"expected {[list(_shape_of(e)) for e in expected]}, "
+                            f"actual {[list(t.shape) for t in actual]}")
+            continue
+        for i, (want, have) in enumerate(zip(expected, actual)):
+            want_shape = _shape_of(want)
+            if not _shape_matches(want_shape, have.shape):
+                problems.append(f"{side} {i} {have.name!r}: expected shape {list(want_shape)}, "
+                                f"actual {list(have.shape)}")
+            want_dtype = getattr(want, "dtype", None)
+            if want_dtype is not None and np.dtype(want_dtype) != have.dtype:
+                problems.append(f"{side} {i} {have.name!r}: expected dtype {np.dtype(want_dtype)}, "
+                                f"actual {have.dtype}")
+    if problems:
+        raise ModelMismatchError(f"{model} does not match the expected tensors:\n  - " + "\n  - ".join(problems))
