@@ -25,8 +25,12 @@ BACKENDS = ("tflite", "openvino")
 
 
 def auto_threads() -> int:
-    """Interpreter threads when a graph does not say: one per core, at most 4."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Interpreter threads when a graph does not say: OMP_NUM_THREADS when set (process pools and Ray set it per
+    worker, so workers sharing a machine do not oversubscribe it), else one per core, at most 4."""
+    try:
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return max(1, min(4, os.cpu_count() or 1))
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

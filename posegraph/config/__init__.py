@@ -62,12 +62,11 @@ def _resolve(source: GraphSource, search_paths: tuple) -> tuple[Any, SourceMap, 
     full_name = CalculatorGraphConfig.DESCRIPTOR.full_name
     if isinstance(source, CalculatorGraphConfig) or getattr(getattr(source, "DESCRIPTOR", None), "full_name",
                                                              None) == full_name:
-        config = CalculatorGraphConfig()
-        if isinstance(source, CalculatorGraphConfig):
-            config.CopyFrom(source)
-        else:
-            config.ParseFromString(source.SerializeToString())
+        # Options are extensions registered at run time: a message parsed before that (e.g. read from bytes in a
+        # fresh process) holds them as unknown fields, so parse it again once every options type is registered.
         _options.register_all()
+        config = CalculatorGraphConfig()
+        config.ParseFromString(source.SerializeToString())
         return config, SourceMap(), None
     if isinstance(source, bytes):
         source = source.decode("utf-8", errors="replace")

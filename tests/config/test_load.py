@@ -164,3 +164,24 @@ def test_shipped_graphs_validate(path):
     graph = load_graph(path.stem)  # by name, as applications do
     assert graph.source.file == str(path)
     assert graph.nodes
+
+
+def test_a_config_read_from_bytes_in_a_fresh_process_keeps_its_options(tmp_path):
+    import subprocess
+    import sys
+
+    from posegraph.config import parse_graph_text
+
+    text = ("input_stream: 'v' output_stream: 'o' node { calculator: 'GateCalculator' input_stream: 'v' "
+            "output_stream: 'o' options { [posegraph.GateOptions.ext] { allow: true } } }")
+    config, _ = parse_graph_text(text)
+    (tmp_path / "graph.bin").write_bytes(config.SerializeToString())
+    script = ("import sys\n"
+              "from posegraph.config.schema import CalculatorGraphConfig\n"
+              "from posegraph.config import load_graph\n"
+              "msg = CalculatorGraphConfig.FromString(open(sys.argv[1], 'rb').read())\n"
+              "print(load_graph(msg).nodes[0].options.allow)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "graph.bin")], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
