@@ -135,9 +135,6 @@ class NodeRuntime:
         """Every timestamp below this is settled on all inputs (no packet can still arrive there)."""
         return min((q.head_or_bound() for q in self.inputs), default=Timestamp.DONE)
 
-    def all_inputs_done(self) -> bool:
-        return all(not q.packets and q.bound >= Timestamp.DONE for q in self.inputs)
-
     def has_packets(self) -> bool:
         return any(q.packets for q in self.inputs)
 
@@ -147,19 +144,29 @@ class NodeRuntime:
         With PROCESS_TIMESTAMP_BOUNDS the node also fires, with no packets, at the newest settled timestamp
         when its inputs' bounds moved past it (MediaPipe's SetProcessTimestampBounds).
         """
-        ts = Timestamp.DONE
+        return self.scan()[0]
+
+    def scan(self) -> tuple[int | None, int, bool]:
+        """One pass over the inputs for the scheduler: (ready timestamp as ``ready_timestamp``, settled bound,
+        whether any packet is queued)."""
+        settled = Timestamp.DONE
+        any_packets = False
         for q in self.inputs:
-            t = q.packets[0][0].timestamp if q.packets else q.bound
-            if t < ts:
-                ts = t
-        if ts >= Timestamp.DONE:
-            return None
+            if q.packets:
+                any_packets = True
+                t = q.packets[0][0].timestamp
+            else:
+                t = q.bound
+            if t < settled:
+                settled = t
+        if settled >= Timestamp.DONE:
+            return None, settled, any_packets
         for q in self.inputs:
-            if not q.packets and q.bound <= ts:
-                if self.process_bounds and Timestamp.MIN <= ts - 1 and ts - 1 > self.last_ts:
-                    return ts - 1
-                return None
-        return ts
+            if not q.packets and q.bound <= settled:
+                if self.process_bounds and Timestamp.MIN <= settled - 1 and settled - 1 > self.last_ts:
+                    return settled - 1, settled, any_packets
+                return None, settled, any_packets
+        return settled, settled, any_packets
 
     def immediate_ready(self) -> bool:
         if any(q.packets for q in self.inputs):

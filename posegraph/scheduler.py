@@ -171,23 +171,24 @@ class Scheduler:
             if node.immediate_ready():
                 self._enqueue(node, PROCESS)
                 return
-        elif node.ready_timestamp() is not None:
-            self._enqueue(node, PROCESS)
+            ready, settled, any_packets = None, node.settled_bound(), node.has_packets()
+        else:
+            ready, settled, any_packets = node.scan()
+            if ready is not None:
+                self._enqueue(node, PROCESS)
+                return
+        if node.in_flight or any_packets:
             return
-        if node.in_flight:
-            return
-        if node.all_inputs_done():
+        if settled >= Timestamp.DONE:  # no packets and every input done
             node.closing = True
             self._enqueue(node, CLOSE)
             return
         offset = node.timestamp_offset
-        if offset is not None and not node.has_packets():
-            settled = node.settled_bound()
-            if Timestamp.MIN < settled < Timestamp.DONE:
-                target = settled + offset
-                for out in node.outputs:
-                    if target > out.bound:
-                        self.publish(out, (), target)
+        if offset is not None and settled > Timestamp.MIN:
+            target = settled + offset
+            for out in node.outputs:
+                if target > out.bound:
+                    self.publish(out, (), target)
 
     def _prepare(self, node: NodeRuntime, kind: int) -> Invocation | None:
         if self.failed:
