@@ -52,6 +52,8 @@ def test_falls_back_to_user_then_temp_cache(monkeypatch, tmp_path):
     monkeypatch.setattr(_numba, "_user_cache_base", lambda: blocker / "posegraph" / "numba")
     monkeypatch.setattr(_numba, "_temp_cache_base", lambda: tmp_path / "tmpcache")
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    import numba
+    monkeypatch.setattr(numba.config, "CACHE_DIR", "")  # read from the environment when numba was imported
     mod = _write_kernel_module(tmp_path, "pg_numba_fallback")
     assert mod.add(1, 1) == 2
     path = mod.add._cache._impl.locator.get_cache_path()
