@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 from . import config as _config
 from .config.model import ValidatedGraph
 from .context import CloseContext, OpenContext
-from .errors import (CalculatorError, GraphCancelledError, GraphConfigError, GraphTimeoutError, PosegraphError,
+from .errors import (CalculatorError, GraphConfigError, GraphTimeoutError, PosegraphError,
                      StreamError)
 from .node import CLOSED, OPENED, NodeRuntime, OutputStream
 from .packet import Packet, Timestamp

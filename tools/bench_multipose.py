@@ -37,7 +37,7 @@ import numpy as np
 
 from posegraph import Graph
 from posegraph.calculators.landmarks.kernels import landmarks_to_roi
-from posegraph.calculators.tracking.types import NEW_TRACK, TrackedPerson, TrackedRoi
+from posegraph.calculators.tracking.types import NEW_TRACK, TrackedRoi
 from posegraph.calculators.types import ImageFrame
 
 REPO = Path(__file__).resolve().parents[1]

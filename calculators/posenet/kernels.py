@@ -152,7 +152,6 @@ def decode_multi_pose(heatmaps: np.ndarray, offsets: np.ndarray, displacements: 
     Returns (keypoints P x 17 x 3 (y, x, score) in input pixels, pose scores P), best first.
     """
     h, w, k = heatmaps.shape
-    ne = EDGES.shape[0]
     inv = 1.0 / stride
     r2 = (nms_radius * inv) ** 2
     min_logit = -math.log(1.0 / (score_threshold + 1e-6) - 1.0)
