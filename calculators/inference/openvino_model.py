@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from .tflite_model import (InputTensorError, ModelLoadError, ShapeLike, TensorSpec, _expected_size_note,
-                           _shape_matches, raise_on_mismatch)
+from .tflite_model import (InputTensorError, ModelLoadError, TensorModel, TensorSpec, _expected_size_note,
+                           _shape_matches)
 
 __all__ = ["OpenVinoMissingError", "OpenVinoModel", "PRECISIONS", "import_openvino"]
 
@@ -119,13 +119,15 @@ def _spec_from_port(port: Any, index: int) -> TensorSpec:
     return TensorSpec(name=name, index=index, shape=shape, dtype=dtype, shape_signature=shape)
 
 
-class OpenVinoModel:
+class OpenVinoModel(TensorModel):
     """A compiled OpenVINO IR model with checked `run()`; the API mirrors `TfliteModel`.
 
     Raises FileNotFoundError for a missing .xml, ModelLoadError (naming the file) for a damaged IR or a missing or
     mismatched .bin, and OpenVinoMissingError when the `openvino` package is not installed.
     `precision` is the CPU inference precision hint ("f32" default; "" = the device default).
     """
+
+    KIND = "OpenVINO model"
 
     def __init__(self, path: str | os.PathLike[str], num_threads: int | None = 1, *, device: str = "CPU",
                  precision: str = "f32"):
@@ -165,14 +167,6 @@ class OpenVinoModel:
         self._request = self._compiled.create_infer_request()
         self._lock = threading.Lock()
 
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return list(self._inputs)
-
-    @property
-    def outputs(self) -> list[TensorSpec]:
-        return list(self._outputs)
-
     def __repr__(self) -> str:
         ins = ", ".join(t.describe() for t in self._inputs)
         outs = ", ".join(t.describe() for t in self._outputs)
@@ -180,10 +174,7 @@ class OpenVinoModel:
                 f"precision={self.precision or 'default'}, inputs=[{ins}], outputs=[{outs}])")
 
     def _check_input(self, spec: TensorSpec, array: np.ndarray, position: int) -> None:
-        where = f"OpenVinoModel {self.path.name}: input {position} {spec.name!r}"
-        if array.dtype != spec.dtype:
-            raise InputTensorError(f"{where} expects dtype {spec.dtype}, got {array.dtype} (shape "
-                                   f"{list(array.shape)}); convert with .astype(np.{spec.dtype})")
+        where = self._check_dtype(spec, array, position)
         if not _shape_matches(spec.shape, tuple(array.shape)):
             raise InputTensorError(f"{where} expects shape {list(spec.shape)} ({spec.dtype}), got "
                                    f"{list(array.shape)}")
@@ -208,11 +199,6 @@ class OpenVinoModel:
         finally:
             self._lock.release()
 
-    def check_shapes(self, expected_inputs: Sequence[ShapeLike] | None = None,
-                     expected_outputs: Sequence[ShapeLike] | None = None) -> None:
-        """Raise ModelMismatchError listing every difference from the expected tensor shapes (as TfliteModel)."""
-        raise_on_mismatch(f"OpenVINO model {self.path}", expected_inputs, expected_outputs, self._inputs,
-                          self._outputs)
 
 
 def _first_line(exc: BaseException) -> str:

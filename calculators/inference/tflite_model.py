@@ -170,12 +170,52 @@ def _shape_matches(expected: tuple[int, ...], actual: tuple[int, ...]) -> bool:
     return len(expected) == len(actual) and all(e == -1 or e == a for e, a in zip(expected, actual))
 
 
-class TfliteModel:
+class TensorModel:
+    """What every inference backend shares: its tensor specs, and checks of arrays and shapes against them.
+
+    Subclasses set `path`, `_inputs` and `_outputs` when they load, and say what they are in `KIND`.
+    """
+
+    KIND = "model"
+    path: Path
+    _inputs: list[TensorSpec]
+    _outputs: list[TensorSpec]
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return list(self._outputs)
+
+    def _check_dtype(self, spec: TensorSpec, array: np.ndarray, position: int) -> str:
+        """Raise unless `array` has the input's dtype; returns how to name the input in further errors."""
+        where = f"{type(self).__name__} {self.path.name}: input {position} {spec.name!r}"
+        if array.dtype != spec.dtype:
+            raise InputTensorError(f"{where} expects dtype {spec.dtype}, got {array.dtype} (shape "
+                                   f"{list(array.shape)}); convert with .astype(np.{spec.dtype})")
+        return where
+
+    def check_shapes(self, expected_inputs: Sequence[ShapeLike] | None = None,
+                     expected_outputs: Sequence[ShapeLike] | None = None) -> None:
+        """Raise ModelMismatchError listing every difference from the expected tensor shapes.
+
+        Each expected entry is a shape (sequence of ints, -1 matches any size) or an object with `.shape` (and
+        optionally `.dtype`, `.name`), such as a manifest `TensorInfo`. None skips that side.
+        """
+        raise_on_mismatch(f"{self.KIND} {self.path}", expected_inputs, expected_outputs, self._inputs,
+                          self._outputs)
+
+
+class TfliteModel(TensorModel):
     """A loaded, allocated TFLite model with checked `run()`.
 
     Raises FileNotFoundError for a missing file, ModelLoadError (naming the file) for an empty, truncated or
     non-TFLite file or unresolved custom ops, and TfliteRuntimeMissingError when no runtime is installed.
     """
+
+    KIND = "TFLite model"
 
     def __init__(self, path: str | os.PathLike[str], num_threads: int | None = 1, *, runtime: Runtime | None = None):
         if num_threads is None:
@@ -211,14 +251,6 @@ class TfliteModel:
         self._inputs = [_spec_from_detail(d) for d in self._interpreter.get_input_details()]
         self._outputs = [_spec_from_detail(d) for d in self._interpreter.get_output_details()]
 
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return list(self._inputs)
-
-    @property
-    def outputs(self) -> list[TensorSpec]:
-        return list(self._outputs)
-
     def __repr__(self) -> str:
         ins = ", ".join(t.describe() for t in self._inputs)
         outs = ", ".join(t.describe() for t in self._outputs)
@@ -226,10 +258,7 @@ class TfliteModel:
 
     def _check_input(self, spec: TensorSpec, array: np.ndarray, position: int) -> bool:
         """Validate one input; return True when the interpreter must be resized for a dynamic dimension."""
-        where = f"TfliteModel {self.path.name}: input {position} {spec.name!r}"
-        if array.dtype != spec.dtype:
-            raise InputTensorError(f"{where} expects dtype {spec.dtype}, got {array.dtype} (shape "
-                                   f"{list(array.shape)}); convert with .astype(np.{spec.dtype})")
+        where = self._check_dtype(spec, array, position)
         actual = tuple(array.shape)
         if actual == spec.shape:
             return False
@@ -268,15 +297,6 @@ class TfliteModel:
         finally:
             self._lock.release()
 
-    def check_shapes(self, expected_inputs: Sequence[ShapeLike] | None = None,
-                     expected_outputs: Sequence[ShapeLike] | None = None) -> None:
-        """Raise ModelMismatchError listing every difference from the expected tensor shapes.
-
-        Each expected entry is a shape (sequence of ints, -1 matches any size) or an object with `.shape` (and
-        optionally `.dtype`, `.name`), such as a manifest `TensorInfo`. None skips that side.
-        """
-        raise_on_mismatch(f"TFLite model {self.path}", expected_inputs, expected_outputs, self._inputs,
-                          self._outputs)
 
 
 def raise_on_mismatch(model: str, expected_inputs: Sequence[ShapeLike] | None,
