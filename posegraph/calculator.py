@@ -155,10 +155,6 @@ class Calculator:
         self.options = options if options is not None else (self.Options() if self.Options else None)
         self.name = name or type(self).__name__
 
-    @classmethod
-    def is_source(cls) -> bool:
-        return not cls.contract.inputs
-
     def open(self, ctx: "OpenContext") -> None:
         """Called once before the first ``process``; input side packets are available here."""
 
@@ -170,8 +166,8 @@ class Calculator:
         """Called exactly once after the last ``process`` of an opened node, also when the graph fails."""
 
 
-# Context classes are defined in posegraph.context; imported lazily here only for type hints.
-from .context import CloseContext, OpenContext, ProcessContext  # noqa: E402  (re-export for users)
+# The contexts live in posegraph.context (which needs nothing from here at import time); re-exported for users.
+from .context import CloseContext, OpenContext, ProcessContext  # noqa: E402
 
 __all__ = ["Calculator", "Contract", "Input", "Output", "InputSidePacket", "OutputSidePacket", "Port", "STOP",
            "OpenContext", "ProcessContext", "CloseContext", "type_name"]

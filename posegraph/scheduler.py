@@ -145,10 +145,6 @@ class Scheduler:
             self._finalize()
 
     # -- scheduling (lock held) -------------------------------------------------------------------------------
-    @property
-    def throttled(self) -> bool:
-        return bool(self.full_queues)
-
     def _enqueue(self, node: NodeRuntime, kind: int) -> None:
         node.queued = True
         self._seq += 1
