@@ -11,7 +11,7 @@ from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
 from ...models import resolve_model
 from ..inference.tflite_model import ModelMismatchError, TfliteModel
-from ..types import Pose
+from ..types import ImageFrame, Pose
 from .kernels import NUM_KEYPOINTS, decode_multi_pose, decode_single_pose, dequantize
 
 # heatmaps, short offsets, mid-range displacements: channels per cell
@@ -88,11 +88,17 @@ class PoseNetDecoder(Calculator):
     Quantised outputs are dequantised with each tensor's scale / zero point, read from the model file at open()
     (model option or MODEL side packet) or given as options. mode SINGLE: one pose from per-keypoint argmax; MULTI:
     local-maximum roots and greedy decoding along the skeleton with the mid-range displacements (kernels.py).
-    Keypoints are placed at input-pixel centres ((x + 0.5) / input width) and mapped through MATRIX.
+
+    Placement: ImageToTensorCalculator's warp is corner-aligned (tensor pixel p samples image pixel index
+    M(p / tensor width)), so a keypoint at input pixel p maps to the image point M(p / W) plus half an image pixel
+    (normalised landmarks put pixel i's centre at i + 0.5). IMAGE gives that image size. Without IMAGE the keypoint
+    is placed at the input pixel's centre, M((p + 0.5) / W): off by 0.5 x (image px per input px - 1) pixels
+    (0.18 px on a 640x480 frame, 1.6 px on a 2000-px one).
     """
 
     TENSORS = Input[list]("TENSORS")
     MATRIX = Input[np.ndarray]("MATRIX")
+    IMAGE = Input[ImageFrame]("IMAGE", optional=True)
     POSES = Output[list]("POSES")
     MODEL = InputSidePacket[str]("MODEL", optional=True)
     Options = PoseNetDecoderOptions
@@ -136,13 +142,18 @@ class PoseNetDecoder(Calculator):
             keypoints, scores = decode_multi_pose(heatmaps, offsets, displacements, stride, opts.max_poses,
                                                   opts.score_threshold, opts.nms_radius, 1, opts.refine_steps)
         matrix = np.asarray(ctx[self.MATRIX], dtype=np.float64)
+        frame: ImageFrame | None = ctx[self.IMAGE]
+        if frame is not None:  # sample point of the input pixel, then the centre of that image pixel
+            tensor_shift, image_shift = 0.0, (0.5 / frame.width, 0.5 / frame.height)
+        else:
+            tensor_shift, image_shift = 0.5, (0.0, 0.0)
         poses = []
         for kp, score in zip(keypoints, scores):
-            u = (kp[:, 1].astype(np.float64) + 0.5) / input_w
-            v = (kp[:, 0].astype(np.float64) + 0.5) / input_h
+            u = (kp[:, 1].astype(np.float64) + tensor_shift) / input_w
+            v = (kp[:, 0].astype(np.float64) + tensor_shift) / input_h
             landmarks = np.zeros((kp.shape[0], 5), dtype=np.float32)
-            landmarks[:, 0] = matrix[0, 0] * u + matrix[0, 1] * v + matrix[0, 2]
-            landmarks[:, 1] = matrix[1, 0] * u + matrix[1, 1] * v + matrix[1, 2]
+            landmarks[:, 0] = matrix[0, 0] * u + matrix[0, 1] * v + matrix[0, 2] + image_shift[0]
+            landmarks[:, 1] = matrix[1, 0] * u + matrix[1, 1] * v + matrix[1, 2] + image_shift[1]
             landmarks[:, 3] = kp[:, 2]
             landmarks[:, 4] = kp[:, 2]
             poses.append(Pose(landmarks, "coco17", score=float(score)))

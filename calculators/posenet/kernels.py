@@ -25,8 +25,9 @@ Multi pose (the Coral decoder's algorithm; written here from its description): a
 5. Soft keypoint NMS: re-score each pose (in decreasing score order) leaving out keypoints that lie within
    nms_radius of the same keypoint of a higher-scoring pose; drop poses that fall below score_threshold.
 
-Unlike the Coral C++ (which indexes the first backward edge with the forward block by an off-by-one test), every
-backward edge here reads the backward displacement block.
+Every backward edge reads the backward displacement block, as Coral's decoder does. (One 2020 libcoral release
+read the first backward edge from the forward block through an off-by-one test; earlier and later releases do not,
+and on Coral's own test image both give the same poses.)
 
 Outputs are in input-tensor pixels (y, x) like the Coral decoder's (block coordinates times the stride, so the
 range is [0, (H - 1) * stride] x [0, (W - 1) * stride]).
