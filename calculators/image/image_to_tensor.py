@@ -40,6 +40,9 @@ class ImageToTensorOptions:
     bgr: bool = False
     # "classic": bit-exact with MediaPipe's bundled OpenCV; "opencv": the installed cv2.warpPerspective.
     backend: str = "classic"
+    # "linear" (MediaPipe's warp, corner-aligned) or "cubic" (OpenCV bicubic, pixel-centre-aligned: cv2.resize for
+    # the whole frame), for models trained on cubic resizes such as PaddleDetection's PicoDet.
+    interpolation: str = "linear"
     # A model (name or path) whose first input, [1, H, W, 3] uint8 or float32, sets the tensor size and type
     # instead of the options above: swapping MoveNet Lightning (192) for Thunder (256) is then one edit.
     model: str = ""
@@ -49,6 +52,8 @@ class ImageToTensorOptions:
             raise ValueError("output tensor size must be positive")
         if self.backend not in ("classic", "opencv"):
             raise ValueError(f"backend must be 'classic' or 'opencv', not {self.backend!r}")
+        if self.interpolation not in ("linear", "cubic"):
+            raise ValueError(f"interpolation must be 'linear' or 'cubic', not {self.interpolation!r}")
         if self.tensor_type is TensorType.UINT8 and (self.range_min, self.range_max) != (0.0, 255.0):
             raise ValueError("a uint8 tensor needs range_min 0 and range_max 255")
 
@@ -100,7 +105,8 @@ class ImageToTensor(Calculator):
         frame: ImageFrame = ctx[self.IMAGE]
         crop = image_to_tensor(frame.pixels, rect, opts.output_tensor_width, opts.output_tensor_height,
                                keep_aspect_ratio=opts.keep_aspect_ratio, value_range=(opts.range_min, opts.range_max),
-                               border=opts.border_mode.value, backend=opts.backend)
+                               border=opts.border_mode.value, backend=opts.backend,
+                               interpolation=opts.interpolation)
         tensor = crop.tensor
         if opts.bgr:
             tensor = tensor[:, :, ::-1]

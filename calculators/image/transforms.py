@@ -58,6 +58,7 @@ __all__ = [
 
 BorderMode = Literal["zero", "replicate"]
 WarpBackend = Literal["classic", "opencv"]
+Interpolation = Literal["linear", "cubic"]
 
 _F32 = np.float32
 
@@ -348,11 +349,17 @@ def warp_perspective_classic(image: np.ndarray, matrix: np.ndarray, width: int, 
 
 def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width: int, tensor_height: int, *,
                     keep_aspect_ratio: bool, value_range: tuple[float, float], border: BorderMode = "zero",
-                    backend: WarpBackend = "classic", out: np.ndarray | None = None) -> CropResult:
+                    backend: WarpBackend = "classic", out: np.ndarray | None = None,
+                    interpolation: Interpolation = "linear") -> CropResult:
     """Crop `rect` of an RGB uint8 image into a float32 tensor like MediaPipe's CPU ImageToTensorCalculator.
 
     `out` (tensor_height x tensor_width x 3 float32, e.g. a view of an interpreter input buffer) is written in place
     when given. RGBA input is reduced to RGB after the warp, as MediaPipe does.
+
+    interpolation "cubic" (for models trained on `cv2.resize(..., INTER_CUBIC)` input, e.g. PaddleDetection's
+    PicoDet) samples with OpenCV's bicubic kernel and pixel-centre alignment: the whole frame stretched to the tensor
+    is exactly `cv2.resize`; any other region is `cv2.warpPerspective(INTER_CUBIC)` on the centre-aligned matrix.
+    MATRIX and padding are the same as for "linear".
     """
     if image.dtype != np.uint8 or image.ndim != 3:
         raise ValueError("image must be H x W x C uint8")
@@ -364,7 +371,10 @@ def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width
     if out is None:
         out = np.empty((tensor_height, tensor_width, 3), dtype=np.float32)
     src = image if image.flags.c_contiguous else np.ascontiguousarray(image)
-    if backend == "classic" and src.shape[2] == 3:
+    if interpolation == "cubic":
+        crop_u8 = _cubic_crop(src, rect is None and not keep_aspect_ratio, fwd, tensor_width, tensor_height, border)
+        _u8_to_float_kernel(np.ascontiguousarray(crop_u8[:, :, :3]), scale, offset, out)
+    elif backend == "classic" and src.shape[2] == 3:
         minv = cv2.invert(fwd, flags=cv2.DECOMP_LU)[1]
         _warp_classic_kernel(src, minv, border == "replicate", scale, offset, _NO_U8, out, False, True)
     else:
@@ -380,6 +390,19 @@ def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width
     matrix = crop_matrix(roi, img_w, img_h)
     z_scale = float(_F32(roi.width) / _F32(img_w))
     return CropResult(tensor=out, padding=padding, matrix=matrix, roi=roi, z_scale=z_scale)
+
+
+def _cubic_crop(src: np.ndarray, whole_frame: bool, fwd: np.ndarray, width: int, height: int,
+                border: BorderMode) -> np.ndarray:
+    """Bicubic, pixel-centre-aligned crop (uint8): `cv2.resize` for the whole frame, else a warp whose matrix maps
+    pixel centres to pixel centres (tensor t + 0.5 = fwd(image q + 0.5))."""
+    if whole_frame:
+        return cv2.resize(src, (width, height), interpolation=cv2.INTER_CUBIC)
+    shift = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
+    centred = np.linalg.inv(shift) @ np.asarray(fwd, np.float64) @ shift
+    border_cv = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
+    return cv2.warpPerspective(src, centred, (width, height), flags=cv2.INTER_CUBIC, borderMode=border_cv,
+                               borderValue=(0, 0, 0, 0))
 
 
 def remove_letterbox(points: np.ndarray, padding: LetterboxPadding) -> np.ndarray:

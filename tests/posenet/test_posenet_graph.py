@@ -58,7 +58,7 @@ def test_multipose_matches_coral_on_two_walkers(media, coral_reference):
         confident = scores > 0.5
         err = np.abs(poses[best].landmarks[:, :2] - xy).max(axis=1)[confident]
         assert confident.sum() >= 15
-        assert err.max() <= 0.01, err.round(4)  # measured: 0.0077 and 0.0051
+        assert err.max() <= 0.01, err.round(4)  # measured: 0.0081 and 0.0047 (letterboxed, not Coral's stretch)
     assert len(used) == 2
 
 

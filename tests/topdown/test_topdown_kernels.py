@@ -236,3 +236,28 @@ def test_decode_heatmaps_gives_coco_landmarks():
         K.decode_heatmaps(heatmaps, rect, (96, 128), heatmap_scale="half")
     with pytest.raises(ValueError, match="K x H x W"):
         K.decode_heatmaps(np.zeros((17, 32)), rect, (96, 128))
+
+
+def test_cubic_whole_frame_is_opencv_resize_and_a_region_is_centre_aligned():
+    """interpolation "cubic" (PicoDet's preprocessing): the whole frame stretched is exactly cv2.resize(INTER_CUBIC),
+    a sub-region samples pixel centres (a 2x downscale of a ramp lands between source pixels), and MATRIX and padding
+    are the same as with the default bilinear warp."""
+    from posegraph.calculators.image.transforms import image_to_tensor
+    from posegraph.calculators.types import NormalizedRect
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (97, 131, 3), dtype=np.uint8)
+    cubic = image_to_tensor(image, None, 48, 40, keep_aspect_ratio=False, value_range=(0, 255),
+                            interpolation="cubic")
+    expected = cv2.resize(image, (48, 40), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    np.testing.assert_array_equal(cubic.tensor, expected)
+    linear = image_to_tensor(image, None, 48, 40, keep_aspect_ratio=False, value_range=(0, 255))
+    np.testing.assert_array_equal(cubic.matrix, linear.matrix)
+    assert cubic.padding == linear.padding
+
+    ramp = np.repeat(np.repeat(np.arange(64, dtype=np.uint8)[None, :, None] * 2, 32, 0), 3, 2)
+    rect = NormalizedRect(x_center=0.5, y_center=0.5, width=0.5, height=0.5)  # 32 px wide -> 16 tensor px
+    crop = image_to_tensor(ramp, rect, 16, 16, keep_aspect_ratio=False, value_range=(0, 255),
+                           interpolation="cubic").tensor
+    # tensor pixel t covers image pixels 16 + 2t and 17 + 2t: its centre sits between them (value 2 * (16.5 + 2t))
+    np.testing.assert_allclose(crop[8, :, 0], 2 * (16.5 + 2 * np.arange(16)), atol=1.0)
