@@ -151,10 +151,11 @@ class EmaSmoother:
 class KnnPoseClassifier:
     """Top-k search over a `PoseSampleSet`: max distance keeps `top_n_by_max_distance`, mean distance keeps
     `top_n_by_mean_distance`, which vote. Queries of another topology are compared through the named body joints
-    (x and y only, since not every model gives z)."""
+    (x and y only, since not every model gives z). With `mirror` (the default, as MediaPipe's classifier) a sample's
+    distance is the smaller of its distances to the query and to the query's left-right mirror."""
 
     def __init__(self, samples: PoseSampleSet, *, top_n_by_max_distance: int = 30, top_n_by_mean_distance: int = 10,
-                 axes_weights: tuple[float, float, float] = (1.0, 1.0, 0.2)):
+                 axes_weights: tuple[float, float, float] = (1.0, 1.0, 0.2), mirror: bool = True):
         if len(samples) == 0:
             raise ValueError("the k-NN pose sample set is empty")
         if top_n_by_mean_distance < 1 or top_n_by_max_distance < top_n_by_mean_distance:
@@ -166,6 +167,7 @@ class KnnPoseClassifier:
         self.top_n_by_max_distance = int(top_n_by_max_distance)
         self.top_n_by_mean_distance = int(top_n_by_mean_distance)
         self.weights = np.asarray(axes_weights, np.float64)
+        self.mirror = bool(mirror)
         self._labels = np.ascontiguousarray(samples.labels, np.int64)
         self._set_layout = layout_for(samples.topology, samples.num_keypoints)
         self._prepared: dict[tuple[str, int], tuple[EmbeddingLayout, np.ndarray, bool]] = {}
@@ -217,6 +219,8 @@ class KnnPoseClassifier:
         landmarks = np.asarray(landmarks)
         _, samples, _ = self._prepare(topology, int(landmarks.shape[0]))
         query, mirrored = self.embeddings(landmarks, topology, width, height)
+        if not self.mirror:
+            mirrored = query
         return knn_votes(query, mirrored, samples, self._labels, self.weights, len(self.class_names),
                          self.top_n_by_max_distance, self.top_n_by_mean_distance, -1)
 
@@ -228,7 +232,7 @@ class KnnPoseClassifier:
         """S x C votes of each sample against all the others (for outlier reports)."""
         samples = self._sample_embeddings(True)
         layout = self._set_layout
-        if layout.mirrored_pairs is None:
+        if layout.mirrored_pairs is None or not self.mirror:
             mirrored = samples
         else:
             mirrored = np.stack([layout.embed(lm, float(w), float(h), mirror=True)
@@ -250,6 +254,8 @@ class KnnPoseClassifierOptions:
     top_n_by_max_distance: int = 30
     top_n_by_mean_distance: int = 10
     axes_weights: list[float] = field(default_factory=lambda: [1.0, 1.0, 0.2])
+    # Also compare the pose's left-right mirror with the samples (a squat facing left matches one facing right).
+    mirror: bool = True
     # EMA smoothing of the class scores over frames; window 1 = no smoothing.
     smoothing_window: int = 10
     smoothing_alpha: float = 0.2
@@ -289,7 +295,7 @@ class KnnPoseClassifierCalculator(Calculator):
         opts = self.options
         self._knn = KnnPoseClassifier(samples, top_n_by_max_distance=opts.top_n_by_max_distance,
                                       top_n_by_mean_distance=opts.top_n_by_mean_distance,
-                                      axes_weights=tuple(opts.axes_weights))
+                                      axes_weights=tuple(opts.axes_weights), mirror=opts.mirror)
         self._smoother = EmaSmoother(len(samples.class_names), opts.smoothing_window, opts.smoothing_alpha)
         self._knn.votes(samples.landmarks[0], samples.topology)  # compile the kernels before frame 1
 

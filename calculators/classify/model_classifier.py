@@ -6,6 +6,11 @@ score per label. Its batch dimension is declared dynamic but results depend on t
 one at a time. Poses of other topologies (BlazePose-33, COCO-18) are mapped to COCO-17 by keypoint name, with
 their visibility as the score.
 
+The model is not mirror-invariant (the tree-pose photo flipped left to right comes out chair 0.47, tree 0.28), so by
+default (`mirror`) each pose is classified twice, as it is and as its left-right mirror (left and right keypoints
+swapped, x flipped), and the two score vectors are combined by their geometric mean (renormalised): a label must be
+plausible in both views.
+
 Python API::
 
     model = PoseClassifierModel()                    # or PoseClassifierModel("my_classifier.tflite", labels=...)
@@ -30,7 +35,7 @@ from .knn import EmaSmoother
 from .types import Classification
 
 __all__ = ["PoseClassifierCalculator", "PoseClassifierModel", "PoseClassifierOptions", "classifier_input",
-           "coco17_indices", "read_labels"]
+           "coco17_indices", "combine_mirrored", "mirror_classifier_input", "read_labels"]
 
 _COCO17_CACHE: dict[tuple[str, int], np.ndarray] = {}
 
@@ -65,6 +70,31 @@ def classifier_input(landmarks: np.ndarray, topology: str, width: float, height:
     return out.reshape(1, 51)
 
 
+def _coco17_mirror_order() -> np.ndarray:
+    names = COCO17.keypoint_names
+    swap = {"left": "right", "right": "left"}
+    mirrored = ["_".join([swap.get(n.split("_")[0], n.split("_")[0])] + n.split("_")[1:]) for n in names]
+    return np.array([names.index(n) for n in mirrored], np.int64)
+
+
+_COCO17_MIRROR = _coco17_mirror_order()
+
+
+def mirror_classifier_input(tensor: np.ndarray, width: float) -> np.ndarray:
+    """The left-right mirror of a [1, 51] (y, x, score) input: left and right keypoints swapped, x -> width - x."""
+    points = np.asarray(tensor, np.float32).reshape(17, 3)[_COCO17_MIRROR].copy()
+    points[:, 1] = np.float32(width) - points[:, 1]
+    return points.reshape(1, 51)
+
+
+def combine_mirrored(scores: np.ndarray, mirrored: np.ndarray) -> np.ndarray:
+    """Geometric mean of two softmax score vectors, renormalised (the softmax of the mean logits)."""
+    logs = 0.5 * (np.log(np.maximum(np.asarray(scores, np.float64), 1e-30))
+                  + np.log(np.maximum(np.asarray(mirrored, np.float64), 1e-30)))
+    combined = np.exp(logs - logs.max())
+    return combined / combined.sum()
+
+
 def read_labels(path: str | os.PathLike[str]) -> list[str]:
     """One label per non-empty line."""
     labels = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -90,7 +120,8 @@ class PoseClassifierModel:
     """A loaded pose classification model and its labels; `classify` runs one pose."""
 
     def __init__(self, model: str | os.PathLike[str] = "pose_classifier_yoga", *, labels: str = "",
-                 num_threads: int = 1):
+                 num_threads: int = 1, mirror: bool = True):
+        self.mirror = mirror
         self.path = resolve_model(model)
         self.model = TfliteModel(self.path, num_threads=num_threads)
         self.labels = read_labels(_labels_path(os.fspath(model), self.path, labels))
@@ -106,8 +137,14 @@ class PoseClassifierModel:
             raise ModelMismatchError(f"classifier model {self.path} input is {inputs[0].dtype}, expected float32")
 
     def scores(self, landmarks: np.ndarray, topology: str, width: float, height: float) -> np.ndarray:
-        """Softmax scores per label for one pose (one invoke: the model is not batch-safe)."""
-        return self.model.run(classifier_input(landmarks, topology, width, height))[0].reshape(-1)
+        """Softmax scores per label for one pose (one invoke per view: the model is not batch-safe); with `mirror`,
+        combined with the scores of its left-right mirror."""
+        tensor = classifier_input(landmarks, topology, width, height)
+        scores = self.model.run(tensor)[0].reshape(-1)
+        if not self.mirror:
+            return scores
+        mirrored = self.model.run(mirror_classifier_input(tensor, width))[0].reshape(-1)
+        return combine_mirrored(scores, mirrored)
 
     def classification(self, scores: np.ndarray) -> Classification:
         scores = np.asarray(scores, np.float64)
@@ -124,6 +161,8 @@ class PoseClassifierOptions:
     # Labels file (name or path); default: the manifest's labels for the model, or <model>_labels.txt beside it.
     labels: str = ""
     num_threads: int = 1
+    # Classify the pose and its left-right mirror and combine the scores (the model is not mirror-invariant).
+    mirror: bool = True
     # EMA smoothing of scores over frames (window 1 = none, the default: the model classifies single images).
     smoothing_window: int = 1
     smoothing_alpha: float = 0.2
@@ -155,7 +194,7 @@ class PoseClassifierCalculator(Calculator):
     def open(self, ctx):
         opts = self.options
         self._model = PoseClassifierModel(ctx.side(self.MODEL) or opts.model, labels=opts.labels,
-                                          num_threads=opts.num_threads)
+                                          num_threads=opts.num_threads, mirror=opts.mirror)
         self._smoother = (EmaSmoother(len(self._model.labels), opts.smoothing_window, opts.smoothing_alpha)
                           if opts.smoothing_window > 1 else None)
 
