@@ -18,7 +18,8 @@ and 38 PAF channels (19 limbs x (x, y) unit-vector fields). Decoding is bottom-u
 4. `people_to_coco17`: COCO-18 (with a neck) -> COCO-17 keypoint order; missing parts get score 0.
 
 Limb table and PAF channel table follow tf-pose-estimation (`CocoPairs`, `CocoPairsNetwork`); thresholds default to
-its `pafprocess` constants (vector score 0.05, 8 of 10 samples, 4 parts, person score 0.4).
+its `pafprocess` constants: vector score 0.05, more than 6 of 10 samples (the pafprocess shipped with this model
+since 2019), 4 parts, person score 0.4 (the 2018 value; see OpenPoseDecoderOptions for why).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def _bilinear(maps: np.ndarray, y: float, x: float, c: int) -> float:
 
 @jit
 def connect_limbs(peaks: np.ndarray, pafs: np.ndarray, limb_parts: np.ndarray, limb_channels: np.ndarray,
-                  steps: int = 10, min_vec_score: float = 0.05, min_hit_ratio: float = 0.8) -> np.ndarray:
+                  steps: int = 10, min_vec_score: float = 0.05, min_hit_ratio: float = 0.6) -> np.ndarray:
     """Limbs between peaks scored by PAF line integrals, greedily matched per limb type.
 
     peaks: N x 4 (part, x, y, score) from `find_peaks` (sorted by part); pafs [H, W, 38]. Returns M x 4 float32
@@ -297,7 +298,7 @@ def assemble_people(peaks: np.ndarray, connections: np.ndarray, limb_parts: np.n
 
 @jit
 def group_people(peaks: np.ndarray, pafs: np.ndarray, steps: int = 10, min_vec_score: float = 0.05,
-                 min_hit_ratio: float = 0.8, min_parts: int = 4, min_person_score: float = 0.4):
+                 min_hit_ratio: float = 0.6, min_parts: int = 4, min_person_score: float = 0.4):
     """`connect_limbs` + `assemble_people` with the COCO-18 tables: (parts P x 18, scores P)."""
     connections = connect_limbs(peaks, pafs, LIMB_PARTS, LIMB_PAF_CHANNELS, steps, min_vec_score, min_hit_ratio)
     return assemble_people(peaks, connections, LIMB_PARTS, NUM_PARTS, NUM_SEED_LIMBS, min_parts, min_person_score)
