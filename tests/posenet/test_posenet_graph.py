@@ -184,3 +184,31 @@ def test_the_exact_placement_is_closer_to_coral(media, coral_reference):
     centred = mean_errors(decode_frame(frame, keep_aspect=False, with_image=False))
     assert all(e < c for e, c in zip(exact, centred)), (exact, centred)
     assert max(exact) < 1.8, exact
+
+
+def test_the_2020_libcoral_backward_edge_reading_gives_the_same_poses(media):
+    """One 2020 libcoral release followed the first backward edge (left eye -> nose) with the *forward*
+    displacement of that edge. On Coral's test image both readings give the same poses, so Coral's reference CSV
+    cannot tell them apart; the decoder reads the backward block for every backward edge."""
+    from posegraph.calculators.inference.tflite_model import TfliteModel
+    from posegraph.calculators.posenet.kernels import NUM_EDGES, decode_multi_pose, dequantize
+    from posegraph.models import resolve_model
+
+    g = Graph(_CORAL_GEOMETRY.replace("@KEEP@", "true").replace("@IMAGE@", "")
+              .replace('output_stream: "poses"', 'output_stream: "o"'))
+    raw = []
+    g.observe_output("o", lambda p: raw.append(p.value))
+    g.start()
+    g.add_packet("frames", ImageFrame(read_image(media / "people_two_walking_snow.bmp"), "snow"), 0)
+    g.close()
+    quant = [(t.quant_scale, t.quant_zero_point) for t in TfliteModel(resolve_model("posenet")).outputs]
+    heatmaps, offsets, displacements = (dequantize(np.asarray(t)[0], s, z) for t, (s, z) in zip(raw[0], quant))
+    libcoral_2020 = displacements.copy()
+    libcoral_2020[:, :, 2 * NUM_EDGES] = displacements[:, :, 0]             # backward y of edge 0 <- forward y
+    libcoral_2020[:, :, 3 * NUM_EDGES] = displacements[:, :, NUM_EDGES]     # backward x of edge 0 <- forward x
+    assert not np.array_equal(libcoral_2020, displacements)
+    fixed, fixed_scores = decode_multi_pose(heatmaps, offsets, displacements, 16)
+    old, old_scores = decode_multi_pose(heatmaps, offsets, libcoral_2020, 16)
+    assert len(fixed) == len(old) == 2
+    np.testing.assert_allclose(old, fixed, atol=1e-4)
+    np.testing.assert_allclose(old_scores, fixed_scores, atol=1e-6)
