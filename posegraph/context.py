@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import StreamError
-from .packet import Packet, Timestamp
+from .packet import Packet, Timestamp, as_timestamp
 
 if TYPE_CHECKING:
     from .calculator import Port
@@ -51,7 +51,25 @@ class _SideContext:
 
 
 class OpenContext(_SideContext):
-    __slots__ = ()
+    """open() may send packets (MediaPipe allows output in Open); they are committed before the first process()."""
+
+    __slots__ = ("_sends",)
+
+    def __init__(self, node: "NodeRuntime"):
+        super().__init__(node)
+        self._sends: list[tuple[int, Packet | None, int]] = []
+
+    def send(self, port: "Port", value: Any, timestamp: int, *, index: int = 0) -> None:
+        slot = self._node.output_slot(port, index)
+        if slot >= 0:
+            if type(timestamp) is not int:
+                timestamp = as_timestamp(timestamp, f"node '{self._node.name}': send on {port!r}")
+            self._sends.append((slot, Packet(value, timestamp), 0))
+
+    def set_next_bound(self, port: "Port", bound: int, *, index: int = 0) -> None:
+        slot = self._node.output_slot(port, index)
+        if slot >= 0:
+            self._sends.append((slot, None, as_timestamp(bound, f"node '{self._node.name}'")))
 
     def set_side(self, port: "Port", value: Any, index: int = 0) -> None:
         """Produce an output side packet (only in open())."""
@@ -70,6 +88,8 @@ class CloseContext(_SideContext):
     def send(self, port: "Port", value: Any, timestamp: int, *, index: int = 0) -> None:
         slot = self._node.output_slot(port, index)
         if slot >= 0:
+            if type(timestamp) is not int:
+                timestamp = as_timestamp(timestamp, f"node '{self._node.name}': send on {port!r}")
             self._sends.append((slot, Packet(value, timestamp), 0))
 
 
@@ -137,10 +157,14 @@ class ProcessContext(_SideContext):
         if timestamp is None:
             offset = self._node.timestamp_offset
             timestamp = self.timestamp + (offset or 0)
+        elif type(timestamp) is not int:
+            timestamp = as_timestamp(timestamp, f"node '{self._node.name}': send on {port!r}")
         self._sends.append((slot, Packet(value, timestamp), 0))
 
     def set_next_bound(self, port: "Port", bound: int, *, index: int = 0) -> None:
         """Promise that `port` will carry nothing below `bound` (lets downstream nodes move on)."""
         slot = self._node.output_slot(port, index)
         if slot >= 0:
+            if type(bound) is not int:
+                bound = as_timestamp(bound, f"node '{self._node.name}': set_next_bound on {port!r}")
             self._sends.append((slot, None, bound))

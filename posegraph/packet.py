@@ -8,6 +8,7 @@ except ``PRE_STREAM`` and ``POST_STREAM``.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,3 +64,14 @@ class Packet:
 
     def __repr__(self) -> str:
         return f"Packet({type(self.value).__name__} @ {Timestamp.describe(self.timestamp)})"
+
+
+def as_timestamp(value: Any, where: str) -> int:
+    """`value` as an int timestamp (numpy integers included); a float, string or None is a StreamError."""
+    if type(value) is int:
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        from .errors import StreamError
+        raise StreamError(f"{where}: timestamp {value!r} is not an integer (microseconds)") from None
