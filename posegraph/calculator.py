@@ -155,6 +155,13 @@ class Calculator:
         self.options = options if options is not None else (self.Options() if self.Options else None)
         self.name = name or type(self).__name__
 
+    @classmethod
+    def check_node(cls, ports: dict[str, list[tuple[str, int]]], options: Any) -> list[str]:
+        """Rules on one node's wiring and options beyond the declared ports, checked when the graph is loaded
+        (MediaPipe's ``GetContract`` checks). `ports` maps "input_stream", "output_stream", "input_side_packet",
+        "output_side_packet" to the (tag, index) pairs the node connects. Returns the problems found."""
+        return []
+
     def open(self, ctx: "OpenContext") -> None:
         """Called once before the first ``process``; input side packets are available here."""
 

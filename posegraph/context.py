@@ -96,12 +96,14 @@ class CloseContext(_SideContext):
 class ProcessContext(_SideContext):
     """Inputs at one timestamp plus buffered outputs."""
 
-    __slots__ = ("timestamp", "_packets", "_sends")
+    __slots__ = ("timestamp", "_packets", "_sends", "_bounds")
 
-    def __init__(self, node: "NodeRuntime", timestamp: int, packets: list[Packet | None]):
+    def __init__(self, node: "NodeRuntime", timestamp: int, packets: list[Packet | None],
+                 bounds: list[int] | None = None):
         super().__init__(node)
         self.timestamp = timestamp
         self._packets = packets
+        self._bounds = bounds  # immediate handler: every input's bound when the call was prepared
         # (output slot, packet or None, explicit next bound or 0)
         self._sends: list[tuple[int, Packet | None, int]] = []
 
@@ -139,7 +141,17 @@ class ProcessContext(_SideContext):
     def input_bound(self, port: "Port", index: int = 0) -> int:
         """The smallest timestamp the stream on `port` may still deliver (for immediate-handler calculators)."""
         slot = self._node.input_slot(port, index)
-        return self._node.input_bound(slot) if slot >= 0 else Timestamp.DONE
+        if slot < 0:
+            return Timestamp.DONE
+        return self._bounds[slot] if self._bounds is not None else self._node.input_bound(slot)
+
+    def packet_timestamp(self, port: "Port", index: int = 0) -> int:
+        """The timestamp of the packet on `port`, or where none is, the stream's settled timestamp (its bound's
+        predecessor): what MediaPipe's ``Inputs().Tag(...).Value().Timestamp()`` reports for an empty input."""
+        slot = self._node.input_slot(port, index)
+        if slot >= 0 and (p := self._packets[slot]) is not None:
+            return p.timestamp
+        return Timestamp.previous_allowed(self.input_bound(port, index))
 
     @property
     def any_input(self) -> bool:

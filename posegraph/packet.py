@@ -48,6 +48,25 @@ class Timestamp:
         return ts + 1
 
     @staticmethod
+    def next_allowed_mp(ts: int) -> int:
+        """MediaPipe's ``NextAllowedInStream``: like `next_allowed`, but Max leads to OneOverPostStream and anything
+        below Min to Min."""
+        if ts >= Timestamp.MAX or ts == Timestamp.PRE_STREAM:
+            return Timestamp.ONE_OVER_POST_STREAM
+        if ts < Timestamp.MIN:
+            return Timestamp.MIN
+        return ts + 1
+
+    @staticmethod
+    def previous_allowed(ts: int) -> int:
+        """MediaPipe's ``PreviousAllowedInStream``: the last timestamp settled below bound `ts`."""
+        if ts <= Timestamp.MIN or ts == Timestamp.POST_STREAM:
+            return Timestamp.UNSTARTED
+        if ts > Timestamp.MAX:
+            return Timestamp.MAX
+        return ts - 1
+
+    @staticmethod
     def describe(ts: int) -> str:
         return Timestamp._NAMES.get(ts, str(ts))
 

@@ -54,6 +54,7 @@ class Invocation:
     result: Any = None
     error: BaseException | None = None
     duration_ns: int = 0
+    bounds: list | None = None
 
 
 class Executor:
@@ -296,6 +297,8 @@ class Scheduler:
                 else:
                     packets.append(None)
             inv = Invocation(node, PROCESS, ts, packets, latency_ns=latency)
+            if node.handler == "immediate":
+                inv.bounds = [q.head_or_bound() for q in node.inputs]
         inv.seq = node.next_seq
         node.next_seq += 1
         node.in_flight += 1
@@ -315,7 +318,7 @@ class Scheduler:
                 inv.ctx = CloseContext(node)
                 calc.close(inv.ctx)
             else:
-                inv.ctx = ProcessContext(node, inv.timestamp, inv.packets)
+                inv.ctx = ProcessContext(node, inv.timestamp, inv.packets, inv.bounds)
                 inv.result = calc.process(inv.ctx)
         except BaseException as exc:  # noqa: BLE001 - any calculator failure (even SystemExit) names its node
             inv.error = exc
