@@ -54,6 +54,7 @@ class OpenContext(_SideContext):
     """open() may send packets (MediaPipe allows output in Open); they are committed before the first process()."""
 
     __slots__ = ("_sends",)
+    timestamp = Timestamp.UNSTARTED  # MediaPipe's InputTimestamp() in Open()
 
     def __init__(self, node: "NodeRuntime"):
         super().__init__(node)
@@ -80,6 +81,7 @@ class CloseContext(_SideContext):
     """close() may still send final packets (e.g. a summary at PostStream)."""
 
     __slots__ = ("_sends",)
+    timestamp = Timestamp.DONE  # MediaPipe's InputTimestamp() in Close()
 
     def __init__(self, node: "NodeRuntime"):
         super().__init__(node)

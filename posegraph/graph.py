@@ -153,7 +153,7 @@ class Graph:
         self._sync_lock = threading.Lock()
         self._trace_written = False
         self._caller_row: int | None = None
-        self._report_deadlock = report_deadlock
+        self._report_deadlock = report_deadlock or bool(getattr(self.spec.config, "report_deadlock", False))
         self._watchdog = Watchdog.of(watchdog)
         self._start_lock = threading.Lock()
         self._starting = False

@@ -105,6 +105,7 @@ class NodeRuntime:
         # timestamp it is ready at (UNSET: not ready) and the last timestamp it was processed at.
         self.imm_ready = [Timestamp.UNSET] * len(spec.inputs)
         self.imm_last = [Timestamp.UNSTARTED] * len(spec.inputs)
+        self.imm_done_ts: int | None = None  # a stream became done: one call without packets at this timestamp
         self.throttled_by = 0  # full queues downstream of this source (it is paused while > 0)
         self.last_ts = Timestamp.UNSTARTED
         self.stats = NodeStats(spec.name, spec.calculator)
@@ -217,12 +218,13 @@ class NodeRuntime:
         if input_ts < _DONE:
             return input_ts
         if became_done:  # MediaPipe runs the node once, with no packets, at the smallest bound
-            return min_bound
-        return None
+            self.imm_done_ts = min_bound
+        return self.imm_done_ts
 
     def take_immediate(self, ts: int) -> list[bool]:
         """Which inputs deliver their packet at `ts` (FillInputSet); resets their readiness."""
         ready = self.imm_ready
+        self.imm_done_ts = None
         taken = []
         for i in range(len(ready)):
             if ready[i] == ts:

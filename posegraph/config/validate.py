@@ -450,7 +450,7 @@ class Validator:
                          self.file, self.graph_line(("num_threads", 0)))
             elif top.num_threads > 0:
                 num_threads = top.num_threads
-        max_queue_size = top.max_queue_size if top.max_queue_size > 0 else 0  # 0: unbounded
+        max_queue_size = (top.max_queue_size or 100) if top.max_queue_size >= 0 else 0  # MediaPipe: 0 is 100; -1 unbounded
         profiler = ProfilerSpec()
         if top.HasField("profiler_config"):
             pc = top.profiler_config

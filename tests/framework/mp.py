@@ -60,3 +60,80 @@ class Harness:
 
     def close(self) -> None:
         self.graph.close(timeout=10)
+
+
+@calculator("MpIncrementCalculator")
+class Increment(Calculator):
+    """IncrementCalculator (begin_end_loop_calculator_graph_test.cc): input + 1."""
+
+    IN = Input("")
+    OUT = Output("")
+
+    def process(self, ctx):
+        ctx.send(self.OUT, ctx[self.IN] + 1)
+
+
+@calculator("MpPassThroughOrEmptyVectorCalculator")
+class PassThroughOrEmptyVector(Calculator):
+    """PassThroughOrEmptyVectorCalculator: the input, or [] where only its bound moved (process bounds)."""
+
+    IN = Input("")
+    OUT = Output("")
+    PROCESS_TIMESTAMP_BOUNDS = True
+
+    def process(self, ctx):
+        ctx.send(self.OUT, ctx[self.IN] if ctx.has(self.IN) else [])
+
+
+@calculator("MpMultiplierCalculator")
+class Multiplier(Calculator):
+    """MultiplierCalculator: input 0 times input 1."""
+
+    IN = Input("", multiple=True)
+    OUT = Output("")
+
+    def process(self, ctx):
+        a, b = ctx.values(self.IN)
+        ctx.send(self.OUT, a * b)
+
+
+def run_node(node: str, inputs: dict[str, list[tuple[int, Any]]], outputs: list[str],
+             side: dict | None = None, graph_inputs: list[str] | None = None) -> dict[str, list[tuple[int, Any]]]:
+    """MediaPipe's CalculatorRunner: one node wired to graph inputs (`graph_inputs`, default: the keys of
+    `inputs`) and observed outputs; every input packet is sent in timestamp order, then the graph is closed."""
+    names = graph_inputs if graph_inputs is not None else list(inputs)
+    text = "".join(f"input_stream: '{n}'\n" for n in names)
+    text += "".join(f"output_stream: '{n}'\n" for n in outputs)
+    text += "".join(f"input_side_packet: '{n}'\n" for n in (side or {}))
+    text += f"node {{ {node} }}\n"
+    h = Harness(text, outputs, side)
+    for ts, name, value in sorted((ts, n, v) for n, items in inputs.items() for ts, v in items):
+        h.send(name, value, ts)
+    h.close()
+    return h.got
+
+
+RECORDS: dict[str, list] = {}
+
+
+@calculator("MpRecordImmediateCalculator")
+class RecordImmediate(Calculator):
+    """Records every process() call: (input timestamp, packet values by input index or None, each input's
+    Value().Timestamp() as MediaPipe reports it). Immediate handler, process-timestamp-bounds on."""
+
+    IN = Input("", multiple=True)
+    INPUT_STREAM_HANDLER = "immediate"
+    PROCESS_TIMESTAMP_BOUNDS = True
+    TIMESTAMP_OFFSET = None
+
+    def process(self, ctx):
+        n = ctx.count(self.IN)
+        RECORDS.setdefault(self.name, []).append(
+            (ctx.timestamp, tuple(ctx.values(self.IN)), tuple(ctx.packet_timestamp(self.IN, i) for i in range(n))))
+
+
+@calculator("MpRecordImmediateNoBoundsCalculator")
+class RecordImmediateNoBounds(RecordImmediate):
+    """RecordImmediate without process-timestamp-bounds."""
+
+    PROCESS_TIMESTAMP_BOUNDS = False
