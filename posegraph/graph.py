@@ -30,6 +30,7 @@ from .node import CLOSED, OPENED, NodeRuntime, OutputStream
 from .packet import Packet, Timestamp, as_timestamp
 from .profiler import GraphProfile, NodeStats, TraceRecorder, summarize
 from .scheduler import Executor, Scheduler
+from .views import NodeView, node_view
 from .watchdog import Watchdog
 
 _POLL_SLICE_S = 0.1  # every blocking wait wakes at least this often to notice failure or cancellation
@@ -564,6 +565,27 @@ class Graph:
                              f"settled at timestamp {ts}")
             self._raise_if_failed()
             return {name: out.sync_values.pop(ts, None) for name, out in self.outputs.items()}
+
+    # -- read-only views ---------------------------------------------------------------------------------------
+    @property
+    def nodes(self) -> tuple[NodeView, ...]:
+        """A frozen snapshot of every node of the current (or last) run: state, queues, counters."""
+        sched = self._scheduler
+        if sched is None:
+            return ()
+        with sched.lock:
+            return tuple(node_view(n) for n in self._nodes)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since the run started (until it finished); 0 before start."""
+        if not self._started_at:
+            return 0.0
+        return (self._finished_at or time.perf_counter()) - self._started_at
+
+    def input_counts(self) -> dict[str, int]:
+        """Packets added to each graph input stream in this run."""
+        return dict(self._input_counts)
 
     # -- profiling ---------------------------------------------------------------------------------------------
     def node_stats(self) -> list[NodeStats]:
