@@ -343,6 +343,10 @@ class Graph:
 
     # -- feeding -----------------------------------------------------------------------------------------------
     def _input(self, stream: str) -> OutputStream:
+        if self._run_over and stream in self._inputs:
+            sched = self._scheduler
+            why = f" (node '{sched.stopped_by}' returned STOP)" if sched.stopped_by else ""
+            raise StreamError(f"graph input stream '{stream}' is closed: the run is over{why}; start() runs again")
         if not self.started:
             raise PosegraphError("start() the graph before adding packets")
         try:

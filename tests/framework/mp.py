@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from posegraph import Calculator, Graph, Input, Output, Timestamp, calculator
+from posegraph import STOP, Calculator, Graph, Input, InputSidePacket, Output, Timestamp, calculator
 
 EMPTY = None  # MediaPipe's empty packet inside a pair
 
@@ -137,3 +137,110 @@ class RecordImmediateNoBounds(RecordImmediate):
     """RecordImmediate without process-timestamp-bounds."""
 
     PROCESS_TIMESTAMP_BOUNDS = False
+
+
+@calculator("MpCheckInputTimestampSourceCalculator")
+class CheckInputTimestampSource(Calculator):
+    """CheckInputTimestamp{,2}SourceCalculator: asserts MediaPipe's InputTimestamp() in open/process/close and
+    outputs count at timestamp count; stops after 5 unless `forever` (the ...2 variant, stopped by its sink)."""
+
+    OUT = Output("")
+    forever = False
+
+    def open(self, ctx):
+        assert ctx.timestamp == Timestamp.UNSTARTED
+        self.count = 0
+
+    def process(self, ctx):
+        assert ctx.timestamp == 0, ctx.timestamp
+        ctx.send(self.OUT, self.count, timestamp=self.count)
+        self.count += 1
+        if not self.forever and self.count >= 5:
+            return STOP
+
+    def close(self, ctx):
+        assert ctx.timestamp == Timestamp.DONE
+
+
+@calculator("MpCheckInputTimestamp2SourceCalculator")
+class CheckInputTimestamp2Source(CheckInputTimestampSource):
+    forever = True
+
+
+@calculator("MpCheckInputTimestampSinkCalculator")
+class CheckInputTimestampSink(Calculator):
+    """CheckInputTimestamp{,2}SinkCalculator: process() at 0, 1, 2...; the ...2 variant returns STOP after 5."""
+
+    IN = Input("")
+    stop_after = 0
+
+    def open(self, ctx):
+        assert ctx.timestamp == Timestamp.UNSTARTED
+        self.count = 0
+
+    def process(self, ctx):
+        assert ctx.timestamp == ctx.packet(self.IN).timestamp == self.count
+        self.count += 1
+        RECORDS.setdefault(self.name, []).append(ctx.timestamp)
+        if self.stop_after and self.count >= self.stop_after:
+            return STOP
+
+    def close(self, ctx):
+        assert ctx.timestamp == Timestamp.DONE
+
+
+@calculator("MpCheckInputTimestamp2SinkCalculator")
+class CheckInputTimestamp2Sink(CheckInputTimestampSink):
+    stop_after = 5
+
+
+@calculator("MpGlobalCountSourceCalculator")
+class GlobalCountSource(Calculator):
+    """GlobalCountSourceCalculator: 5 packets from a shared counter (side packet 0: a list used as a counter)."""
+
+    COUNTER = InputSidePacket("")
+    OUT = Output("")
+
+    def open(self, ctx):
+        self.local = 0
+
+    def process(self, ctx):
+        counter = ctx.side(self.COUNTER)
+        ctx.send(self.OUT, counter[0], timestamp=self.local)
+        counter[0] += 1
+        self.local += 1
+        if self.local >= 5:
+            return STOP
+
+
+@calculator("MpUnitDelayCalculator")
+class UnitDelay(Calculator):
+    """UnitDelayCalculator: 0 at timestamp 0 from open(), then each input at its timestamp + 1."""
+
+    IN = Input("")
+    OUT = Output("")
+    TIMESTAMP_OFFSET = None
+
+    def open(self, ctx):
+        ctx.send(self.OUT, 0, timestamp=0)
+
+    def process(self, ctx):
+        packet = ctx.packet(self.IN)
+        ctx.send(self.OUT, packet.value, timestamp=Timestamp.next_allowed_mp(packet.timestamp))
+
+
+@calculator("MpSideOnlyCalculator")
+class SideOnly(Calculator):
+    """No input or output streams, only a side packet: MediaPipe opens and closes it and never calls Process."""
+
+    SIDE = InputSidePacket("", optional=True)
+
+    def open(self, ctx):
+        RECORDS.setdefault(self.name, []).append("open")
+
+    def process(self, ctx):
+        RECORDS.setdefault(self.name, []).append("process")
+        return STOP
+
+    def close(self, ctx):
+        RECORDS.setdefault(self.name, []).append("close")
