@@ -106,8 +106,9 @@ class Scheduler:
         self.watch = CallWatch(limits, self._stuck) if (limits.process_s or limits.close_s) else None
         self._watch_kinds = {k for k, limit in ((PROCESS, limits.process_s), (SOURCE, limits.process_s),
                                                  (CLOSE, limits.close_s)) if limit}
-        if not nodes and not any(out.bound < Timestamp.DONE for out in self.graph_inputs.values()):
-            self._finish()
+        if not nodes and not self.graph_inputs:  # nothing will ever run or arrive
+            with self.lock:
+                self._finish()
 
     # -- threads ----------------------------------------------------------------------------------------------
     def start_workers(self) -> None:
@@ -120,6 +121,8 @@ class Scheduler:
                 t.start()
 
     def join_workers(self, timeout: float = 5.0) -> None:
+        if self.stuck:  # a thread the watchdog gave up on will not return soon
+            timeout = min(timeout, 0.2)
         deadline = time.monotonic() + timeout
         if self.watch is not None:
             self.watch.join(timeout)
@@ -195,19 +198,19 @@ class Scheduler:
             self._finish()
 
     def release(self) -> None:
-        """After the run: drop calculators, queued packets and the links between nodes and streams, so a finished
-        graph frees its buffers and files at once instead of at the next cycle collection."""
+        """After the run: drop queued packets and the links between nodes and streams (the only reference cycles
+        the runtime makes), so a finished graph is freed with its calculators, buffers and files as soon as the
+        application drops it, not at the next cycle collection. Calculators stay readable until then."""
         with self.lock:
             for ex in self.executors.values():
                 ex.heap.clear()
                 ex.threads = []
             for node in self.nodes:
-                node.calculator = None
                 node.pending_commits.clear()
-                node.input_side_values.clear()
                 for q in node.inputs:
                     q.packets.clear()
                     q.upstream = ()
+                    q.node = None  # the one cycle per node: without it the node (and its calculator) needs gc
                 for out in node.outputs:
                     out.consumers = []
                     out.sinks = []
@@ -216,6 +219,7 @@ class Scheduler:
                 out.sinks = []
             self.full_queues.clear()
             self._pending_sinks = []
+            self.watch = None  # it holds a bound method of this scheduler
 
     # -- scheduling (lock held) -------------------------------------------------------------------------------
     def _enqueue(self, node: NodeRuntime, kind: int) -> None:
@@ -345,7 +349,7 @@ class Scheduler:
         else:
             stats.record(inv.duration_ns, inv.latency_ns)
         if inv.error is not None:
-            if inv.kind == PROCESS and self.error_policy == "skip":
+            if inv.kind == PROCESS and self.error_policy == "skip" and isinstance(inv.error, Exception):
                 stats.errors += 1
                 inv.ctx._sends.clear()
                 warnings.warn(f"posegraph: node '{node.name}' failed at timestamp "
@@ -594,34 +598,33 @@ class Scheduler:
 def _link_throttling(nodes: list[NodeRuntime], graph_inputs: dict[str, OutputStream]) -> None:
     """Give every input queue the packet sources upstream of it (source nodes and graph input streams, back
     edges not followed): only those pause while the queue is full (MediaPipe throttles the same set)."""
-    producer: dict[str, Any] = {name: out for name, out in graph_inputs.items()}
+    producer: dict[str, Any] = dict(graph_inputs)
     for node in nodes:
         for out in node.outputs:
             producer[out.name] = node
     for out in graph_inputs.values():
         out.throttled_by = 0
     memo: dict[str, tuple] = {}
-
-    def sources_of(node: NodeRuntime) -> tuple:
-        if node.name in memo:
-            return memo[node.name]
-        memo[node.name] = ()  # cycles without a declared back edge: stop here
-        found: dict[int, Any] = {}
-        if node.is_source:
-            found[id(node)] = node
-        for q in node.inputs:
-            if not q.back_edge:
-                for src in queue_sources(q.name):
-                    found[id(src)] = src
-        memo[node.name] = tuple(found.values())
-        return memo[node.name]
-
-    def queue_sources(stream: str) -> tuple:
-        p = producer.get(stream)
-        if p is None:
-            return ()
-        return (p,) if isinstance(p, OutputStream) else sources_of(p)
-
     for node in nodes:
         for q in node.inputs:
-            q.upstream = () if q.back_edge else queue_sources(q.name)
+            q.upstream = () if q.back_edge else _queue_sources(q.name, producer, memo)
+
+
+def _queue_sources(stream: str, producer: dict[str, Any], memo: dict[str, tuple]) -> tuple:
+    p = producer.get(stream)
+    if p is None:
+        return ()
+    if isinstance(p, OutputStream):
+        return (p,)
+    if p.name in memo:
+        return memo[p.name]
+    memo[p.name] = ()  # a cycle without a declared back edge: stop here
+    found: dict[int, Any] = {}
+    if p.is_source:
+        found[id(p)] = p
+    for q in p.inputs:
+        if not q.back_edge:
+            for src in _queue_sources(q.name, producer, memo):
+                found[id(src)] = src
+    memo[p.name] = tuple(found.values())
+    return memo[p.name]
