@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .calculator import Calculator, Port
 from .config.model import NodeSpec
-from .errors import StreamError
+from .errors import ConfigIssue, GraphConfigError, StreamError
 from .packet import Packet, Timestamp
 from .profiler import NodeStats
 
@@ -71,11 +71,16 @@ class NodeRuntime:
         self.name = spec.name
         self.rank = rank
         self.calculator: Calculator = spec.calculator_class(spec.options, spec.name)
-        cls = spec.calculator_class
-        self.timestamp_offset = cls.TIMESTAMP_OFFSET
-        self.handler = spec.input_stream_handler or cls.INPUT_STREAM_HANDLER
-        self.process_bounds = cls.PROCESS_TIMESTAMP_BOUNDS
+        contract = spec.calculator_class.contract
+        self.timestamp_offset = contract.timestamp_offset
+        self.handler = spec.input_stream_handler or contract.input_stream_handler
+        self.process_bounds = contract.process_timestamp_bounds
         self.max_in_flight = max(1, spec.max_in_flight)
+        if self.max_in_flight > 1 and not contract.concurrent_process:
+            raise GraphConfigError(ConfigIssue(
+                f"max_in_flight is {self.max_in_flight}, but {spec.calculator}.process() may not run concurrently "
+                f"on one instance (the calculator does not set CONCURRENT_PROCESS); remove max_in_flight",
+                spec.location.file, spec.location.line, spec.name))
         # MediaPipe's CalculatorNode::IsSource: no input streams and at least one output stream. A node with
         # neither (side packets only) is opened and closed, never processed.
         self.is_source = not spec.inputs and bool(spec.outputs)

@@ -1,15 +1,35 @@
 """The scheduler: ready queues, worker threads, timestamp bounds, back-pressure, failure and shutdown.
 
-Who may touch what:
-  * Everything in `NodeRuntime`, `InputQueue`, `OutputStream` and the fields below is guarded by ``self.lock``.
-  * A calculator's ``open/process/close`` runs *without* the lock, on at most ``max_in_flight`` workers at once;
-    what it sends is buffered in its context and committed under the lock, in call order.
-  * Observer callbacks run without the lock, in timestamp order per stream (one thread drains a stream at a time).
+It owns the whole run: `Graph` builds the nodes and streams, calls `begin()` once they opened, feeds graph inputs
+through `publish()` and waits; everything else happens here, on the worker threads (and on a thread that
+``Graph.process()`` lends while it waits).
+
+Mutable state, and who may change it (like Dask's ``local.py``):
+
+  Under ``Scheduler.lock`` (any thread):
+    Scheduler    running, error, failed, full_queues, queue_growths, stuck, stopped_by, _seq, _pending_sinks,
+                 _finalizing, _stop_workers; every Executor.heap
+    NodeRuntime  state, in_flight, queued, closing, stopped, stuck, next_seq, commit_seq, pending_commits, last_ts,
+                 imm_ready, imm_last, imm_done_ts, throttled_by
+    InputQueue   packets, bound, limit, full        (upstream: set once in __init__, cleared by release())
+    OutputStream bound, throttled_by                (consumers, sinks: set before start, cleared by release())
+    GraphOutput  bound and its incoming packets (accept())
+  Without the lock:
+    a calculator's open/process/close run on one thread at a time per node (``max_in_flight`` > 1 only for
+    calculators with CONCURRENT_PROCESS); what they send is buffered in their context and committed under the
+    lock, in call order (``commit_seq``). NodeStats counters are written by the committing thread (under the lock)
+    or, for open(), by the thread that opens.
+    GraphOutput.drain() delivers to observers and pollers, one thread per output at a time, in timestamp order.
+    CallWatch.calls (watchdog) is a dict updated with single atomic operations.
+  Set once: ``finished`` (an Event) when the run is over; after that only ``release()`` touches anything.
 
 Readiness follows MediaPipe: a default-handler node fires at timestamp T once every input either has a packet at T
-or has a bound past T; when a node is idle, its output bounds follow its settled input bound (+ offset), which is
-what lets a gate that emits nothing still release the nodes below it. Ready nodes wait in one heap per executor,
-ordered downstream first, so a graph drains before it fills.
+or has a bound past T; an immediate-handler node treats each input as its own sync set
+(`NodeRuntime.immediate_readiness`). When a node is idle, its output bounds follow its settled input bound
+(+ offset), which is what lets a gate that emits nothing still release the nodes below it. Ready nodes wait in one
+heap per executor, ordered downstream first, so a graph drains before it fills. A full queue pauses only the packet
+sources upstream of it; when everything is idle and a throttled source waits, each full queue grows by one packet
+(or, with report_deadlock, the run fails).
 """
 
 from __future__ import annotations

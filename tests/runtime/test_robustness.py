@@ -251,3 +251,11 @@ def test_300_runs_free_threads_files_and_buffers_without_gc():
     assert threads == threads0
     assert files <= files0
     assert rss - rss0 < 50, f"RSS grew by {rss - rss0:.0f} MB over 300 runs without gc"
+
+
+def test_max_in_flight_needs_a_calculator_that_allows_concurrent_process():
+    from posegraph import GraphConfigError
+    graph = Graph("input_stream: 'v'\nnode { name: 'one_at_a_time' calculator: 'RtFail' input_stream: 'v' "
+                  "output_stream: 'x' max_in_flight: 2 }")
+    with pytest.raises(GraphConfigError, match="one_at_a_time.*CONCURRENT_PROCESS"):
+        graph.start()
