@@ -27,7 +27,7 @@ from .context import CloseContext, OpenContext
 from .errors import (CalculatorError, GraphConfigError, GraphTimeoutError, PosegraphError, StreamError,
                      WatchdogError)
 from .node import CLOSED, OPENED, NodeRuntime, OutputStream
-from .packet import Packet, Timestamp, as_timestamp
+from .packet import EMPTY, Packet, Timestamp, as_timestamp
 from .profiler import GraphProfile, NodeStats, TraceRecorder, summarize
 from .scheduler import Executor, Scheduler
 from .views import NodeView, node_view
@@ -37,7 +37,9 @@ _POLL_SLICE_S = 0.1  # every blocking wait wakes at least this often to notice f
 
 
 class GraphOutput:
-    """A graph output stream: observers and pollers, fed in timestamp order."""
+    """An observed stream (a graph output, or any stream observed by name): observers and pollers, fed in timestamp
+    order; observers registered with ``observe_timestamp_bounds`` also get an empty packet (``packet.is_empty``)
+    at the settled timestamp (bound - 1) when the bound moves without a packet, as MediaPipe's."""
 
     def __init__(self, name: str):
         self.name = name
@@ -46,13 +48,15 @@ class GraphOutput:
         self._incoming: deque[Packet] = deque()
         self._drain_lock = threading.Lock()
         self.observers: list[Callable[[Packet], Any]] = []
+        self.bound_observers: list[Callable[[Packet], Any]] = []
+        self.last_delivered = Timestamp.UNSTARTED  # timestamp of the last packet (or empty packet) delivered
         self.pollers: list[OutputPoller] = []
         self.collect_sync = False
         self.sync_values: dict[int, Any] = {}
 
     def reset(self, synchronous: bool) -> None:
         """A new run: nothing delivered yet (observers and pollers stay registered)."""
-        self.bound = self.delivered_bound = Timestamp.UNSTARTED
+        self.bound = self.delivered_bound = self.last_delivered = Timestamp.UNSTARTED
         self._incoming.clear()
         self.collect_sync = synchronous
         self.sync_values.clear()
@@ -74,8 +78,18 @@ class GraphOutput:
                         self.sync_values[packet.timestamp] = packet.value
                     for callback in self.observers:
                         callback(packet)
+                    for callback in self.bound_observers:
+                        callback(packet)
                     for poller in self.pollers:
                         poller._put(packet)
+                    self.last_delivered = packet.timestamp
+                if self.bound_observers and bound < Timestamp.DONE:
+                    settled = Timestamp.previous_allowed(bound)
+                    if settled > self.last_delivered and settled >= Timestamp.MIN:
+                        self.last_delivered = settled
+                        empty = Packet(EMPTY, settled)
+                        for callback in self.bound_observers:
+                            callback(empty)
                 if bound > self.delivered_bound:
                     self.delivered_bound = bound
                 if bound >= Timestamp.DONE:
@@ -142,6 +156,7 @@ class Graph:
         self._trace_path = trace_path or (self.spec.profiler.trace_path or None)
         self._trace = TraceRecorder() if (trace_path or self.spec.profiler.trace_enabled) else None
         self.outputs = {name: GraphOutput(name) for name in self.spec.output_streams}
+        self._observed: dict[str, GraphOutput] = {}  # other streams observed by name
         self._scheduler: Scheduler | None = None
         self._inputs: dict[str, OutputStream] = {}
         self._input_drops = {name: 0 for name in self.spec.input_streams}
@@ -182,15 +197,23 @@ class Graph:
     def _output(self, stream: str) -> GraphOutput:
         if self.started or self._starting:
             raise PosegraphError("observers and pollers must be added before start()")
-        try:
+        if stream in self.outputs:
             return self.outputs[stream]
-        except KeyError:
-            raise StreamError(f"'{stream}' is not a graph output stream; graph outputs: "
-                              f"{', '.join(self.outputs) or '(none)'}") from None
+        if stream not in self._observed:
+            known = set(self.spec.input_streams) | {b.name for n in self.spec.nodes for b in n.outputs}
+            if stream not in known:
+                raise StreamError(f"'{stream}' is not a stream of this graph; graph outputs: "
+                                  f"{', '.join(self.outputs) or '(none)'}")
+            self._observed[stream] = GraphOutput(stream)
+        return self._observed[stream]
 
-    def observe_output(self, stream: str, callback: Callable[[Packet], Any]) -> None:
-        """Call `callback(packet)` for every packet of graph output `stream`, in timestamp order."""
-        self._output(stream).observers.append(callback)
+    def observe_output(self, stream: str, callback: Callable[[Packet], Any], *,
+                       observe_timestamp_bounds: bool = False) -> None:
+        """Call `callback(packet)` for every packet of `stream` (a graph output or any other stream of the graph),
+        in timestamp order. With `observe_timestamp_bounds`, also for every bound that moves without a packet,
+        with an empty packet (``packet.is_empty``) at the settled timestamp, as MediaPipe's ObserveOutputStream."""
+        out = self._output(stream)
+        (out.bound_observers if observe_timestamp_bounds else out.observers).append(callback)
 
     def poller(self, stream: str) -> OutputPoller:
         out = self._output(stream)
@@ -224,6 +247,8 @@ class Graph:
     def _start(self, side_packets: dict[str, Any] | None, synchronous: bool) -> None:
         for out in self.outputs.values():
             out.reset(synchronous)
+        for out in self._observed.values():
+            out.reset(False)
         # Side packets the graph does not declare are accepted, as MediaPipe's StartRun accepts them.
         side_packets = dict(side_packets or {})
         self._inputs = {}
@@ -243,7 +268,7 @@ class Graph:
         for node in self._nodes:
             for queue in node.inputs:
                 streams[queue.name].consumers.append(queue)
-        for name, out in self.outputs.items():
+        for name, out in (*self.outputs.items(), *self._observed.items()):
             streams[name].sinks.append(out)
         executors = {"": Executor("", self._num_threads, threading.Lock())}
         for spec in self.spec.executors:
@@ -476,7 +501,7 @@ class Graph:
 
         def idle() -> bool:
             return (sched.running == 0 and not any(ex.heap for ex in sched.executors.values())
-                    and all(o.delivered_bound >= o.bound for o in self.outputs.values())
+                    and all(o.delivered_bound >= o.bound for o in (*self.outputs.values(), *self._observed.values()))
                     and all(n.stopped or n.state == CLOSED for n in sched.sources))
         self._wait_for(idle, timeout, "idle")
         self._raise_if_failed()
@@ -488,7 +513,7 @@ class Graph:
         if sched.error is not None:  # failed or cancelled: let the nodes that opened close first
             sched.finished.wait(timeout if timeout is not None else 30.0)
         sched.join_workers()
-        for out in self.outputs.values():
+        for out in (*self.outputs.values(), *self._observed.values()):
             out.drain()
         self._finished_at = self._finished_at or time.perf_counter()
         if self._trace is not None and self._trace_path and not self._trace_written:

@@ -71,6 +71,16 @@ class Timestamp:
         return Timestamp._NAMES.get(ts, str(ts))
 
 
+class _Empty:
+    """The payload of an empty packet (a bound notification to observers of timestamp bounds)."""
+
+    def __repr__(self) -> str:
+        return "EMPTY"
+
+
+EMPTY = _Empty()
+
+
 @dataclass(frozen=True, slots=True)
 class Packet:
     """An immutable payload stamped with the time it belongs to.
@@ -80,6 +90,11 @@ class Packet:
 
     value: Any
     timestamp: int
+
+    @property
+    def is_empty(self) -> bool:
+        """An empty packet: only a timestamp (observers of timestamp bounds get these)."""
+        return self.value is EMPTY
 
     def __repr__(self) -> str:
         return f"Packet({type(self.value).__name__} @ {Timestamp.describe(self.timestamp)})"

@@ -244,3 +244,61 @@ class SideOnly(Calculator):
 
     def close(self, ctx):
         RECORDS.setdefault(self.name, []).append("close")
+
+
+@calculator("MpOffsetBoundCalculator")
+class OffsetBound(Calculator):
+    """OffsetBoundCalculator: sends nothing; its offset 0 propagates bounds."""
+
+    IN = Input("")
+    OUT = Output("")
+
+    def process(self, ctx):
+        pass
+
+
+@calculator("MpFuturePacketCalculator")
+class FuturePacket(Calculator):
+    """FuturePacketCalculator: each input 3 us later (no offset)."""
+
+    IN = Input("")
+    OUT = Output("")
+    TIMESTAMP_OFFSET = None
+
+    def process(self, ctx):
+        packet = ctx.packet(self.IN)
+        ctx.send(self.OUT, packet.value, timestamp=packet.timestamp + 3)
+
+
+@calculator("MpBoundToPacketCalculator")
+class BoundToPacket(Calculator):
+    """BoundToPacketCalculator: at each input timestamp, the input's Value().Timestamp()."""
+
+    IN = Input("", multiple=True)
+    OUT = Output("", multiple=True)
+
+    def process(self, ctx):
+        for i in range(ctx.count(self.IN)):
+            ctx.send(self.OUT, ctx.packet_timestamp(self.IN, i), index=i)
+
+
+@calculator("MpProcessBoundToPacketCalculator")
+class ProcessBoundToPacket(Calculator):
+    """ProcessBoundToPacketCalculator: immediate handler with process-timestamp-bounds; a packet at every settled
+    input timestamp not yet covered."""
+
+    IN = Input("", multiple=True)
+    OUT = Output("", multiple=True)
+    INPUT_STREAM_HANDLER = "immediate"
+    PROCESS_TIMESTAMP_BOUNDS = True
+    TIMESTAMP_OFFSET = None
+
+    def open(self, ctx):
+        self.next_bound: dict[int, int] = {}
+
+    def process(self, ctx):
+        for i in range(ctx.count(self.IN)):
+            t = ctx.packet_timestamp(self.IN, i)
+            if t == ctx.timestamp and t >= self.next_bound.get(i, Timestamp.MIN):
+                ctx.send(self.OUT, t, index=i, timestamp=t)
+                self.next_bound[i] = t + 1
