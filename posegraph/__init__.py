@@ -6,8 +6,8 @@ The runtime knows nothing about pose: calculators (registered by name or entry p
 
 from .calculator import (STOP, Calculator, CloseContext, Contract, Input, InputSidePacket, OpenContext, Output,
                          OutputSidePacket, Port, ProcessContext)
-from .errors import (CalculatorError, ConfigIssue, GraphCancelledError, GraphConfigError, GraphTimeoutError,
-                     PosegraphError, StreamError)
+from .errors import (CalculatorError, ConfigIssue, DeadlockError, GraphCancelledError, GraphConfigError,
+                     GraphTimeoutError, PosegraphError, StreamError, WatchdogError)
 from .packet import Packet, Timestamp
 from .registry import calculator, register
 
@@ -24,7 +24,8 @@ def __getattr__(name):  # Graph pulls in protobuf and the config layer: import i
     raise AttributeError(f"module 'posegraph' has no attribute {name!r}")
 
 
-__all__ = ["STOP", "Calculator", "CalculatorError", "CloseContext", "ConfigIssue", "Contract", "Graph",
+__all__ = ["STOP", "Calculator", "CalculatorError", "CloseContext", "ConfigIssue", "Contract", "DeadlockError",
+           "Graph", "WatchdogError",
            "GraphCancelledError", "GraphConfigError", "GraphTimeoutError", "Input", "InputSidePacket",
            "OpenContext", "Output", "OutputPoller", "OutputSidePacket", "Packet", "PosegraphError", "Port",
            "ProcessContext", "StreamError", "Timestamp", "calculator", "load_graph", "register"]

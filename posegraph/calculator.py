@@ -103,12 +103,17 @@ def type_name(t: PortType) -> str:
 
 @dataclass(frozen=True)
 class Contract:
-    """Everything a calculator class declares, collected once per class."""
+    """Everything a calculator class declares, collected once per class (MediaPipe's CalculatorContract): its
+    ports, and how the scheduler must treat it."""
 
     inputs: dict[str, Input]
     outputs: dict[str, Output]
     input_side_packets: dict[str, InputSidePacket]
     output_side_packets: dict[str, OutputSidePacket]
+    input_stream_handler: str = "default"
+    timestamp_offset: int | None = 0
+    process_timestamp_bounds: bool = False
+    concurrent_process: bool = False  # process() may run on several workers at once (max_in_flight > 1)
 
     def ports(self, kind: type[Port]) -> dict[str, Port]:
         return {Input: self.inputs, Output: self.outputs, InputSidePacket: self.input_side_packets,
@@ -122,26 +127,49 @@ def _collect_contract(cls: type) -> Contract:
             for kind, ports in found.items():
                 if isinstance(value, kind):
                     ports[value.tag] = value
-    return Contract(found[Input], found[Output], found[InputSidePacket], found[OutputSidePacket])
+    return Contract(found[Input], found[Output], found[InputSidePacket], found[OutputSidePacket],
+                    getattr(cls, "INPUT_STREAM_HANDLER", "default"), getattr(cls, "TIMESTAMP_OFFSET", 0),
+                    getattr(cls, "PROCESS_TIMESTAMP_BOUNDS", False), getattr(cls, "CONCURRENT_PROCESS", False))
 
 
 class Calculator:
     """Base class of every calculator.
 
-    Class-level knobs:
+    Lifecycle (the rules of MediaPipe's ``api2/node.h``, which posegraph keeps):
+      * One instance per node per run: ``Graph.start()`` creates fresh calculators; nothing survives a run.
+      * ``open(ctx)`` runs once, before anything else, in the graph's node order; input side packets are available,
+        output side packets may be set and packets may be sent (they reach the graph before the first process()).
+        If open() raises, no other method of this instance is called.
+      * ``process(ctx)`` fires at one input timestamp ``ctx.timestamp``:
+          - default handler: once every input stream is settled at that timestamp (a packet there, or a bound past
+            it) and at least one carries a packet; ``ctx[PORT]`` is None for the inputs without one ("empty");
+          - immediate handler: as soon as any input has a packet; the other inputs are empty;
+          - with ``PROCESS_TIMESTAMP_BOUNDS``, also when only a bound moved (every input empty), at the newest
+            settled timestamp (bound - 1), and, immediate handler, once at ``Timestamp.MAX`` when a stream closes;
+          - a source (no input streams, at least one output) is called repeatedly at timestamp 0 until it returns
+            ``STOP``; a node with neither input nor output streams is never processed.
+        Returning ``STOP`` from a non-source node closes every source and graph input stream: the graph drains
+        what is in flight and finishes (MediaPipe's ``tool::StatusStop``).
+      * ``close(ctx)`` runs exactly once whenever open() succeeded: after the last process() when every input is
+        done, or when the run fails or is cancelled. It may still send packets.
+      * Threading: the runtime never calls two methods of one instance at once, unless ``CONCURRENT_PROCESS`` is
+        set and the node asks for ``max_in_flight > 1`` (then process() may overlap itself, never open/close).
+        A calculator needs no locks of its own for its state.
+
+    Class-level knobs (collected into ``contract``):
       * ``Options``: a dataclass of typed options (or None).
-      * ``INPUT_STREAM_HANDLER``: "default" (fire at a timestamp once every input is settled there) or
-        "immediate" (fire as soon as any input has a packet).
+      * ``INPUT_STREAM_HANDLER``: "default" or "immediate" (see above); a node's ``input_stream_handler`` wins.
       * ``TIMESTAMP_OFFSET``: outputs are at input timestamp + offset, so downstream bounds advance even when
         nothing is sent. ``None`` opts out (the calculator manages bounds itself).
-      * ``PROCESS_TIMESTAMP_BOUNDS``: also call ``process`` when only an input's bound advanced
-        (immediate handler), with no packets in the context.
+      * ``PROCESS_TIMESTAMP_BOUNDS``: also call ``process`` when only an input's bound advanced.
+      * ``CONCURRENT_PROCESS``: process() is safe to run on several workers at once on this instance.
     """
 
     Options: ClassVar[type | None] = None
     INPUT_STREAM_HANDLER: ClassVar[str] = "default"
     TIMESTAMP_OFFSET: ClassVar[int | None] = 0
     PROCESS_TIMESTAMP_BOUNDS: ClassVar[bool] = False
+    CONCURRENT_PROCESS: ClassVar[bool] = False
     contract: ClassVar[Contract] = Contract({}, {}, {}, {})
     registered_name: ClassVar[str] = ""
 
@@ -154,6 +182,13 @@ class Calculator:
     def __init__(self, options: Any = None, name: str = ""):
         self.options = options if options is not None else (self.Options() if self.Options else None)
         self.name = name or type(self).__name__
+
+    @classmethod
+    def check_node(cls, ports: dict[str, list[tuple[str, int]]], options: Any) -> list[str]:
+        """Rules on one node's wiring and options beyond the declared ports, checked when the graph is loaded
+        (MediaPipe's ``GetContract`` checks). `ports` maps "input_stream", "output_stream", "input_side_packet",
+        "output_side_packet" to the (tag, index) pairs the node connects. Returns the problems found."""
+        return []
 
     def open(self, ctx: "OpenContext") -> None:
         """Called once before the first ``process``; input side packets are available here."""

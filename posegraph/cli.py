@@ -57,7 +57,7 @@ def _side_packets(args: argparse.Namespace, declared: list[str]) -> dict[str, An
 
 
 def _progress_reporters(graph) -> list:
-    return [n.calculator for n in graph._nodes if callable(getattr(n.calculator, "progress", None))]
+    return [n.instance for n in graph.nodes if callable(getattr(n.instance, "progress", None))]
 
 
 def _show_progress(graph, stop: threading.Event, stream=sys.stderr) -> None:

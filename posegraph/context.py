@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import StreamError
-from .packet import Packet, Timestamp
+from .packet import Packet, Timestamp, as_timestamp
 
 if TYPE_CHECKING:
     from .calculator import Port
@@ -51,7 +51,26 @@ class _SideContext:
 
 
 class OpenContext(_SideContext):
-    __slots__ = ()
+    """open() may send packets (MediaPipe allows output in Open); they are committed before the first process()."""
+
+    __slots__ = ("_sends",)
+    timestamp = Timestamp.UNSTARTED  # MediaPipe's InputTimestamp() in Open()
+
+    def __init__(self, node: "NodeRuntime"):
+        super().__init__(node)
+        self._sends: list[tuple[int, Packet | None, int]] = []
+
+    def send(self, port: "Port", value: Any, timestamp: int, *, index: int = 0) -> None:
+        slot = self._node.output_slot(port, index)
+        if slot >= 0:
+            if type(timestamp) is not int:
+                timestamp = as_timestamp(timestamp, f"node '{self._node.name}': send on {port!r}")
+            self._sends.append((slot, Packet(value, timestamp), 0))
+
+    def set_next_bound(self, port: "Port", bound: int, *, index: int = 0) -> None:
+        slot = self._node.output_slot(port, index)
+        if slot >= 0:
+            self._sends.append((slot, None, as_timestamp(bound, f"node '{self._node.name}'")))
 
     def set_side(self, port: "Port", value: Any, index: int = 0) -> None:
         """Produce an output side packet (only in open())."""
@@ -62,6 +81,7 @@ class CloseContext(_SideContext):
     """close() may still send final packets (e.g. a summary at PostStream)."""
 
     __slots__ = ("_sends",)
+    timestamp = Timestamp.DONE  # MediaPipe's InputTimestamp() in Close()
 
     def __init__(self, node: "NodeRuntime"):
         super().__init__(node)
@@ -70,18 +90,22 @@ class CloseContext(_SideContext):
     def send(self, port: "Port", value: Any, timestamp: int, *, index: int = 0) -> None:
         slot = self._node.output_slot(port, index)
         if slot >= 0:
+            if type(timestamp) is not int:
+                timestamp = as_timestamp(timestamp, f"node '{self._node.name}': send on {port!r}")
             self._sends.append((slot, Packet(value, timestamp), 0))
 
 
 class ProcessContext(_SideContext):
     """Inputs at one timestamp plus buffered outputs."""
 
-    __slots__ = ("timestamp", "_packets", "_sends")
+    __slots__ = ("timestamp", "_packets", "_sends", "_bounds")
 
-    def __init__(self, node: "NodeRuntime", timestamp: int, packets: list[Packet | None]):
+    def __init__(self, node: "NodeRuntime", timestamp: int, packets: list[Packet | None],
+                 bounds: list[int] | None = None):
         super().__init__(node)
         self.timestamp = timestamp
         self._packets = packets
+        self._bounds = bounds  # immediate handler: every input's bound when the call was prepared
         # (output slot, packet or None, explicit next bound or 0)
         self._sends: list[tuple[int, Packet | None, int]] = []
 
@@ -119,7 +143,17 @@ class ProcessContext(_SideContext):
     def input_bound(self, port: "Port", index: int = 0) -> int:
         """The smallest timestamp the stream on `port` may still deliver (for immediate-handler calculators)."""
         slot = self._node.input_slot(port, index)
-        return self._node.input_bound(slot) if slot >= 0 else Timestamp.DONE
+        if slot < 0:
+            return Timestamp.DONE
+        return self._bounds[slot] if self._bounds is not None else self._node.input_bound(slot)
+
+    def packet_timestamp(self, port: "Port", index: int = 0) -> int:
+        """The timestamp of the packet on `port`, or where none is, the stream's settled timestamp (its bound's
+        predecessor): what MediaPipe's ``Inputs().Tag(...).Value().Timestamp()`` reports for an empty input."""
+        slot = self._node.input_slot(port, index)
+        if slot >= 0 and (p := self._packets[slot]) is not None:
+            return p.timestamp
+        return Timestamp.previous_allowed(self.input_bound(port, index))
 
     @property
     def any_input(self) -> bool:
@@ -137,10 +171,14 @@ class ProcessContext(_SideContext):
         if timestamp is None:
             offset = self._node.timestamp_offset
             timestamp = self.timestamp + (offset or 0)
+        elif type(timestamp) is not int:
+            timestamp = as_timestamp(timestamp, f"node '{self._node.name}': send on {port!r}")
         self._sends.append((slot, Packet(value, timestamp), 0))
 
     def set_next_bound(self, port: "Port", bound: int, *, index: int = 0) -> None:
         """Promise that `port` will carry nothing below `bound` (lets downstream nodes move on)."""
         slot = self._node.output_slot(port, index)
         if slot >= 0:
+            if type(bound) is not int:
+                bound = as_timestamp(bound, f"node '{self._node.name}': set_next_bound on {port!r}")
             self._sends.append((slot, None, bound))

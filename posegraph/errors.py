@@ -73,3 +73,20 @@ class StreamError(PosegraphError, ValueError):
 
 class GraphTimeoutError(PosegraphError, TimeoutError):
     """A wait ran out of time; the graph is left running (call cancel() to stop it)."""
+
+
+class DeadlockError(PosegraphError):
+    """Every node is idle while packet sources are throttled by full queues (with ``report_deadlock``)."""
+
+
+class WatchdogError(PosegraphError, TimeoutError):
+    """A node did not return from open(), process() or close() within the watchdog's limit."""
+
+    def __init__(self, node: str, method: str, seconds: float, timestamp: int | None = None):
+        self.node = node
+        self.method = method
+        self.seconds = seconds
+        self.timestamp = timestamp
+        at = f" at timestamp {Timestamp.describe(timestamp)}" if timestamp is not None else ""
+        super().__init__(f"node '{node}' has not returned from {method}(){at} after {seconds:g} s (watchdog); the "
+                         f"graph was stopped")

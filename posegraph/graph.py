@@ -24,18 +24,22 @@ from typing import Any, Callable, Iterator
 from . import config as _config
 from .config.model import ValidatedGraph
 from .context import CloseContext, OpenContext
-from .errors import (CalculatorError, GraphConfigError, GraphTimeoutError, PosegraphError,
-                     StreamError)
+from .errors import (CalculatorError, GraphConfigError, GraphTimeoutError, PosegraphError, StreamError,
+                     WatchdogError)
 from .node import CLOSED, OPENED, NodeRuntime, OutputStream
-from .packet import Packet, Timestamp
+from .packet import EMPTY, Packet, Timestamp, as_timestamp
 from .profiler import GraphProfile, NodeStats, TraceRecorder, summarize
 from .scheduler import Executor, Scheduler
+from .views import NodeView, node_view
+from .watchdog import Watchdog
 
 _POLL_SLICE_S = 0.1  # every blocking wait wakes at least this often to notice failure or cancellation
 
 
 class GraphOutput:
-    """A graph output stream: observers and pollers, fed in timestamp order."""
+    """An observed stream (a graph output, or any stream observed by name): observers and pollers, fed in timestamp
+    order; observers registered with ``observe_timestamp_bounds`` also get an empty packet (``packet.is_empty``)
+    at the settled timestamp (bound - 1) when the bound moves without a packet, as MediaPipe's."""
 
     def __init__(self, name: str):
         self.name = name
@@ -44,9 +48,18 @@ class GraphOutput:
         self._incoming: deque[Packet] = deque()
         self._drain_lock = threading.Lock()
         self.observers: list[Callable[[Packet], Any]] = []
+        self.bound_observers: list[Callable[[Packet], Any]] = []
+        self.last_delivered = Timestamp.UNSTARTED  # timestamp of the last packet (or empty packet) delivered
         self.pollers: list[OutputPoller] = []
         self.collect_sync = False
         self.sync_values: dict[int, Any] = {}
+
+    def reset(self, synchronous: bool) -> None:
+        """A new run: nothing delivered yet (observers and pollers stay registered)."""
+        self.bound = self.delivered_bound = self.last_delivered = Timestamp.UNSTARTED
+        self._incoming.clear()
+        self.collect_sync = synchronous
+        self.sync_values.clear()
 
     def accept(self, packets, bound: int) -> None:  # scheduler lock held
         self._incoming.extend(packets)
@@ -65,8 +78,18 @@ class GraphOutput:
                         self.sync_values[packet.timestamp] = packet.value
                     for callback in self.observers:
                         callback(packet)
+                    for callback in self.bound_observers:
+                        callback(packet)
                     for poller in self.pollers:
                         poller._put(packet)
+                    self.last_delivered = packet.timestamp
+                if self.bound_observers and bound < Timestamp.DONE:
+                    settled = Timestamp.previous_allowed(bound)
+                    if settled > self.last_delivered and settled >= Timestamp.MIN:
+                        self.last_delivered = settled
+                        empty = Packet(EMPTY, settled)
+                        for callback in self.bound_observers:
+                            callback(empty)
                 if bound > self.delivered_bound:
                     self.delivered_bound = bound
                 if bound >= Timestamp.DONE:
@@ -118,7 +141,11 @@ class Graph:
 
     def __init__(self, config: Any, *, search_paths=(), num_threads: int | None = None,
                  max_queue_size: int | None = None, error_policy: str = "stop",
-                 trace_path: str | os.PathLike | None = None):
+                 trace_path: str | os.PathLike | None = None, report_deadlock: bool = False,
+                 watchdog: Watchdog | float | None = None):
+        """`report_deadlock`: fail with DeadlockError instead of growing a full queue when the graph would
+        deadlock (MediaPipe's report_deadlock). `watchdog`: a `Watchdog` (seconds per method) or one number for
+        every method; by default open() and close() are limited to 10 minutes and process() is not limited."""
         if error_policy not in ("stop", "skip"):
             raise ValueError(f"error_policy must be 'stop' or 'skip', not {error_policy!r}")
         self.spec: ValidatedGraph = config if isinstance(config, ValidatedGraph) else _config.load_graph(
@@ -129,6 +156,7 @@ class Graph:
         self._trace_path = trace_path or (self.spec.profiler.trace_path or None)
         self._trace = TraceRecorder() if (trace_path or self.spec.profiler.trace_enabled) else None
         self.outputs = {name: GraphOutput(name) for name in self.spec.output_streams}
+        self._observed: dict[str, GraphOutput] = {}  # other streams observed by name
         self._scheduler: Scheduler | None = None
         self._inputs: dict[str, OutputStream] = {}
         self._input_drops = {name: 0 for name in self.spec.input_streams}
@@ -141,6 +169,11 @@ class Graph:
         self._sync_lock = threading.Lock()
         self._trace_written = False
         self._caller_row: int | None = None
+        self._report_deadlock = report_deadlock or bool(getattr(self.spec.config, "report_deadlock", False))
+        self._watchdog = Watchdog.of(watchdog)
+        self._start_lock = threading.Lock()
+        self._starting = False
+        self._run_over = False
 
     # -- construction helpers ----------------------------------------------------------------------------------
     @classmethod
@@ -153,7 +186,8 @@ class Graph:
 
     @property
     def started(self) -> bool:
-        return self._scheduler is not None
+        """A run was started and has not ended (close() not yet returned)."""
+        return self._scheduler is not None and not self._run_over
 
     @property
     def done(self) -> bool:
@@ -161,17 +195,25 @@ class Graph:
 
     # -- before start ------------------------------------------------------------------------------------------
     def _output(self, stream: str) -> GraphOutput:
-        if self.started:
+        if self.started or self._starting:
             raise PosegraphError("observers and pollers must be added before start()")
-        try:
+        if stream in self.outputs:
             return self.outputs[stream]
-        except KeyError:
-            raise StreamError(f"'{stream}' is not a graph output stream; graph outputs: "
-                              f"{', '.join(self.outputs) or '(none)'}") from None
+        if stream not in self._observed:
+            known = set(self.spec.input_streams) | {b.name for n in self.spec.nodes for b in n.outputs}
+            if stream not in known:
+                raise StreamError(f"'{stream}' is not a stream of this graph; graph outputs: "
+                                  f"{', '.join(self.outputs) or '(none)'}")
+            self._observed[stream] = GraphOutput(stream)
+        return self._observed[stream]
 
-    def observe_output(self, stream: str, callback: Callable[[Packet], Any]) -> None:
-        """Call `callback(packet)` for every packet of graph output `stream`, in timestamp order."""
-        self._output(stream).observers.append(callback)
+    def observe_output(self, stream: str, callback: Callable[[Packet], Any], *,
+                       observe_timestamp_bounds: bool = False) -> None:
+        """Call `callback(packet)` for every packet of `stream` (a graph output or any other stream of the graph),
+        in timestamp order. With `observe_timestamp_bounds`, also for every bound that moves without a packet,
+        with an empty packet (``packet.is_empty``) at the settled timestamp, as MediaPipe's ObserveOutputStream."""
+        out = self._output(stream)
+        (out.bound_observers if observe_timestamp_bounds else out.observers).append(callback)
 
     def poller(self, stream: str) -> OutputPoller:
         out = self._output(stream)
@@ -184,17 +226,37 @@ class Graph:
         """Open every node (in dependency order) and start the workers.
 
         `synchronous`: the graph will be driven frame at a time with ``process()`` (which starts it this way
-        itself when it is not started yet).
+        itself when it is not started yet). A graph whose run ended (``close()`` returned or raised) may be
+        started again: every run gets fresh calculator instances, as in MediaPipe.
         """
-        if self.started:
-            raise PosegraphError("graph already started")
+        with self._start_lock:
+            if self._scheduler is not None and not self._run_over:
+                raise PosegraphError("graph already started")
+            self._scheduler = None
+            self._run_over = False
+            self._starting = True
+        try:
+            self._start(side_packets, synchronous)
+        except BaseException:
+            self._run_over = self._scheduler is not None
+            raise
+        finally:
+            self._starting = False
+        return self
+
+    def _start(self, side_packets: dict[str, Any] | None, synchronous: bool) -> None:
         for out in self.outputs.values():
-            out.collect_sync = synchronous
+            out.reset(synchronous)
+        for out in self._observed.values():
+            out.reset(False)
+        # Side packets the graph does not declare are accepted, as MediaPipe's StartRun accepts them.
         side_packets = dict(side_packets or {})
-        unknown = set(side_packets) - set(self.spec.input_side_packets)
-        if unknown and self.spec.input_side_packets:
-            raise GraphConfigError(f"unknown input side packet(s) {sorted(unknown)}; the graph declares "
-                                   f"{', '.join(self.spec.input_side_packets)}")
+        self._inputs = {}
+        self._input_drops = {name: 0 for name in self.spec.input_streams}
+        self._input_counts = {name: 0 for name in self.spec.input_streams}
+        self._finished_at = 0.0
+        self._next_sync_ts = 0
+        self._trace_written = False
         streams: dict[str, OutputStream] = {}
         for name in self.spec.input_streams:
             streams[name] = self._inputs[name] = OutputStream(name, "graph input")
@@ -206,26 +268,48 @@ class Graph:
         for node in self._nodes:
             for queue in node.inputs:
                 streams[queue.name].consumers.append(queue)
-        for name, out in self.outputs.items():
+        for name, out in (*self.outputs.items(), *self._observed.items()):
             streams[name].sinks.append(out)
         executors = {"": Executor("", self._num_threads, threading.Lock())}
         for spec in self.spec.executors:
             executors[spec.name] = Executor(spec.name, spec.num_threads, threading.Lock())
         self._scheduler = Scheduler(self._nodes, executors, {n.name: n.spec.executor for n in self._nodes},
-                                    self._error_policy, self._trace)
+                                    self._error_policy, self._trace, graph_inputs=self._inputs,
+                                    report_deadlock=self._report_deadlock, watchdog=self._watchdog)
         if self._trace is not None:
             self._trace.origin_ns = time.perf_counter_ns()
         self._side_packets = side_packets
-        self._open_nodes()
+        open_sends = self._open_nodes()
         self._started_at = time.perf_counter()
         self._scheduler.start_workers()
-        with self._scheduler.lock:
-            for node in self._nodes:
-                self._scheduler.check(node)
-        return self
+        self._scheduler.begin(open_sends)
 
-    def _open_nodes(self) -> None:
+    def _open_nodes(self) -> list[tuple[NodeRuntime, OpenContext]]:
+        """Open every node in order; with a watchdog limit for open(), on a helper thread so that a hang there
+        fails ``start()`` (naming the node) instead of blocking it forever."""
+        limit = self._watchdog.open_s
+        if limit is None:
+            return self._open_all(None)
+        state = _OpenProgress()
+        thread = threading.Thread(target=state.run, args=(self._open_all,), name="posegraph-open", daemon=True)
+        thread.start()
+        while not state.done.wait(0.05):
+            with state.lock:
+                node, since = state.current
+                if node is not None and time.monotonic() - since > limit:
+                    state.abandoned = True
+                    break
+        else:
+            thread.join()
+            if state.error is not None:
+                raise state.error
+            return state.result
+        self._close_opened(skip=node)
+        raise WatchdogError(node.name, "open", limit)
+
+    def _open_all(self, progress: "_OpenProgress | None") -> list[tuple[NodeRuntime, OpenContext]]:
         values = self._side_packets
+        opened = []
         for node in self._nodes:
             for binding in node.spec.input_side_packets:
                 if binding.name in values:
@@ -235,19 +319,39 @@ class Graph:
                     raise GraphConfigError(f"node '{node.name}' needs side packet '{binding.name}' "
                                            f"({binding.port.tag or 'untagged'}) but it was not provided to start()")
             start = time.perf_counter_ns()
+            ctx = OpenContext(node)
+            if progress is not None:
+                with progress.lock:
+                    if progress.abandoned:
+                        return opened
+                    progress.current = (node, time.monotonic())
             try:
-                node.calculator.open(OpenContext(node))
-            except Exception as exc:
+                node.calculator.open(ctx)
+            except BaseException as exc:
+                node.stats.open_ns = time.perf_counter_ns() - start
+                if progress is not None:
+                    with progress.lock:
+                        if progress.abandoned:
+                            return opened
                 self._close_opened()
                 raise CalculatorError(node.name, "open", None, exc) from exc
-            finally:
-                node.stats.open_ns = time.perf_counter_ns() - start
-            node.state = OPENED
+            node.stats.open_ns = time.perf_counter_ns() - start
+            if progress is not None:
+                with progress.lock:
+                    if progress.abandoned:  # start() gave up on this open(): undo it here
+                        _close_quietly(node)
+                        return opened
+                    node.state = OPENED
+                    progress.current = (None, 0.0)
+            else:
+                node.state = OPENED
+            opened.append((node, ctx))
             values.update(node.produced_side_packets)
+        return opened
 
-    def _close_opened(self) -> None:
+    def _close_opened(self, skip: NodeRuntime | None = None) -> None:
         for node in reversed(self._nodes):
-            if node.state == OPENED:
+            if node.state == OPENED and node is not skip:
                 try:
                     node.calculator.close(CloseContext(node))
                 finally:
@@ -264,6 +368,10 @@ class Graph:
 
     # -- feeding -----------------------------------------------------------------------------------------------
     def _input(self, stream: str) -> OutputStream:
+        if self._run_over and stream in self._inputs:
+            sched = self._scheduler
+            why = f" (node '{sched.stopped_by}' returned STOP)" if sched.stopped_by else ""
+            raise StreamError(f"graph input stream '{stream}' is closed: the run is over{why}; start() runs again")
         if not self.started:
             raise PosegraphError("start() the graph before adding packets")
         try:
@@ -280,13 +388,13 @@ class Graph:
         it and returns False.
         """
         out = self._input(stream)
-        timestamp = int(timestamp)
+        timestamp = as_timestamp(timestamp, f"add_packet('{stream}')")
         sched = self._scheduler
         deadline = None if timeout is None else time.monotonic() + timeout
         with sched.lock:
             while True:
                 self._raise_if_failed_locked()
-                if not sched.full_queues:
+                if not out.throttled_by:  # only the inputs upstream of a full queue wait (as MediaPipe)
                     break
                 if not block:
                     self._input_drops[stream] += 1
@@ -298,7 +406,8 @@ class Graph:
                     raise GraphTimeoutError(f"add_packet('{stream}') blocked by back-pressure for {timeout} s")
                 sched.state_changed.wait(remaining)
             if out.bound >= Timestamp.DONE:
-                raise StreamError(f"graph input stream '{stream}' is closed")
+                why = f" (node '{sched.stopped_by}' returned STOP)" if sched.stopped_by else ""
+                raise StreamError(f"graph input stream '{stream}' is closed{why}")
             out.check_timestamp(timestamp)
             sched.publish(out, (Packet(value, timestamp),), Timestamp.next_allowed(timestamp))
             self._input_counts[stream] += 1
@@ -314,6 +423,8 @@ class Graph:
         with sched.lock:
             if bound > out.bound:
                 sched.publish(out, (), bound)
+                if bound >= Timestamp.DONE:
+                    sched.input_closed()
             sinks = sched.take_pending_sinks()
         if sinks:
             sched._deliver(sinks)
@@ -390,7 +501,7 @@ class Graph:
 
         def idle() -> bool:
             return (sched.running == 0 and not any(ex.heap for ex in sched.executors.values())
-                    and all(o.delivered_bound >= o.bound for o in self.outputs.values())
+                    and all(o.delivered_bound >= o.bound for o in (*self.outputs.values(), *self._observed.values()))
                     and all(n.stopped or n.state == CLOSED for n in sched.sources))
         self._wait_for(idle, timeout, "idle")
         self._raise_if_failed()
@@ -402,12 +513,15 @@ class Graph:
         if sched.error is not None:  # failed or cancelled: let the nodes that opened close first
             sched.finished.wait(timeout if timeout is not None else 30.0)
         sched.join_workers()
-        for out in self.outputs.values():
+        for out in (*self.outputs.values(), *self._observed.values()):
             out.drain()
         self._finished_at = self._finished_at or time.perf_counter()
         if self._trace is not None and self._trace_path and not self._trace_written:
             self._trace.write(self._trace_path, self.profile(), dropped_inputs=self.dropped_inputs())
             self._trace_written = True
+        if not self._run_over:
+            sched.release()  # calculators, queued packets and cycles go now, not at the next gc collection
+            self._run_over = True
         self._raise_if_failed()
         for node in self._nodes:
             if node.deferred_errors:
@@ -419,7 +533,13 @@ class Graph:
         if not self.started:
             return
         if not self.done:
-            self.close_all_inputs()
+            with self._scheduler.lock:
+                finished = self._scheduler.finished.is_set()
+            if not finished:
+                try:
+                    self.close_all_inputs()
+                except PosegraphError:
+                    pass  # it failed meanwhile: wait_until_done raises the error
         self.wait_until_done(timeout)
 
     def cancel(self) -> None:
@@ -475,6 +595,27 @@ class Graph:
             self._raise_if_failed()
             return {name: out.sync_values.pop(ts, None) for name, out in self.outputs.items()}
 
+    # -- read-only views ---------------------------------------------------------------------------------------
+    @property
+    def nodes(self) -> tuple[NodeView, ...]:
+        """A frozen snapshot of every node of the current (or last) run: state, queues, counters."""
+        sched = self._scheduler
+        if sched is None:
+            return ()
+        with sched.lock:
+            return tuple(node_view(n) for n in self._nodes)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since the run started (until it finished); 0 before start."""
+        if not self._started_at:
+            return 0.0
+        return (self._finished_at or time.perf_counter()) - self._started_at
+
+    def input_counts(self) -> dict[str, int]:
+        """Packets added to each graph input stream in this run."""
+        return dict(self._input_counts)
+
     # -- profiling ---------------------------------------------------------------------------------------------
     def node_stats(self) -> list[NodeStats]:
         return [n.stats for n in self._nodes]
@@ -492,3 +633,31 @@ class Graph:
         if self._trace is None:
             raise PosegraphError("tracing is off: pass trace_path= or set profiler_config { trace_enabled: true }")
         return self._trace.write(path, self.profile(), dropped_inputs=self.dropped_inputs())
+
+
+class _OpenProgress:
+    """Which node start() is opening, shared with the thread that opens them (under `lock`)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.current: tuple[NodeRuntime | None, float] = (None, 0.0)
+        self.abandoned = False
+        self.done = threading.Event()
+        self.result: list = []
+        self.error: BaseException | None = None
+
+    def run(self, open_all) -> None:
+        try:
+            self.result = open_all(self)
+        except BaseException as exc:  # noqa: BLE001 - handed to start()
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+def _close_quietly(node: NodeRuntime) -> None:
+    try:
+        node.calculator.close(CloseContext(node))
+    except Exception:  # noqa: BLE001 - the run already failed (watchdog); this node was abandoned
+        pass
+    node.state = CLOSED

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .calculator import Calculator, Port
 from .config.model import NodeSpec
-from .errors import StreamError
+from .errors import ConfigIssue, GraphConfigError, StreamError
 from .packet import Packet, Timestamp
 from .profiler import NodeStats
 
@@ -20,7 +20,7 @@ CREATED, OPENED, CLOSED = "created", "opened", "closed"
 class InputQueue:
     """Packets waiting at one input of one node, and the stream's bound (next timestamp it may deliver)."""
 
-    __slots__ = ("node", "slot", "name", "packets", "bound", "back_edge", "limit", "full")
+    __slots__ = ("node", "slot", "name", "packets", "bound", "back_edge", "limit", "full", "upstream")
 
     def __init__(self, node: "NodeRuntime", slot: int, name: str, back_edge: bool, limit: int):
         self.node = node
@@ -31,6 +31,7 @@ class InputQueue:
         self.back_edge = back_edge
         self.limit = limit  # <= 0: unbounded; back edges never throttle
         self.full = False
+        self.upstream: tuple = ()  # packet sources (source nodes, graph input streams) throttled while full
 
     def head_or_bound(self) -> int:
         return self.packets[0][0].timestamp if self.packets else self.bound
@@ -39,7 +40,7 @@ class InputQueue:
 class OutputStream:
     """One named stream: its single producer's bound and everyone who reads it."""
 
-    __slots__ = ("name", "consumers", "sinks", "bound", "producer")
+    __slots__ = ("name", "consumers", "sinks", "bound", "producer", "throttled_by")
 
     def __init__(self, name: str, producer: str):
         self.name = name
@@ -47,6 +48,7 @@ class OutputStream:
         self.consumers: list[InputQueue] = []
         self.sinks: list["GraphOutput"] = []
         self.bound = Timestamp.UNSTARTED
+        self.throttled_by = 0  # graph input streams: full queues downstream (add_packet waits while > 0)
 
     def check_timestamp(self, ts: int, bound: int | None = None) -> None:
         """Raise unless `ts` may follow what the stream carried (`bound`: the next allowed timestamp)."""
@@ -69,12 +71,19 @@ class NodeRuntime:
         self.name = spec.name
         self.rank = rank
         self.calculator: Calculator = spec.calculator_class(spec.options, spec.name)
-        cls = spec.calculator_class
-        self.timestamp_offset = cls.TIMESTAMP_OFFSET
-        self.handler = spec.input_stream_handler or cls.INPUT_STREAM_HANDLER
-        self.process_bounds = cls.PROCESS_TIMESTAMP_BOUNDS
+        contract = spec.calculator_class.contract
+        self.timestamp_offset = contract.timestamp_offset
+        self.handler = spec.input_stream_handler or contract.input_stream_handler
+        self.process_bounds = contract.process_timestamp_bounds
         self.max_in_flight = max(1, spec.max_in_flight)
-        self.is_source = not spec.inputs
+        if self.max_in_flight > 1 and not contract.concurrent_process:
+            raise GraphConfigError(ConfigIssue(
+                f"max_in_flight is {self.max_in_flight}, but {spec.calculator}.process() may not run concurrently "
+                f"on one instance (the calculator does not set CONCURRENT_PROCESS); remove max_in_flight",
+                spec.location.file, spec.location.line, spec.name))
+        # MediaPipe's CalculatorNode::IsSource: no input streams and at least one output stream. A node with
+        # neither (side packets only) is opened and closed, never processed.
+        self.is_source = not spec.inputs and bool(spec.outputs)
         self.inputs: list[InputQueue] = []
         self._in_slots: dict[str, list[int]] = {}
         for slot, binding in enumerate(spec.inputs):
@@ -93,10 +102,16 @@ class NodeRuntime:
         self.queued = False
         self.closing = False
         self.stopped = False  # a source returned STOP
+        self.stuck = False  # the watchdog gave up on one of its calls: it is never closed
         self.next_seq = 0
         self.commit_seq = 0
         self.pending_commits: dict[int, Any] = {}
-        self.seen_bounds: tuple[int, ...] = ()
+        # Immediate handler: each input is its own sync set (MediaPipe's ImmediateInputStreamHandler), with the
+        # timestamp it is ready at (UNSET: not ready) and the last timestamp it was processed at.
+        self.imm_ready = [Timestamp.UNSET] * len(spec.inputs)
+        self.imm_last = [Timestamp.UNSTARTED] * len(spec.inputs)
+        self.imm_done_ts: int | None = None  # a stream became done: one call without packets at this timestamp
+        self.throttled_by = 0  # full queues downstream of this source (it is paused while > 0)
         self.last_ts = Timestamp.UNSTARTED
         self.stats = NodeStats(spec.name, spec.calculator)
         self.deferred_errors: list[BaseException] = []
@@ -168,13 +183,99 @@ class NodeRuntime:
                 return None, settled, any_packets
         return settled, settled, any_packets
 
-    def immediate_ready(self) -> bool:
-        if any(q.packets for q in self.inputs):
-            return True
-        return self.process_bounds and self.current_bounds() != self.seen_bounds
+    def immediate_readiness(self) -> int | None:
+        """Immediate handler (MediaPipe's ImmediateInputStreamHandler::GetNodeReadiness, each input one sync set):
+        the timestamp to run at, ``DONE`` when the node should close, or None when it is not ready."""
+        input_ts = min_bound = _DONE
+        became_done = False
+        pb = self.process_bounds
+        ready, last = self.imm_ready, self.imm_last
+        for i, q in enumerate(self.inputs):
+            r = ready[i]
+            if r != _UNSET:
+                if r < min_bound:
+                    min_bound = r
+                if r < input_ts:
+                    input_ts = r
+                continue
+            prev = last[i]
+            state, stream_ts = _sync_set_readiness(q, pb, last, i)
+            if stream_ts < min_bound:
+                min_bound = stream_ts
+            if state == _READY:
+                ready[i] = stream_ts
+                if stream_ts < input_ts:
+                    input_ts = stream_ts
+            elif state == _CLOSE:
+                if pb:
+                    # The first time a stream is done it is processed at Max ("done, but still to be processed").
+                    if prev < Timestamp.MAX:
+                        min_bound = min(min_bound, Timestamp.MAX)
+                        input_ts = min(input_ts, Timestamp.MAX)
+                        ready[i] = Timestamp.MAX
+                    else:
+                        ready[i] = _DONE
+                elif prev < _DONE:
+                    became_done = True
+                    ready[i] = _DONE
+        if min_bound == _DONE:
+            return _DONE
+        if input_ts < _DONE:
+            return input_ts
+        if became_done:  # MediaPipe runs the node once, with no packets, at the smallest bound
+            self.imm_done_ts = min_bound
+        return self.imm_done_ts
 
-    def current_bounds(self) -> tuple[int, ...]:
-        return tuple(q.bound for q in self.inputs)
+    def take_immediate(self, ts: int) -> list[bool]:
+        """Which inputs deliver their packet at `ts` (FillInputSet); resets their readiness."""
+        ready = self.imm_ready
+        self.imm_done_ts = None
+        taken = []
+        for i in range(len(ready)):
+            if ready[i] == ts:
+                ready[i] = _UNSET
+                taken.append(True)
+            else:
+                taken.append(False)
+        return taken
+
+
+_UNSET, _DONE = Timestamp.UNSET, Timestamp.DONE
+_NOT_READY, _READY, _CLOSE = 0, 1, 2
+
+
+def _prev_allowed(ts: int) -> int:
+    if ts <= Timestamp.MIN or ts == Timestamp.POST_STREAM:
+        return Timestamp.UNSTARTED
+    if ts > Timestamp.MAX:
+        return Timestamp.MAX
+    return ts - 1
+
+
+def _sync_set_readiness(q: InputQueue, process_bounds: bool, last: list[int], i: int) -> tuple[int, int]:
+    """MediaPipe's SyncSet::GetReadiness for a set of one stream: (state, timestamp); updates ``last[i]``."""
+    if q.packets:
+        min_packet, min_bound = q.packets[0][0].timestamp, _DONE
+    else:
+        min_packet, min_bound = _DONE, q.bound
+    stream_ts = min(min_packet, min_bound)
+    if stream_ts >= Timestamp.ONE_OVER_POST_STREAM:
+        last[i] = Timestamp.MAX
+        return _CLOSE, _DONE
+    if not process_bounds:
+        if min_bound > min_packet:
+            last[i] = stream_ts
+            return _READY, stream_ts
+        return _NOT_READY, stream_ts
+    if min_packet == Timestamp.POST_STREAM and min_bound > min_packet:
+        settled = min_packet
+    else:
+        settled = _prev_allowed(min_bound)
+    input_ts = min(min_packet, settled)
+    if input_ts > max(last[i], Timestamp.UNSTARTED):
+        last[i] = input_ts
+        return _READY, input_ts
+    return _NOT_READY, stream_ts
 
 
 def _put_slot(slots: dict[str, list[int]], tag: str, index: int, slot: int) -> None:

@@ -8,6 +8,7 @@ except ``PRE_STREAM`` and ``POST_STREAM``.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +48,37 @@ class Timestamp:
         return ts + 1
 
     @staticmethod
+    def next_allowed_mp(ts: int) -> int:
+        """MediaPipe's ``NextAllowedInStream``: like `next_allowed`, but Max leads to OneOverPostStream and anything
+        below Min to Min."""
+        if ts >= Timestamp.MAX or ts == Timestamp.PRE_STREAM:
+            return Timestamp.ONE_OVER_POST_STREAM
+        if ts < Timestamp.MIN:
+            return Timestamp.MIN
+        return ts + 1
+
+    @staticmethod
+    def previous_allowed(ts: int) -> int:
+        """MediaPipe's ``PreviousAllowedInStream``: the last timestamp settled below bound `ts`."""
+        if ts <= Timestamp.MIN or ts == Timestamp.POST_STREAM:
+            return Timestamp.UNSTARTED
+        if ts > Timestamp.MAX:
+            return Timestamp.MAX
+        return ts - 1
+
+    @staticmethod
     def describe(ts: int) -> str:
         return Timestamp._NAMES.get(ts, str(ts))
+
+
+class _Empty:
+    """The payload of an empty packet (a bound notification to observers of timestamp bounds)."""
+
+    def __repr__(self) -> str:
+        return "EMPTY"
+
+
+EMPTY = _Empty()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,5 +91,21 @@ class Packet:
     value: Any
     timestamp: int
 
+    @property
+    def is_empty(self) -> bool:
+        """An empty packet: only a timestamp (observers of timestamp bounds get these)."""
+        return self.value is EMPTY
+
     def __repr__(self) -> str:
         return f"Packet({type(self.value).__name__} @ {Timestamp.describe(self.timestamp)})"
+
+
+def as_timestamp(value: Any, where: str) -> int:
+    """`value` as an int timestamp (numpy integers included); a float, string or None is a StreamError."""
+    if type(value) is int:
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        from .errors import StreamError
+        raise StreamError(f"{where}: timestamp {value!r} is not an integer (microseconds)") from None

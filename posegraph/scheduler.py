@@ -1,15 +1,35 @@
 """The scheduler: ready queues, worker threads, timestamp bounds, back-pressure, failure and shutdown.
 
-Who may touch what:
-  * Everything in `NodeRuntime`, `InputQueue`, `OutputStream` and the fields below is guarded by ``self.lock``.
-  * A calculator's ``open/process/close`` runs *without* the lock, on at most ``max_in_flight`` workers at once;
-    what it sends is buffered in its context and committed under the lock, in call order.
-  * Observer callbacks run without the lock, in timestamp order per stream (one thread drains a stream at a time).
+It owns the whole run: `Graph` builds the nodes and streams, calls `begin()` once they opened, feeds graph inputs
+through `publish()` and waits; everything else happens here, on the worker threads (and on a thread that
+``Graph.process()`` lends while it waits).
+
+Mutable state, and who may change it (like Dask's ``local.py``):
+
+  Under ``Scheduler.lock`` (any thread):
+    Scheduler    running, error, failed, full_queues, queue_growths, stuck, stopped_by, _seq, _pending_sinks,
+                 _finalizing, _stop_workers; every Executor.heap
+    NodeRuntime  state, in_flight, queued, closing, stopped, stuck, next_seq, commit_seq, pending_commits, last_ts,
+                 imm_ready, imm_last, imm_done_ts, throttled_by
+    InputQueue   packets, bound, limit, full        (upstream: set once in __init__, cleared by release())
+    OutputStream bound, throttled_by                (consumers, sinks: set before start, cleared by release())
+    GraphOutput  bound and its incoming packets (accept())
+  Without the lock:
+    a calculator's open/process/close run on one thread at a time per node (``max_in_flight`` > 1 only for
+    calculators with CONCURRENT_PROCESS); what they send is buffered in their context and committed under the
+    lock, in call order (``commit_seq``). NodeStats counters are written by the committing thread (under the lock)
+    or, for open(), by the thread that opens.
+    GraphOutput.drain() delivers to observers and pollers, one thread per output at a time, in timestamp order.
+    CallWatch.calls (watchdog) is a dict updated with single atomic operations.
+  Set once: ``finished`` (an Event) when the run is over; after that only ``release()`` touches anything.
 
 Readiness follows MediaPipe: a default-handler node fires at timestamp T once every input either has a packet at T
-or has a bound past T; when a node is idle, its output bounds follow its settled input bound (+ offset), which is
-what lets a gate that emits nothing still release the nodes below it. Ready nodes wait in one heap per executor,
-ordered downstream first, so a graph drains before it fills.
+or has a bound past T; an immediate-handler node treats each input as its own sync set
+(`NodeRuntime.immediate_readiness`). When a node is idle, its output bounds follow its settled input bound
+(+ offset), which is what lets a gate that emits nothing still release the nodes below it. Ready nodes wait in one
+heap per executor, ordered downstream first, so a graph drains before it fills. A full queue pauses only the packet
+sources upstream of it; when everything is idle and a throttled source waits, each full queue grows by one packet
+(or, with report_deadlock, the run fails).
 """
 
 from __future__ import annotations
@@ -23,16 +43,17 @@ from typing import TYPE_CHECKING, Any
 
 from .calculator import STOP
 from .context import CloseContext, ProcessContext
-from .errors import CalculatorError, GraphCancelledError, StreamError
+from .errors import CalculatorError, DeadlockError, GraphCancelledError, WatchdogError
 from .node import CLOSED, OPENED, InputQueue, NodeRuntime, OutputStream
 from .packet import Packet, Timestamp
 from .profiler import TraceRecorder
+from .watchdog import CallWatch, Watchdog
 
 if TYPE_CHECKING:
     from .graph import GraphOutput
 
-PROCESS, SOURCE, CLOSE = 0, 1, 2
-_METHOD = {PROCESS: "process", SOURCE: "process", CLOSE: "close"}
+PROCESS, SOURCE, CLOSE, OPEN = 0, 1, 2, 3
+_METHOD = {PROCESS: "process", SOURCE: "process", CLOSE: "close", OPEN: "open"}
 _perf_ns = time.perf_counter_ns
 # Set on a worker thread while it commits: the executor whose heap it will pop next (so the first node it makes
 # ready needs no other thread woken: a wake-up costs more than most calculators' process()).
@@ -53,6 +74,7 @@ class Invocation:
     result: Any = None
     error: BaseException | None = None
     duration_ns: int = 0
+    bounds: list | None = None
 
 
 class Executor:
@@ -68,7 +90,9 @@ class Executor:
 
 class Scheduler:
     def __init__(self, nodes: list[NodeRuntime], executors: dict[str, Executor], node_executor: dict[str, str],
-                 error_policy: str = "stop", trace: TraceRecorder | None = None):
+                 error_policy: str = "stop", trace: TraceRecorder | None = None,
+                 graph_inputs: dict[str, OutputStream] | None = None, report_deadlock: bool = False,
+                 watchdog: Watchdog | None = None):
         self.lock = threading.Lock()
         for ex in executors.values():
             ex.cond = threading.Condition(self.lock)
@@ -77,6 +101,10 @@ class Scheduler:
         self.executors = executors
         self.node_executor = {n.name: executors[node_executor.get(n.name, "") or ""] for n in nodes}
         self.sources = [n for n in nodes if n.is_source]
+        self.graph_inputs = dict(graph_inputs or {})
+        self.report_deadlock = report_deadlock
+        self.stopped_by: str | None = None  # a non-source node that returned STOP (the inputs closed because of it)
+        _link_throttling(nodes, self.graph_inputs)
         self.error_policy = error_policy
         self.trace = trace
         self._trace_record = None
@@ -93,9 +121,19 @@ class Scheduler:
         self._seq = 0
         self._pending_sinks: list["GraphOutput"] = []
         self.queue_growths = 0
+        self.stuck = 0  # calls the watchdog gave up on (they still count in `running`)
+        limits = watchdog or Watchdog(None, None, None)
+        self.watch = CallWatch(limits, self._stuck) if (limits.process_s or limits.close_s) else None
+        self._watch_kinds = {k for k, limit in ((PROCESS, limits.process_s), (SOURCE, limits.process_s),
+                                                 (CLOSE, limits.close_s)) if limit}
+        if not nodes and not self.graph_inputs:  # nothing will ever run or arrive
+            with self.lock:
+                self._finish()
 
     # -- threads ----------------------------------------------------------------------------------------------
     def start_workers(self) -> None:
+        if self.watch is not None:
+            self.watch.start()
         for ex in self.executors.values():
             for i in range(ex.num_threads):
                 t = threading.Thread(target=self._worker, args=(ex,), name=f"posegraph-{ex.name}-{i}", daemon=True)
@@ -103,7 +141,11 @@ class Scheduler:
                 t.start()
 
     def join_workers(self, timeout: float = 5.0) -> None:
+        if self.stuck:  # a thread the watchdog gave up on will not return soon
+            timeout = min(timeout, 0.2)
         deadline = time.monotonic() + timeout
+        if self.watch is not None:
+            self.watch.join(timeout)
         for ex in self.executors.values():
             for t in ex.threads:
                 if t is not threading.current_thread():
@@ -118,7 +160,14 @@ class Scheduler:
                     if self._stop_workers:
                         return
                     ex.cond.wait()
-            self.run(inv, ex, worker)
+            try:
+                self.run(inv, ex, worker)
+            except BaseException as exc:  # noqa: BLE001 - a worker never dies silently: the graph fails instead
+                with self.lock:
+                    self.fail(CalculatorError(inv.node.name, _METHOD[inv.kind], None, exc))
+                    finalize = self._should_finalize()
+                if finalize:
+                    self._finalize()
 
     def take(self, ex: Executor) -> Invocation | None:
         """The next invocation from `ex`'s ready heap, or None (lock held)."""
@@ -130,6 +179,7 @@ class Scheduler:
                 if node.in_flight < node.max_in_flight:
                     self.check(node)  # more work for the same node on another worker
                 return inv
+            self.check(node)
         return None
 
     def run(self, inv: Invocation, ex: Executor, worker: int) -> None:
@@ -143,6 +193,53 @@ class Scheduler:
             self._deliver(sinks)
         if finalize:
             self._finalize()
+
+    def begin(self, open_sends: list) -> None:
+        """After every node opened: commit what open() sent, then let every node run."""
+        with self.lock:
+            for node, ctx in open_sends:
+                if ctx._sends and not self.failed:
+                    try:
+                        self._commit(Invocation(node, OPEN, ctx=ctx))
+                    except Exception as exc:  # noqa: BLE001
+                        self.fail(CalculatorError(node.name, "open", None, exc))
+            for node in self.nodes:
+                self.check(node)
+            finalize = self._should_finalize()
+            sinks = self.take_pending_sinks()
+        if sinks:
+            self._deliver(sinks)
+        if finalize:
+            self._finalize()
+
+    def input_closed(self) -> None:
+        """A graph input stream closed (lock held): a graph without nodes is done once all of them are."""
+        if not self.nodes and all(out.bound >= Timestamp.DONE for out in self.graph_inputs.values()):
+            self._finish()
+
+    def release(self) -> None:
+        """After the run: drop queued packets and the links between nodes and streams (the only reference cycles
+        the runtime makes), so a finished graph is freed with its calculators, buffers and files as soon as the
+        application drops it, not at the next cycle collection. Calculators stay readable until then."""
+        with self.lock:
+            for ex in self.executors.values():
+                ex.heap.clear()
+                ex.threads = []
+            for node in self.nodes:
+                node.pending_commits.clear()
+                for q in node.inputs:
+                    q.packets.clear()
+                    q.upstream = ()
+                    q.node = None  # the one cycle per node: without it the node (and its calculator) needs gc
+                for out in node.outputs:
+                    out.consumers = []
+                    out.sinks = []
+            for out in self.graph_inputs.values():
+                out.consumers = []
+                out.sinks = []
+            self.full_queues.clear()
+            self._pending_sinks = []
+            self.watch = None  # it holds a bound method of this scheduler
 
     # -- scheduling (lock held) -------------------------------------------------------------------------------
     def _enqueue(self, node: NodeRuntime, kind: int) -> None:
@@ -158,16 +255,21 @@ class Scheduler:
         if node.queued or node.state != OPENED or node.closing or self.failed:
             return
         if node.is_source:
-            if not node.stopped and node.in_flight == 0 and not self.full_queues:
-                self._enqueue(node, SOURCE)
+            if node.in_flight == 0:
+                if node.stopped:
+                    node.closing = True
+                    self._enqueue(node, CLOSE)
+                elif not node.throttled_by:
+                    self._enqueue(node, SOURCE)
             return
         if node.in_flight >= node.max_in_flight:
             return
         if node.handler == "immediate":
-            if node.immediate_ready():
+            ts = node.immediate_readiness()
+            if ts is not None and ts < Timestamp.DONE:
                 self._enqueue(node, PROCESS)
                 return
-            ready, settled, any_packets = None, node.settled_bound(), node.has_packets()
+            settled, any_packets = node.settled_bound(), node.has_packets()
         else:
             ready, settled, any_packets = node.scan()
             if ready is not None:
@@ -192,15 +294,15 @@ class Scheduler:
         if kind == CLOSE:
             inv = Invocation(node, CLOSE)
         elif kind == SOURCE:
-            inv = Invocation(node, SOURCE)
+            if node.stopped:
+                return None  # check() closes it
+            inv = Invocation(node, SOURCE, 0)  # MediaPipe: a source's Process sees a dummy input timestamp of 0
         else:
             if node.handler == "immediate":
-                ts = min((q.packets[0][0].timestamp for q in node.inputs if q.packets), default=None)
-                node.seen_bounds = node.current_bounds()
-                if ts is None:
-                    if not node.process_bounds:
-                        return None
-                    ts = Timestamp.UNSET
+                ts = node.immediate_readiness()
+                if ts is None or ts >= Timestamp.DONE:
+                    return None
+                taken = node.take_immediate(ts)
             else:
                 ts = node.ready_timestamp()
                 if ts is None:
@@ -210,7 +312,7 @@ class Scheduler:
             packets: list[Packet | None] = []
             latency = 0
             for q in node.inputs:
-                if q.packets and q.packets[0][0].timestamp == ts:
+                if q.packets and q.packets[0][0].timestamp == ts and (node.handler != "immediate" or taken[q.slot]):
                     packet, enqueued = q.packets.popleft()
                     latency = max(latency, now - enqueued)
                     packets.append(packet)
@@ -218,9 +320,9 @@ class Scheduler:
                         self._unfull(q)
                 else:
                     packets.append(None)
-            if node.handler == "immediate":
-                node.seen_bounds = node.current_bounds()
             inv = Invocation(node, PROCESS, ts, packets, latency_ns=latency)
+            if node.handler == "immediate":
+                inv.bounds = [q.head_or_bound() for q in node.inputs]
         inv.seq = node.next_seq
         node.next_seq += 1
         node.in_flight += 1
@@ -231,16 +333,21 @@ class Scheduler:
     def _execute(self, inv: Invocation, worker: int = 0) -> None:
         node = inv.node
         calc = node.calculator
+        watch = self.watch if inv.kind in self._watch_kinds else None
+        if watch is not None:
+            watch.begin(id(inv), node.name, _METHOD[inv.kind], None if inv.kind == CLOSE else inv.timestamp)
         start = _perf_ns()
         try:
             if inv.kind == CLOSE:
                 inv.ctx = CloseContext(node)
                 calc.close(inv.ctx)
             else:
-                inv.ctx = ProcessContext(node, inv.timestamp, inv.packets)
+                inv.ctx = ProcessContext(node, inv.timestamp, inv.packets, inv.bounds)
                 inv.result = calc.process(inv.ctx)
-        except Exception as exc:  # noqa: BLE001 - any calculator failure is reported with its node
+        except BaseException as exc:  # noqa: BLE001 - any calculator failure (even SystemExit) names its node
             inv.error = exc
+        if watch is not None:
+            watch.end(id(inv))
         inv.duration_ns = _perf_ns() - start
         if self._trace_record is not None:  # the packet timestamp of the first send lets flows be matched later
             sends = inv.ctx._sends if inv.ctx is not None else ()
@@ -262,7 +369,7 @@ class Scheduler:
         else:
             stats.record(inv.duration_ns, inv.latency_ns)
         if inv.error is not None:
-            if inv.kind == PROCESS and self.error_policy == "skip":
+            if inv.kind == PROCESS and self.error_policy == "skip" and isinstance(inv.error, Exception):
                 stats.errors += 1
                 inv.ctx._sends.clear()
                 warnings.warn(f"posegraph: node '{node.name}' failed at timestamp "
@@ -280,7 +387,7 @@ class Scheduler:
         while True:
             try:
                 self._commit(inv)
-            except StreamError as exc:
+            except Exception as exc:  # noqa: BLE001 - a bad send fails the graph, naming the node
                 self.fail(CalculatorError(node.name, _METHOD[inv.kind], inv.timestamp, exc))
                 return self.take_pending_sinks(), self._should_finalize()
             node.commit_seq += 1
@@ -288,9 +395,10 @@ class Scheduler:
             if inv is None:
                 break
         self.check(node)
-        if self.full_queues and self.running == 0 and not any(ex.heap for ex in self.executors.values()):
+        if self.full_queues and self.running == 0 and not any(ex.heap for ex in self.executors.values()) \
+                and any(src.throttled_by and not src.stopped for src in self.sources):
             self._relieve_deadlock()
-        return self.take_pending_sinks(), False
+        return self.take_pending_sinks(), self._should_finalize()
 
     def _commit(self, inv: Invocation) -> None:
         node = inv.node
@@ -321,12 +429,15 @@ class Scheduler:
                 node.closing = True
                 self._enqueue(node, CLOSE)
         elif inv.kind == PROCESS and inv.result is STOP:
+            # MediaPipe: a non-source node returning StatusStop closes every source and graph input stream; what
+            # is already in the graph drains, and this node closes now.
             node.closing = True
             for q in node.inputs:
                 q.packets.clear()
                 if q.full:
                     self._unfull(q)
             self._enqueue(node, CLOSE)
+            self.close_packet_sources(node.name)
         elif inv.kind == CLOSE:
             node.state = CLOSED
             for out in node.outputs:
@@ -335,17 +446,31 @@ class Scheduler:
             if all(n.state == CLOSED for n in self.nodes):
                 self._finish()
 
+    def close_packet_sources(self, by: str) -> None:
+        """Stop every source node and close every graph input stream (MediaPipe's CloseAllPacketSources)."""
+        if self.stopped_by is None:
+            self.stopped_by = by
+        for src in self.sources:
+            if not src.stopped:
+                src.stopped = True
+                self.check(src)
+        for out in self.graph_inputs.values():
+            if out.bound < Timestamp.DONE:
+                self.publish(out, (), Timestamp.DONE)
+
     def publish(self, out: OutputStream, packets, bound: int) -> None:
         """Hand packets and a new bound to every reader of `out` (lock held)."""
         out.bound = bound
         if packets:
             now = _perf_ns()
         for q in out.consumers:
-            if packets:
+            if packets and not q.node.closing:  # a node closing (it returned STOP) takes nothing more
                 q.packets.extend((p, now) for p in packets)
                 if q.limit > 0 and not q.full and len(q.packets) >= q.limit:
                     q.full = True
                     self.full_queues.add(q)
+                    for src in q.upstream:
+                        src.throttled_by += 1
             q.bound = bound
             self.check(q.node)
         if out.sinks:
@@ -361,26 +486,38 @@ class Scheduler:
 
     # -- back-pressure ----------------------------------------------------------------------------------------
     def _unfull(self, q: InputQueue) -> None:
+        """`q` has room again: the sources upstream of it (and only those) may resume."""
         q.full = False
         self.full_queues.discard(q)
-        if not self.full_queues:
-            for src in self.sources:
-                self.check(src)
+        released = False
+        for src in q.upstream:
+            src.throttled_by -= 1
+            if not src.throttled_by:
+                released = True
+                if isinstance(src, NodeRuntime):
+                    self.check(src)
+        if released:
             self.state_changed.notify_all()
 
     def _relieve_deadlock(self) -> None:
-        """Every queue limit is a soft limit: when only growing one lets the graph move, grow it (as MediaPipe)."""
+        """Every queue limit is a soft limit: when the graph is idle and a throttled source waits, each full queue
+        grows by one packet (MediaPipe's UnthrottleSources), or with ``report_deadlock`` the graph fails."""
+        names = ", ".join(sorted(f"'{q.node.name}' input '{q.name}'" for q in self.full_queues))
+        if self.report_deadlock:
+            self.fail(DeadlockError(f"detected a deadlock due to input throttling for {names}: every node is idle "
+                                    f"while packet sources remain throttled; consider adjusting max_queue_size or "
+                                    f"report_deadlock"))
+            return
         self.queue_growths += 1
         if self.queue_growths == 1:
-            names = ", ".join(sorted(f"{q.node.name}<-{q.name}" for q in self.full_queues))
-            warnings.warn(f"posegraph: graph would deadlock with full input queues ({names}); raising their "
-                          f"max_queue_size", stacklevel=1)
+            warnings.warn(f"posegraph: resolved a deadlock by increasing max_queue_size of {names} by one; consider "
+                          f"increasing max_queue_size", stacklevel=1)
         for q in list(self.full_queues):
-            q.limit = len(q.packets) + max(1, q.limit)
+            q.limit = len(q.packets) + 1
             self._unfull(q)
 
     def relieve_if_stuck(self) -> bool:
-        """Called by a thread blocked on back-pressure (lock held)."""
+        """Called by a thread blocked on back-pressure of a graph input (lock held)."""
         if self.full_queues and self.running == 0 and not any(ex.heap for ex in self.executors.values()):
             self._relieve_deadlock()
             return True
@@ -406,28 +543,50 @@ class Scheduler:
         self.fail(GraphCancelledError("graph was cancelled"))
         return self._should_finalize()
 
+    def _stuck(self, node: str, method: str, timestamp: int | None, limit: float) -> None:
+        """The watchdog found a call that has not returned: fail the run, close the others, release the waiters."""
+        with self.lock:
+            self.stuck += 1
+            for n in self.nodes:
+                if n.name == node:
+                    n.stuck = True
+            already_finalizing = self._finalizing
+            self.fail(WatchdogError(node, method, limit, timestamp))
+            finalize = self._should_finalize()
+            if already_finalizing:  # the stuck call is a close() of the finalization itself
+                self._finish()
+        if finalize:
+            self._finalize()
+
     def _should_finalize(self) -> bool:
-        if self.failed and self.running == 0 and not self._finalizing:
+        if self.failed and self.running <= self.stuck and not self._finalizing:
             self._finalizing = True
             return True
         return False
 
     def _finalize(self) -> None:
         """After a failure: close every node that opened (outside the lock), then stop the workers."""
+        watch = self.watch if CLOSE in self._watch_kinds else None
         for node in self.nodes:
-            if node.state == OPENED:
+            if node.state == OPENED and not node.stuck:
                 start = _perf_ns()
+                if watch is not None:
+                    watch.begin(id(node), node.name, "close", None)
                 try:
                     node.calculator.close(CloseContext(node))
-                except Exception as exc:  # noqa: BLE001
+                except BaseException as exc:  # noqa: BLE001
                     if self.error is not None and hasattr(self.error, "add_note"):
                         self.error.add_note(f"node '{node.name}' also failed in close(): {exc!r}")
+                if watch is not None:
+                    watch.end(id(node))
                 node.stats.close_ns += _perf_ns() - start
                 node.state = CLOSED
         with self.lock:
             self._finish()
 
     def _finish(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
         self._stop_workers = True
         for ex in self.executors.values():
             ex.cond.notify_all()
@@ -454,3 +613,38 @@ class Scheduler:
                     finalize = self._should_finalize()
                 if finalize:
                     self._finalize()
+
+
+def _link_throttling(nodes: list[NodeRuntime], graph_inputs: dict[str, OutputStream]) -> None:
+    """Give every input queue the packet sources upstream of it (source nodes and graph input streams, back
+    edges not followed): only those pause while the queue is full (MediaPipe throttles the same set)."""
+    producer: dict[str, Any] = dict(graph_inputs)
+    for node in nodes:
+        for out in node.outputs:
+            producer[out.name] = node
+    for out in graph_inputs.values():
+        out.throttled_by = 0
+    memo: dict[str, tuple] = {}
+    for node in nodes:
+        for q in node.inputs:
+            q.upstream = () if q.back_edge else _queue_sources(q.name, producer, memo)
+
+
+def _queue_sources(stream: str, producer: dict[str, Any], memo: dict[str, tuple]) -> tuple:
+    p = producer.get(stream)
+    if p is None:
+        return ()
+    if isinstance(p, OutputStream):
+        return (p,)
+    if p.name in memo:
+        return memo[p.name]
+    memo[p.name] = ()  # a cycle without a declared back edge: stop here
+    found: dict[int, Any] = {}
+    if p.is_source:
+        found[id(p)] = p
+    for q in p.inputs:
+        if not q.back_edge:
+            for src in _queue_sources(q.name, producer, memo):
+                found[id(src)] = src
+    memo[p.name] = tuple(found.values())
+    return memo[p.name]

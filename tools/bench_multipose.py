@@ -209,10 +209,10 @@ class StepClock:
     def __init__(self, graph: Graph, only: str | None = None, work=None):
         self.ns = 0
         self._work = work  # extra work inside each wrapped call (counted with the steps), for part D
-        for node in graph._nodes:
-            name = type(node.calculator).registered_name
+        for node in graph.nodes:
+            name = node.calculator
             if (name == only) if only else (name not in LOOP_NODES):
-                node.calculator.process = self._wrap(node.calculator.process)
+                node.instance.process = self._wrap(node.instance.process)
 
     def _wrap(self, process):
         def timed_process(ctx):

@@ -138,6 +138,10 @@ class Validator:
             if cls is not None:
                 self.check_ports(node, cls)
             self.options.append(self.check_options(node, cls) if cls is not None else None)
+            if cls is not None:  # the calculator's own rules on its wiring and options (MediaPipe's GetContract)
+                ports = {kind: [(e.ref.tag, e.ref.index) for e in node.entries[kind]] for kind in KINDS}
+                for problem in cls.check_node(ports, self.options[-1]):
+                    self.issues.append(node.issue(f"{node.calculator}: {problem}", node.line_of(("calculator", 0))))
             if node.message.HasField("max_in_flight") and node.message.max_in_flight < 1:
                 self.issues.append(node.issue(f"max_in_flight must be at least 1, got {node.message.max_in_flight}",
                                               node.line_of(("max_in_flight", 0))))
@@ -446,7 +450,7 @@ class Validator:
                          self.file, self.graph_line(("num_threads", 0)))
             elif top.num_threads > 0:
                 num_threads = top.num_threads
-        max_queue_size = top.max_queue_size if top.max_queue_size > 0 else 0  # 0: unbounded
+        max_queue_size = (top.max_queue_size or 100) if top.max_queue_size >= 0 else 0  # MediaPipe: 0 is 100; -1 unbounded
         profiler = ProfilerSpec()
         if top.HasField("profiler_config"):
             pc = top.profiler_config

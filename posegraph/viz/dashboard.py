@@ -76,18 +76,18 @@ class Dashboard:
 
     # -- numbers ---------------------------------------------------------------------------------------------
     def _frames(self, nodes) -> int:
-        counts = getattr(self.graph, "_input_counts", {}) or {}
+        counts = self.graph.input_counts() if hasattr(self.graph, "input_counts") else {}
         frames = max(counts.values(), default=0)
         if not frames:
-            frames = max((n.stats.emitted for n in nodes if n.is_source), default=0)
+            frames = max((n.emitted for n in nodes if n.is_source), default=0)
         return frames
 
     def snapshot(self) -> dict:
         """Current per-node counters and queue depths, with rates over the last WINDOW_S seconds."""
         g = self.graph
-        nodes = list(getattr(g, "_nodes", ()) or ())
+        nodes = list(getattr(g, "nodes", ()) or ())
         now = time.perf_counter()
-        counters = {n.name: (n.stats.process_count, n.stats.process_ns) for n in nodes}
+        counters = {n.name: (n.process_count, n.process_ns) for n in nodes}
         frames = self._frames(nodes)
         with self._lock:
             if not self._samples or now - self._samples[-1][0] >= SAMPLE_EVERY_S:
@@ -98,22 +98,20 @@ class Dashboard:
         span = now - base_t
         recent_ns = {name: ns - base.get(name, (0, 0))[1] for name, (_, ns) in counters.items()}
         recent_total = sum(max(0, v) for v in recent_ns.values()) or 1
-        started = getattr(g, "_started_at", 0.0) or 0.0
-        elapsed = (getattr(g, "_finished_at", 0.0) or now) - started if started else 0.0
+        elapsed = float(getattr(g, "elapsed_s", 0.0) or 0.0)
         out_nodes, queues = {}, []
         for n in nodes:
             count, ns = counters[n.name]
             b_count, b_ns = base.get(n.name, (0, 0))
             d_count, d_ns = count - b_count, ns - b_ns
             queued = 0
-            for q in n.inputs:
-                depth = len(q.packets)
-                if depth:
-                    queued += depth
-                    queues.append([n.name, q.name, depth])
+            for q in n.queues:
+                if q.size:
+                    queued += q.size
+                    queues.append([n.name, q.stream, q.size])
             out_nodes[n.name] = {
-                "calculator": n.spec.calculator, "calls": count, "dropped": n.stats.dropped,
-                "errors": n.stats.errors, "queued": queued, "in_flight": n.in_flight, "state": n.state,
+                "calculator": n.calculator, "calls": count, "dropped": n.dropped,
+                "errors": n.errors, "queued": queued, "in_flight": n.in_flight, "state": n.state,
                 "mean_ms": ns / count / 1e6 if count else 0.0,
                 "recent_mean_ms": (d_ns / d_count / 1e6) if d_count else (ns / count / 1e6 if count else 0.0),
                 "calls_per_s": d_count / span if span > 0 else 0.0,

@@ -86,7 +86,7 @@ executor { name: "inference" num_threads: 2 }
 profiler_config { trace_enabled: true trace_path: "trace.json" samples_per_node: 50 }
 """ + CHAIN
     graph = load_graph(text)
-    assert graph.num_threads == 3 and graph.max_queue_size == 0
+    assert graph.num_threads == 3 and graph.max_queue_size == 100  # MediaPipe: 0 means the default, 100
     assert graph.executors == [ExecutorSpec("io", 1), ExecutorSpec("inference", 2)]
     assert graph.profiler == ProfilerSpec(True, "trace.json", 50)
     assert load_graph("max_queue_size: -1\n" + CHAIN).max_queue_size == 0  # unbounded

@@ -81,10 +81,11 @@ class SleepOptions:
 
 @calculator("RtSleep")
 class Sleep(Calculator):
-    """Sleeps (releasing the GIL) then forwards; stands in for inference."""
+    """Sleeps (releasing the GIL) then forwards; stands in for inference. Stateless, so process() may overlap."""
 
     IN = Input("")
     OUT = Output("")
+    CONCURRENT_PROCESS = True
     Options = SleepOptions
 
     def process(self, ctx):

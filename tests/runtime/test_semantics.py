@@ -125,9 +125,9 @@ def test_split_vector_ranges_and_element_only():
            options { [posegraph.SplitVectorOptions.ext] { ranges { begin: 0 end: 1 } ranges { begin: 1 end: 2 }
                      element_only: true } } }
     """
-    got = run_collect(text, {"v": [(0, [7, 8, 9]), (1, [5])]}, ["head", "tail"])
+    got = run_collect(text, {"v": [(0, [7, 8, 9]), (1, [5, 6])]}, ["head", "tail"])
     assert got["head"] == [(0, 7), (1, 5)]
-    assert got["tail"] == [(0, 8)]
+    assert got["tail"] == [(0, 8), (1, 6)]
 
 
 def test_begin_end_loop_runs_the_body_per_element():
@@ -141,6 +141,10 @@ def test_begin_end_loop_runs_the_body_per_element():
            output_stream: 'ITERABLE:results' }
     """
     got = run_collect(text, {"people": [(0, [1, 2, 3]), (5, []), (9, [4])]}, ["results"])
+    assert got["results"] == [(0, [10, 20]), (9, [40])]  # MediaPipe: an empty batch gives no list
+    emit_empty = text.replace("output_stream: 'ITERABLE:results' }", "output_stream: 'ITERABLE:results' "
+                              "options { [posegraph.EndLoopOptions.ext] { emit_empty: true } } }")
+    got = run_collect(emit_empty, {"people": [(0, [1, 2, 3]), (5, []), (9, [4])]}, ["results"])
     assert got["results"] == [(0, [10, 20]), (5, []), (9, [40])]
 
 

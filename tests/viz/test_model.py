@@ -63,7 +63,7 @@ def test_main_graph_nodes_edges_and_clusters():
 
     # options: as written, and the effective values with defaults
     assert "max_in_flight: 1" in calcs["limiter"].options_text
-    assert calcs["limiter"].options == {"max_in_flight": "1", "max_in_queue": "0"}
+    assert calcs["limiter"].options == {"max_in_flight": "1", "max_in_queue": "0", "in_flight_timeout": "0"}
     assert "threshold: 0.5" in calcs["threshold"].options_text
     assert calcs["threshold"].options["threshold"] == "0.5"
     ports = {p.label: p for p in calcs["limiter"].ports}

@@ -1,0 +1,178 @@
+"""Ports of mediapipe/framework/calculator_graph_test.cc scenarios that posegraph can express (exact packets,
+timestamps and order). Scenarios not ported: executors given as C++ objects (RunsCorrectlyWithExternalExecutor,
+SetExecutorTwice...), status handlers and packet generators (no such concepts here), C++ type checks
+(TypeMismatch), simulation clocks and semaphores across threads (FastSourceSlowSink timing)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from posegraph import DeadlockError, Graph, StreamError
+
+from .mp import RECORDS, Harness
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(autouse=True)
+def clear_records():
+    RECORDS.clear()
+
+
+def test_check_input_timestamp():
+    """TEST(CalculatorGraph, CheckInputTimestamp): a source's process() sees 0, open() Unstarted, close() Done."""
+    graph = Graph("node { calculator: 'MpCheckInputTimestampSourceCalculator' output_stream: 'integer' }\n"
+                  "node { name: 'sink' calculator: 'MpCheckInputTimestampSinkCalculator' input_stream: 'integer' }")
+    graph.start()
+    graph.close(timeout=10)
+    assert RECORDS["sink"] == [0, 1, 2, 3, 4]
+
+
+def test_check_input_timestamp2():
+    """TEST(CalculatorGraph, CheckInputTimestamp2): a sink returning STOP ends the graph and closes the (endless)
+    source."""
+    graph = Graph("node { calculator: 'MpCheckInputTimestamp2SourceCalculator' output_stream: 'integer' }\n"
+                  "node { name: 'sink' calculator: 'MpCheckInputTimestamp2SinkCalculator' input_stream: 'integer' }")
+    graph.start()
+    graph.wait_until_done(timeout=10)
+    assert RECORDS["sink"] == [0, 1, 2, 3, 4]
+    assert all(view.state == "closed" and view.queued == 0 for view in graph.nodes)
+
+
+def test_non_source_stop_closes_graph_inputs():
+    """MediaPipe: a non-source node returning StatusStop closes all packet sources, graph input streams too
+    (CalculatorGraph::CloseAllPacketSources): the graph finishes and further input is refused."""
+    graph = Graph("input_stream: 'in'\n"
+                  "node { name: 'sink' calculator: 'MpCheckInputTimestamp2SinkCalculator' input_stream: 'in' }")
+    graph.start()
+    for t in range(5):
+        graph.add_packet("in", t, t)
+    deadline = time.monotonic() + 10
+    while not graph.done and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(StreamError, match="closed .*returned STOP"):
+        graph.add_packet("in", 5, 5)
+    graph.wait_until_done(timeout=10)
+    with pytest.raises(StreamError, match="returned STOP"):
+        graph.add_packet("in", 6, 6)
+    assert RECORDS["sink"] == [0, 1, 2, 3, 4]
+
+
+OUTPUT_IN_OPEN = """
+max_queue_size: 1
+input_side_packet: 'global_counter'
+output_stream: 'output'
+node { calculator: 'MpGlobalCountSourceCalculator' input_side_packet: 'global_counter' output_stream: 'integers' }
+node { calculator: 'MpUnitDelayCalculator' input_stream: 'integers' output_stream: 'delayed_integers' }
+node { calculator: 'PassThroughCalculator' input_stream: 'delayed_integers' output_stream: 'output' }
+"""
+
+
+def test_output_packet_in_open():
+    """TEST(CalculatorGraph, OutputPacketInOpen): a packet sent from open() reaches the output first."""
+    h = Harness(OUTPUT_IN_OPEN, ["output"], side={"global_counter": [1]})
+    h.close()
+    assert h.got["output"] == [(i, i) for i in range(6)]
+
+
+DEADLOCK = """
+report_deadlock: true
+max_queue_size: 1
+input_stream: 'input1'
+input_stream: 'input2'
+node { calculator: 'PassThroughCalculator' input_stream: 'input1' input_stream: 'input2'
+       output_stream: 'output1' output_stream: 'output2' }
+"""
+
+
+@pytest.mark.parametrize("extra", [
+    "",  # DeadlockIsReportedAndSufficientInfoProvided
+    "node { calculator: 'MergeCalculator' input_stream: 'output1' input_stream: 'output2' output_stream: 'output3' }",
+    # DeadlockIsReportedAndSufficientInfoProvidedMultipleCalculators
+])
+def test_deadlock_is_reported_and_sufficient_info_provided(extra):
+    """TEST(CalculatorGraph, DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators])."""
+    graph = Graph(DEADLOCK + extra)
+    graph.start()
+    graph.add_packet("input1", 1, 0)
+    with pytest.raises(DeadlockError) as info:
+        graph.add_packet("input1", 1, 1, timeout=5)
+    assert "deadlock" in str(info.value) and "input1" in str(info.value)
+    assert "PassThroughCalculator" in str(info.value)
+    graph.cancel()
+
+
+def test_deadlock_relief_grows_the_queue_by_one():
+    """CalculatorGraph::UnthrottleSources: without report_deadlock each full queue grows to its size + 1."""
+    graph = Graph(DEADLOCK.replace("report_deadlock: true", ""))
+    graph.start()
+    with pytest.warns(UserWarning, match="increasing max_queue_size"):
+        for t in range(5):
+            graph.add_packet("input1", t, t, timeout=5)
+    (node,) = graph.nodes
+    assert [(q.stream, q.size, q.limit) for q in node.queues] == [("input1", 5, 5), ("input2", 0, 1)]
+    graph.close_input("input2")
+    graph.close(timeout=10)
+
+
+def test_only_sources_upstream_of_a_full_queue_are_throttled():
+    """MediaPipe throttles the packet sources upstream of a full queue, not every graph input."""
+    gate = threading.Event()
+    from posegraph import Calculator, Input, Output, calculator
+
+    @calculator("MpBlockUntilSet")
+    class Block(Calculator):
+        IN = Input("")
+        OUT = Output("")
+
+        def process(self, ctx):
+            gate.wait(10)
+            ctx.send(self.OUT, ctx[self.IN])
+
+    h = Harness("""
+max_queue_size: 1
+input_stream: 'slow_in'  input_stream: 'fast_in'
+output_stream: 'slow_out'  output_stream: 'fast_out'
+node { calculator: 'MpBlockUntilSet' input_stream: 'slow_in' output_stream: 'slow_out' }
+node { calculator: 'PassThroughCalculator' input_stream: 'fast_in' output_stream: 'fast_out' }
+""", ["slow_out", "fast_out"], num_threads=2)
+    h.send("slow_in", 0, 0)   # taken by the blocked node
+    h.send("slow_in", 1, 1)   # fills its queue
+    for t in range(5):        # another input, not upstream of the full queue: never waits
+        assert h.graph.add_packet("fast_in", t, t, timeout=2)
+    gate.set()
+    h.close()
+    assert h.got["fast_out"] == [(t, t) for t in range(5)]
+    assert h.got["slow_out"] == [(0, 0), (1, 1)]
+
+
+def test_node_with_only_side_packets_is_not_run():
+    """CalculatorNode::IsSource: no input and no output streams is not a source; only open() and close() run."""
+    graph = Graph("input_side_packet: 's'\n"
+                  "node { name: 'side_only' calculator: 'MpSideOnlyCalculator' input_side_packet: 's' }")
+    graph.start({"s": 1})
+    graph.close(timeout=10)
+    assert RECORDS["side_only"] == ["open", "close"]
+
+
+def test_side_packets_without_graph_declaration_are_accepted():
+    """CalculatorGraph::StartRun accepts side packets the graph does not declare."""
+    graph = Graph("input_stream: 'in'\noutput_stream: 'out'\n"
+                  "node { calculator: 'PassThroughCalculator' input_stream: 'in' output_stream: 'out' }")
+    graph.start({"unused": 1})
+    graph.close(timeout=10)
+
+
+def test_run_again_after_close_gets_fresh_calculators():
+    """TEST(CalculatorGraph, RecoverAfterRunError)-style reuse: a graph runs again after close(), with new
+    calculator instances (as MediaPipe creates calculators per run)."""
+    h = Harness(OUTPUT_IN_OPEN, ["output"], side={"global_counter": [1]})
+    h.close()
+    first = list(h.got["output"])
+    h.got["output"].clear()
+    h.graph.start({"global_counter": [1]})
+    h.graph.close(timeout=10)
+    assert h.got["output"] == first == [(i, i) for i in range(6)]
