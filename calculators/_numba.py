@@ -9,10 +9,14 @@ small and cheap to compile, so a missing cache must cost compile time, never an 
 Order of cache locations:
 
 1. `NUMBA_CACHE_DIR` when the user set it (Numba's own rule, respected unchanged);
-2. the package's `__pycache__` when writable (Numba's default, next to the module);
-3. `~/.cache/posegraph/numba` (or `$XDG_CACHE_HOME/posegraph/numba`);
-4. a per-user folder under the system temp dir;
-5. no cache at all (compile on first call), with a single warning.
+2. the package's `__pycache__` when writable and safe (Numba's default, next to the module);
+3. `$XDG_CACHE_HOME/posegraph/numba` (default `~/.cache/posegraph/numba`), created with mode 0700;
+4. no cache at all (compile on first call), with a single one-line warning.
+
+Numba unpickles the index files it finds in its cache folder, so whoever can write there can run code in this
+process. A folder is therefore used only if it (and the folder holding it) is owned by this user and not writable by
+group or others; anything else is refused. There is deliberately no fallback to a shared temp folder: a predictable
+name under `/tmp` can be planted by another user before we create it.
 
 All kernels are compiled with `nogil=True` so that several graph executors on Python threads run them in parallel.
 """
@@ -20,6 +24,7 @@ All kernels are compiled with `nogil=True` so that several graph executors on Py
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -29,7 +34,7 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["jit", "cache_dir", "NUMBA_VERSION"]
+__all__ = ["jit", "cache_dir", "unsafe_reason", "NUMBA_VERSION"]
 
 NUMBA_VERSION: str = numba.__version__
 
@@ -42,22 +47,52 @@ def _user_cache_base() -> Path:
     return base / "posegraph" / "numba"
 
 
-def _temp_cache_base() -> Path:
-    try:
-        uid = str(os.getuid())
-    except AttributeError:  # Windows
-        uid = os.environ.get("USERNAME", "user")
-    return Path(tempfile.gettempdir()) / f"posegraph-numba-{uid}"
+def unsafe_reason(path: Path) -> str | None:
+    """Why `path` (an existing folder) must not hold a cache that gets unpickled, or None when it is safe:
+    it and its parent must be owned by this user and writable by nobody else (on POSIX)."""
+    if not hasattr(os, "getuid"):
+        return None  # Windows: per-user profile folders, ACLs rather than modes
+    uid = os.getuid()
+    for folder in (path, path.parent):
+        try:
+            st = folder.stat()
+        except OSError as exc:
+            return f"cannot check {folder}: {exc.strerror}"
+        if not stat.S_ISDIR(st.st_mode):
+            return f"{folder} is not a folder"
+        if st.st_uid != uid:
+            return f"{folder} is owned by uid {st.st_uid}, not by this user ({uid})"
+        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return f"{folder} is writable by group or others (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
 
 
-def _writable_dir(path: Path) -> bool:
-    """True when `path` exists (or can be created) and a file can be written in it."""
+def _ensure_private_dir(path: Path) -> str | None:
+    """Create `path` (mode 0700) if missing; None when it is usable for a cache, else why not."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, exist_ok=True)  # ~/.cache/posegraph: private too (checked below)
+        path.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create {path}: {exc.strerror or exc}"
+    reason = unsafe_reason(path)
+    if reason:
+        return reason
+    try:
         tempfile.TemporaryFile(dir=path).close()
-        return True
+    except OSError as exc:
+        return f"cannot write in {path}: {exc.strerror or exc}"
+    return None
+
+
+def _usable_in_tree(path: Path) -> bool:
+    """The package's `__pycache__`: used only if it exists or can be made, is writable, and is safe."""
+    try:
+        path.mkdir(exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
     except OSError:
         return False
+    return unsafe_reason(path) is None
 
 
 def cache_dir() -> str | None:
@@ -69,12 +104,10 @@ def cache_dir() -> str | None:
     if env:
         return env
     here = Path(__file__).resolve().parent
-    if _writable_dir(here / "__pycache__"):
+    if _usable_in_tree(here / "__pycache__"):
         return str(here / "__pycache__")
-    for base in (_user_cache_base(), _temp_cache_base()):
-        if _writable_dir(base):
-            return str(base)
-    return None
+    base = _user_cache_base()
+    return str(base) if _ensure_private_dir(base) is None else None
 
 
 def _make_cache_class() -> type | None:
@@ -104,27 +137,51 @@ def _make_cache_class() -> type | None:
     except AttributeError:
         return None
 
-    class _BaseDirLocator(user_wide):  # type: ignore[misc, valid-type]
-        """Like Numba's user-wide locator, but rooted at `_base()`."""
+    class SafeInTreeCacheLocator(in_tree):  # type: ignore[misc, valid-type]
+        """Numba's ``__pycache__`` locator, refusing a folder someone else can write to."""
 
-        @staticmethod
-        def _base() -> Path:  # pragma: no cover - overridden
-            raise NotImplementedError
+        @classmethod
+        def from_function(cls, py_func: Any, py_file: str) -> Any:
+            found = super().from_function(py_func, py_file)
+            if found is not None and unsafe_reason(Path(found.get_cache_path())) is not None:
+                return None
+            return found
+
+    class PosegraphUserCacheLocator(user_wide):  # type: ignore[misc, valid-type]
+        """Like Numba's user-wide locator, but rooted at `_user_cache_base()` (looked up at call time, so it
+        follows the environment of the process), created 0700 and refused unless private to this user."""
 
         def __init__(self, py_func: Any, py_file: str) -> None:
             self._py_file = py_file
             self._lineno = py_func.__code__.co_firstlineno
-            self._cache_path = str(self._base() / self.get_suitable_cache_subpath(py_file))
+            self._base = _user_cache_base()
+            self._cache_path = str(self._base / self.get_suitable_cache_subpath(py_file))
 
-    # Looked up at call time (not bound here) so that the folders follow the environment of the process.
-    class PosegraphUserCacheLocator(_BaseDirLocator):
-        _base = staticmethod(lambda: _user_cache_base())
+        def ensure_cache_path(self) -> None:
+            reason = _ensure_private_dir(self._base)
+            if reason:
+                raise PermissionError(reason)
+            path = Path(self._cache_path)
+            path.mkdir(mode=0o700, exist_ok=True)
+            reason = unsafe_reason(path)
+            if reason:
+                raise PermissionError(reason)
+            tempfile.TemporaryFile(dir=path).close()
 
-    class PosegraphTempCacheLocator(_BaseDirLocator):
-        _base = staticmethod(lambda: _temp_cache_base())
+        @classmethod
+        def from_function(cls, py_func: Any, py_file: str) -> Any:
+            if not os.path.exists(py_file):
+                return None
+            self = cls(py_func, py_file)
+            try:
+                self.ensure_cache_path()
+            except OSError as exc:
+                _warn_once(f"posegraph: Numba cache disabled ({exc}); kernels compile on first use")
+                return None
+            return self
 
     class _Impl(impl_base):  # type: ignore[misc, valid-type]
-        _locator_classes = [user_provided, in_tree, PosegraphUserCacheLocator, PosegraphTempCacheLocator]
+        _locator_classes = [user_provided, SafeInTreeCacheLocator, PosegraphUserCacheLocator]
 
     class PosegraphFunctionCache(function_cache):  # type: ignore[misc, valid-type]
         _impl_class = _Impl

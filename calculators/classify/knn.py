@@ -103,11 +103,18 @@ class PoseSampleSet:
         if not path.is_file():
             raise FileNotFoundError(f"k-NN pose sample file {path} does not exist (make one with "
                                     "`posegraph train-classifier DIR -o FILE.npz`)")
+        from ..safe_npz import ArraySpec, NpzError, read_npz
+
+        # Only the arrays a sample set has, each checked before it is allocated (an .npz is untrusted input).
+        # Missing ones are reported below, after the kind and version checks.
+        specs = {name: ArraySpec(kinds, ndim, optional=True) for name, kinds, ndim in (
+            ("kind", "U", 0), ("version", "iu", 0), ("topology", "U", 0), ("class_names", "U", 1),
+            ("labels", "iu", 1), ("landmarks", "fiu", 3), ("image_sizes", "fiu", 2), ("sample_names", "U", 1),
+            ("info_keys", "U", 1), ("info_values", "U", 1))}
         try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except Exception as exc:  # noqa: BLE001 - zip, format and pickle errors all mean "not our file"
-            raise ValueError(f"{path} is not a k-NN pose sample file (.npz): {exc}") from exc
+            arrays = read_npz(path, specs)
+        except NpzError as exc:
+            raise ValueError(f"{path} is not a k-NN pose sample file (.npz): {exc}") from None
         if str(arrays.get("kind", "")) != SAMPLE_SET_KIND:
             raise ValueError(f"{path} is not a posegraph k-NN pose sample file (no kind={SAMPLE_SET_KIND!r})")
         version = int(arrays.get("version", -1))
@@ -121,7 +128,8 @@ class PoseSampleSet:
         try:
             return cls(str(arrays["topology"]), tuple(arrays["class_names"].tolist()),
                        arrays["labels"].astype(np.int64), arrays["landmarks"].astype(np.float32),
-                       arrays["image_sizes"].astype(np.float64), tuple(arrays["sample_names"].tolist()), info)
+                       arrays["image_sizes"].astype(np.float64),
+                       tuple(arrays.get("sample_names", np.array([], str)).tolist()), info)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from exc
 

@@ -7,15 +7,23 @@ file before any gets a second. The driver watches each worker's pipe and process
 (killed, crashed in native code, ran out of memory) is noticed at once, the file it was running is reported as
 lost, the file queued behind it goes back to the queue (it had not started), and a fresh worker replaces it when
 there is more work.
+
+A worker never outlives its driver: on Linux the kernel kills it when the driver dies (``PR_SET_PDEATHSIG``), and
+everywhere a watchdog thread ends it once its parent process is gone (the driver killed with SIGKILL cannot stop its
+workers itself, and a worker busy in a graph does not read its pipe).
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import socket
+import sys
+import threading
+import time
 import traceback
 from collections import deque
 from typing import Any
@@ -25,8 +33,33 @@ from .errors import BatchError
 from .worker import FileRunner, FileTask, short_error, worker_name
 
 
-def _worker_main(conn, settings: WorkerSettings) -> None:
+PR_SET_PDEATHSIG = 1
+PARENT_POLL_S = 0.5
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """End this process when the process `parent_pid` (its parent) dies."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watchdog below still does it, a little later
+    if os.getppid() != parent_pid:  # it died before we could ask
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)  # no cleanup: the driver that would commit our outputs is gone; a rerun redoes the file
+
+    threading.Thread(target=watch, name="posegraph-batch-parent-watch", daemon=True).start()
+
+
+def _worker_main(conn, settings: WorkerSettings, parent_pid: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
+    if parent_pid is not None:
+        exit_with_parent(parent_pid)
     try:
         runner = FileRunner(settings.graph_config, threads=settings.threads, side=settings.side,
                             preload_modules=settings.preload, file_timeout=settings.file_timeout)
@@ -44,6 +77,7 @@ def _worker_main(conn, settings: WorkerSettings) -> None:
         task: FileTask = message[1]
         outcome = runner.run(task.input, task.temp_outputs)
         conn.send(("done", task.index, outcome))
+        del message, task, outcome  # hold nothing of a finished file while waiting for the next one
 
 
 def _describe_exit(code: int | None) -> str:
@@ -61,7 +95,7 @@ class _Slot:
     def __init__(self, context, settings: WorkerSettings):
         parent, child = context.Pipe(duplex=True)
         self.conn = parent
-        self.process = context.Process(target=_worker_main, args=(child, settings), daemon=True,
+        self.process = context.Process(target=_worker_main, args=(child, settings, os.getpid()), daemon=True,
                                        name="posegraph-batch-worker")
         # The worker's CPU budget, the way Ray tells an actor its num_cpus: libraries that size thread pools
         # from OMP_NUM_THREADS see the share of this worker, not the whole machine. A spawned child takes

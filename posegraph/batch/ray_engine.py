@@ -36,6 +36,7 @@ from typing import Any
 
 from .engine import Completion, Engine, WorkerSettings
 from .errors import BatchError
+from .reaper import Reaper
 from .worker import FileOutcome, FileRunner, FileTask, short_error, worker_name
 
 TRANSFERS = ("auto", "paths", "bytes")
@@ -118,6 +119,8 @@ class RayEngine(Engine):
         self._created = 0
         self._ray = None
         self._actor_class = None
+        self._reaper: Reaper | None = None
+        self._reaper_checked = 0.0
 
     # -- lifetime ----------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -162,6 +165,10 @@ class RayEngine(Engine):
             raise BatchError(f"Ray actors cannot start: {short_error(exc)}") from exc
         for actor, info in zip(self._actors, infos):
             actor.name, actor.pid = info["worker"], info["pid"]
+        if self._owns_ray and not self.address:  # our local Ray: none of its processes may outlive us
+            self._reaper = Reaper()
+            self._reaper.watch_descendants()
+            self._reaper_checked = time.monotonic()
 
     def _single_local_node(self) -> bool:
         ray = self._ray
@@ -187,6 +194,9 @@ class RayEngine(Engine):
         if self._owns_ray:
             ray.shutdown()
             self._owns_ray = False
+        if self._reaper is not None:
+            self._reaper.release()
+            self._reaper = None
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "transfer": self.transfer, "address": self.address or "local"}
@@ -248,6 +258,9 @@ class RayEngine(Engine):
 
     def wait(self, timeout: float) -> list[Completion]:
         ray = self._ray
+        if self._reaper is not None and time.monotonic() - self._reaper_checked > 10.0:
+            self._reaper.watch_descendants()  # processes Ray started since (replacement actors, workers)
+            self._reaper_checked = time.monotonic()
         if not self._refs:
             time.sleep(min(timeout, 0.05))
             return []

@@ -15,15 +15,24 @@ with the recorded size and SHA-256. Outputs are written under ``tmp/``, checked 
 whole lines of valid JSON), fsync'ed and renamed into place; the record is written last (also via a temporary name
 and a rename). A crash at any point therefore leaves either a complete, recorded file or something a rerun redoes:
 a half-written JSONL is never taken as done.
+
+Links: the batch never writes through a symbolic link inside the output folder. ``.posegraph-batch``, ``done/``,
+``tmp/``, ``lock``, ``manifest.jsonl`` and ``summary.json`` that are links (or the wrong kind of file) are refused
+with a BatchError before anything is written; files are opened with ``O_NOFOLLOW`` (temporary ones also with
+``O_EXCL``); final outputs and records are put in place by ``rename``, which replaces a link instead of writing
+through it; a completion record that is a link or a folder is invalid and replaced. The output folder itself may be a
+link: it is the user's choice.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +48,7 @@ SUMMARY = "summary.json"
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as handle:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
@@ -58,14 +67,100 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same folder and a rename."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    """Write `data` to `path` via a fresh temporary file in the same folder and a rename (which replaces a link at
+    `path` rather than writing through it)."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+    try:
+        with open(fd, "wb", closefd=False) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        os.close(fd)
+    try:
+        os.replace(temp, path)
+    except OSError:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _refuse_link(path: Path, kind: str) -> None:
+    """BatchError unless `path` is absent or a real `kind` ("dir" or "file"), not a symbolic link."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise BatchError(f"refusing to use {path}: it is a symbolic link, and the batch never writes through links "
+                         f"inside its output folder; remove the link and run again")
+    if kind == "dir" and not stat.S_ISDIR(st.st_mode):
+        raise BatchError(f"refusing to use {path}: the batch keeps a folder there, but this is not a folder; "
+                         f"remove it and run again")
+    if kind == "file" and not stat.S_ISREG(st.st_mode):
+        raise BatchError(f"refusing to use {path}: the batch keeps a regular file there, but this is not one; "
+                         f"remove it and run again")
+
+
+def _make_dir(path: Path) -> None:
+    _refuse_link(path, "dir")
+    try:
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        _refuse_link(path, "dir")  # it appeared between the check and mkdir
+
+
+def _open_nofollow(path: Path, flags: int, what: str) -> int:
+    _refuse_link(path, "file")
+    try:
+        return os.open(path, flags | _NOFOLLOW, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            _refuse_link(path, "file")  # raises: it became a link
+        raise BatchError(f"cannot open the {what} {path}: {exc.strerror}") from None
+
+
+def _empty_dir(path: Path) -> None:
+    """Remove everything inside `path` without following links (the folder is opened once, by descriptor)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
+    try:
+        for entry in os.scandir(fd):
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.name, dir_fd=fd, ignore_errors=True)
+                else:
+                    os.unlink(entry.name, dir_fd=fd)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
+_RECORD_TYPES = {"format": int, "job": str, "input_stat": dict, "outputs": dict}
+
+
+def record_problem(record: Any, outputs: dict[str, str]) -> str | None:
+    """Why a parsed completion record cannot vouch for anything (wrong shape or types), or None."""
+    if not isinstance(record, dict):
+        return f"completion record is a JSON {type(record).__name__}, not an object"
+    for key, kind in _RECORD_TYPES.items():
+        if not isinstance(record.get(key), kind) or isinstance(record.get(key), bool):
+            return f"completion record field '{key}' is missing or not a {kind.__name__}"
+    stat_ = record["input_stat"]
+    if not all(isinstance(stat_.get(k), int) and not isinstance(stat_.get(k), bool) for k in ("size", "mtime_ns")):
+        return "completion record field 'input_stat' is malformed"
+    for side in outputs:
+        entry = record["outputs"].get(side)
+        if entry is None:
+            return f"completion record has no {side} output"
+        if not (isinstance(entry, dict) and isinstance(entry.get("bytes"), int) and not isinstance(entry["bytes"], bool)
+                and isinstance(entry.get("sha256"), str)):
+            return f"completion record entry for {side} is malformed"
+    return None
 
 
 def check_jsonl(path: Path) -> int:
@@ -85,8 +180,8 @@ def check_jsonl(path: Path) -> int:
 
 
 def input_fingerprint(path: Path) -> dict[str, int]:
-    stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 @dataclass
@@ -116,26 +211,31 @@ class OutputStore:
     # -- lifetime ----------------------------------------------------------------------------------------------
     def open(self) -> "OutputStore":
         self.root.mkdir(parents=True, exist_ok=True)
-        self.done_dir.mkdir(parents=True, exist_ok=True)
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(self.state / "lock", "a+")
+        for folder in (self.state, self.done_dir, self.tmp_dir):
+            _make_dir(folder)
+        fd = _open_nofollow(self.state / "lock", os.O_RDWR | os.O_CREAT, "lock file")
+        handle = open(fd, "r+")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
             raise BatchError(f"another batch is writing to {self.root} (lock {self.state / 'lock'} is held)") \
                 from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        try:
+            for folder in (self.state, self.done_dir, self.tmp_dir):  # again, now that no other batch can act
+                _refuse_link(folder, "dir")
+            _refuse_link(self.summary_path, "file")
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            _empty_dir(self.tmp_dir)  # outputs of a run that died; we hold the lock, nobody writes there
+            fd = _open_nofollow(self.manifest_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, "manifest")
+            self._manifest = open(fd, "ab", buffering=0)
+        except BaseException:
+            handle.close()
+            raise
         self._lock_handle = handle
-        for leftover in self.tmp_dir.iterdir():  # outputs of a run that died; we hold the lock, nobody writes
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
-        self._manifest = open(self.manifest_path, "ab", buffering=0)
         return self
 
     def close(self) -> None:
@@ -170,30 +270,38 @@ class OutputStore:
     def verdict(self, stem: str, input_path: Path) -> Verdict:
         """Is this input done? Checked against the files on disk, never assumed."""
         path = self.record_path(stem)
-        if not path.is_file():
-            return Verdict(False, "no completion record")
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            st = os.lstat(path)
+        except OSError:
+            return Verdict(False, "no completion record")
+        if not stat.S_ISREG(st.st_mode):
+            return Verdict(False, "completion record is not a regular file (a link or a folder)")
+        try:
+            fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+            with open(fd, "rb") as handle:
+                record = json.loads(handle.read(1 << 20).decode("utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
             return Verdict(False, f"unreadable completion record: {exc}")
-        if record.get("format") != RECORD_FORMAT or record.get("job") != self.job_key:
+        problem = record_problem(record, self.outputs)
+        if problem:
+            return Verdict(False, problem)
+        if record["format"] != RECORD_FORMAT or record["job"] != self.job_key:
             return Verdict(False, "made by a different graph, side packets or outputs")
         try:
-            if record.get("input_stat") != input_fingerprint(input_path):
+            if record["input_stat"] != input_fingerprint(input_path):
                 return Verdict(False, "input changed since it was processed")
         except OSError as exc:
             return Verdict(False, f"input unreadable: {exc}")
         for side in self.outputs:
-            entry = record.get("outputs", {}).get(side, "missing")
-            if entry is None:
-                continue  # the graph wrote nothing there (e.g. no frames to render), as recorded
-            if entry == "missing":
-                return Verdict(False, f"record lacks output {side}")
+            entry = record["outputs"][side]
             final = self.final_path(stem, side)
             try:
-                size = final.stat().st_size
+                st = os.lstat(final)
             except OSError:
                 return Verdict(False, f"{final.name} is missing")
+            if not stat.S_ISREG(st.st_mode):
+                return Verdict(False, f"{final.name} is not a regular file (a link or a folder)")
+            size = st.st_size
             if size != entry["bytes"]:
                 return Verdict(False, f"{final.name} has {size} bytes, the record says {entry['bytes']}")
             if sha256_file(final) != entry["sha256"]:
@@ -202,7 +310,14 @@ class OutputStore:
 
     def forget(self, stem: str) -> None:
         """Drop the completion record before redoing a file, so no stale record can vouch for new outputs."""
-        self.record_path(stem).unlink(missing_ok=True)
+        path = self.record_path(stem)
+        try:
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                shutil.rmtree(path)  # rmtree does not follow links inside
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            pass
 
     def commit(self, stem: str, input_path: Path, temp_outputs: dict[str, str], written: dict[str, bool],
                info: dict[str, Any]) -> dict[str, Any]:
@@ -213,7 +328,7 @@ class OutputStore:
         outputs: dict[str, Any] = {}
         for side, temp in temp_outputs.items():
             temp_path = Path(temp)
-            if not written.get(side) or not temp_path.is_file():
+            if not written.get(side) or not temp_path.is_file() or temp_path.is_symlink():
                 outputs[side] = None
                 continue
             entry: dict[str, Any] = {"file": self.final_path(stem, side).name, "bytes": temp_path.stat().st_size}
@@ -226,7 +341,9 @@ class OutputStore:
         for side, entry in outputs.items():
             final = self.final_path(stem, side)
             if entry is None:
-                final.unlink(missing_ok=True)  # an older output of this stem must not linger as if current
+                # an older output of this stem must not linger as if current (not a folder: left for the user)
+                if final.is_symlink() or not final.is_dir():
+                    final.unlink(missing_ok=True)
             else:
                 os.replace(temp_outputs[side], final)
         _fsync_dir(self.root)
@@ -259,4 +376,5 @@ def read_manifest(root: str | os.PathLike) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-__all__ = ["OutputStore", "Verdict", "atomic_write_bytes", "check_jsonl", "read_manifest", "sha256_file"]
+__all__ = ["OutputStore", "Verdict", "atomic_write_bytes", "check_jsonl", "read_manifest", "record_problem",
+           "sha256_file"]

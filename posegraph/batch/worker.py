@@ -13,6 +13,7 @@ values of the per-file output side packets" (paths the graph's sinks write to).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 import importlib.util
@@ -162,6 +163,10 @@ class FileRunner:
         outcome.cpu_s = time.process_time() - cpu_started
         outcome.written = {side: os.path.isfile(path) for side, path in outputs.items()}
         self.files_done += 1
+        # Nothing of a finished file may stay reachable from the worker: drop the graph now and collect the
+        # cycles a graph's nodes, streams and threads form, so memory is back where it was before the file.
+        del graph
+        gc.collect()
         return outcome
 
 

@@ -32,7 +32,11 @@ from .parse import parse_graph_text
 from .source_map import SourceMap
 from .streams import KIND_WORDS, KINDS, RefError, assign_indexes, parse_ref, parse_tag_index
 
-MAX_SUBGRAPH_DEPTH = 32
+MAX_SUBGRAPH_DEPTH = 16
+MAX_EXPANDED_NODES = 10_000  # nodes made while expanding one graph (shipped graphs: <100); a few small files
+# that each use the next one many times would otherwise fan out to millions
+
+
 
 
 @dataclass
@@ -146,6 +150,7 @@ class Expander:
         self.search_paths = tuple(search_paths)
         self.issues = issues
         self.calculators = registry.all_calculators()
+        self.node_count = 0
 
     # -- references -------------------------------------------------------------------------------------
 
@@ -170,6 +175,13 @@ class Expander:
 
     def raw_node(self, message: Any, smap: SourceMap, index: int, file: str | None, name: str) -> RawNode:
         base = (("node", index),)
+        self.node_count += 1
+        if self.node_count > MAX_EXPANDED_NODES:
+            # Stop at once (not one issue per node): the expansion would take minutes and gigabytes.
+            raise GraphConfigError(ConfigIssue(
+                f"subgraph expansion makes more than {MAX_EXPANDED_NODES} nodes (stopped while expanding this "
+                f"file); check for subgraphs that use each other many times over", file,
+                smap.line(*base), name))
         node = RawNode(message, name, message.calculator, file, smap, base, {})
         for kind in KINDS:
             node.entries[kind], ok = self.entries(list(getattr(message, kind)), smap, base, kind, file, name)
@@ -239,7 +251,8 @@ class Expander:
                                             f"(a graph cannot contain itself)", calc_line))
             return None
         if len(stack) > MAX_SUBGRAPH_DEPTH:
-            self.issues.append(parent.issue(f"subgraphs nest more than {MAX_SUBGRAPH_DEPTH} deep", calc_line))
+            self.issues.append(parent.issue(f"subgraphs nest more than {MAX_SUBGRAPH_DEPTH} deep (at {type_name}, "
+                                            f"{path})", calc_line))
             return None
         try:
             config, smap, file = parse_file(path)

@@ -5,8 +5,9 @@ records the line of every field occurrence by its path, e.g. ``(("node", 2), ("i
 ``input_stream`` of the third ``node`` block. Indexes count occurrences of a field name inside one message, which
 for repeated fields is the index in the parsed list.
 
-It tolerates any input (it never raises on malformed text): positions are best-effort extras, the parser is the
-judge of validity.
+It tolerates any input (it never raises on malformed text) and always terminates: every loop consumes at least one
+token per turn, so the work is linear in the token count. Positions are best-effort extras, the parser is the judge
+of validity.
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ class _Scanner:
         elif token.kind == "punct" and token.text == "[":  # list value: [a, b] or [{...}, {...}]
             self.pos += 1
             while (token := self.peek()) is not None and token.text != "]":
+                start = self.pos
                 if token.kind == "punct" and token.text in "{<":
                     self.sub_message(path, name, token.line, counts, depth)
                 elif token.kind == "punct" and token.text in ",;":
@@ -147,6 +149,8 @@ class _Scanner:
                     return
                 else:
                     self.scalar(path, name, token.line, counts)
+                if self.pos == start:  # a token no branch consumes (e.g. ':' in a list): skip it, never spin
+                    self.pos += 1
             self.pos += 1
         else:
             self.scalar(path, name, line, counts)

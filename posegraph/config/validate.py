@@ -13,7 +13,7 @@ import difflib
 import os
 import types
 import typing
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Iterable
 
 import networkx as nx
@@ -37,6 +37,28 @@ HANDLERS = {"default": "default", "defaultinputstreamhandler": "default",
 HANDLER_NAMES = "DefaultInputStreamHandler (default), ImmediateInputStreamHandler (immediate)"
 
 DEFAULT_MAX_QUEUE_SIZE = 100
+MAX_NUM_THREADS = 1024  # a graph file cannot ask for more worker threads than this (each costs a stack)
+
+
+def trace_path_problem(path: str) -> str | None:
+    """Why a graph file's ``profiler_config.trace_path`` is refused, or None.
+
+    A graph file is data, not a program: it must not choose where files are written. It may name a relative path
+    that stays inside the working directory (no ``..``, no drive or root); the caller chooses any other place
+    (``Graph(trace_path=...)``, ``--profile``), and that choice overrides the graph's.
+    """
+    if not path:
+        return None
+    if "\x00" in path:
+        return "contains a NUL character"
+    pure = PurePosixPath(path.replace("\\", "/"))
+    if pure.is_absolute() or PureWindowsPath(path).drive or PureWindowsPath(path).root:
+        return "is absolute"
+    if ".." in pure.parts:
+        return "leaves the working directory ('..')"
+    if path.startswith("~"):
+        return "starts with '~'"
+    return None
 
 
 # --------------------------------------------------------------------------------------------- types
@@ -387,6 +409,10 @@ class Validator:
             if threads is not None and threads < 1:
                 self.add(f"executor '{executor.name}': num_threads must be at least 1, got {threads}", file, line)
                 threads = None
+            elif threads is not None and threads > MAX_NUM_THREADS:
+                self.add(f"executor '{executor.name}': num_threads {threads} is more than the limit of "
+                         f"{MAX_NUM_THREADS} threads", file, line)
+                threads = None
             if not executor.name:
                 if file != self.file:
                     continue  # a subgraph cannot configure the default executor
@@ -448,6 +474,9 @@ class Validator:
             if top.num_threads < 0:
                 self.add(f"num_threads must not be negative, got {top.num_threads} (0 means one per CPU)",
                          self.file, self.graph_line(("num_threads", 0)))
+            elif top.num_threads > MAX_NUM_THREADS:
+                self.add(f"num_threads {top.num_threads} is more than the limit of {MAX_NUM_THREADS} threads "
+                         f"(0 means one per CPU)", self.file, self.graph_line(("num_threads", 0)))
             elif top.num_threads > 0:
                 num_threads = top.num_threads
         max_queue_size = (top.max_queue_size or 100) if top.max_queue_size >= 0 else 0  # MediaPipe: 0 is 100; -1 unbounded
@@ -457,7 +486,15 @@ class Validator:
             if pc.samples_per_node < 1:
                 self.add(f"profiler_config.samples_per_node must be at least 1, got {pc.samples_per_node}",
                          self.file, self.graph_line(("profiler_config", 0), ("samples_per_node", 0)))
-            profiler = ProfilerSpec(pc.trace_enabled, pc.trace_path, max(pc.samples_per_node, 1))
+            trace_path = pc.trace_path
+            problem = trace_path_problem(trace_path)
+            if problem:
+                self.add(f"profiler_config.trace_path {trace_path!r} {problem}: a graph file may only name a "
+                         f"relative path inside the working directory; to write elsewhere pass the path to the "
+                         f"program (Graph(trace_path=...) or posegraph run --profile PATH)", self.file,
+                         self.graph_line(("profiler_config", 0), ("trace_path", 0)))
+                trace_path = ""
+            profiler = ProfilerSpec(pc.trace_enabled, trace_path, max(pc.samples_per_node, 1))
         return num_threads, max_queue_size, profiler
 
     # -- result -------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ registered once per process.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
@@ -41,3 +42,19 @@ class CrashOnMarked(Calculator):
             except FileNotFoundError:
                 return
             os._exit(CRASH_EXIT_CODE)
+
+
+@calculator("BatchTestSleepy")
+class Sleepy(Calculator):
+    """Passes IMAGE through, sleeping SECONDS per frame: a file that keeps its worker busy for a known time."""
+
+    IMAGE = Input("IMAGE")
+    OUT = Output("IMAGE")
+    SECONDS = InputSidePacket[float]("SECONDS")
+
+    def open(self, ctx):
+        self._seconds = float(ctx.side(self.SECONDS))
+
+    def process(self, ctx):
+        time.sleep(self._seconds)
+        ctx.send(self.OUT, ctx[self.IMAGE])

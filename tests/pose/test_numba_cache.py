@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import stat
 import sys
 import warnings
 
@@ -40,24 +42,58 @@ def test_cache_dir_respects_env(monkeypatch, tmp_path):
     assert _numba.cache_dir() is not None
 
 
-@pytest.mark.skipif(_numba._CACHE_CLASS is None, reason="Numba caching internals not found")
-def test_falls_back_to_user_then_temp_cache(monkeypatch, tmp_path):
+def _no_in_tree_and_no_env(monkeypatch):
     from numba.core import caching
 
     in_tree = getattr(caching, "InTreeCacheLocator", None) or caching._InTreeCacheLocator
-    # Package folder not writable, and ~/.cache not creatable (a file is in the way): the temp folder is used.
-    monkeypatch.setattr(in_tree, "from_function", classmethod(lambda cls, f, p: None))
-    blocker = tmp_path / "not_a_dir"
-    blocker.write_text("")
-    monkeypatch.setattr(_numba, "_user_cache_base", lambda: blocker / "posegraph" / "numba")
-    monkeypatch.setattr(_numba, "_temp_cache_base", lambda: tmp_path / "tmpcache")
+    monkeypatch.setattr(in_tree, "from_function", classmethod(lambda cls, f, p: None))  # package folder read-only
+    monkeypatch.setattr(_numba, "_usable_in_tree", lambda path: False)
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     import numba
     monkeypatch.setattr(numba.config, "CACHE_DIR", "")  # read from the environment when numba was imported
+
+
+@pytest.mark.skipif(_numba._CACHE_CLASS is None, reason="Numba caching internals not found")
+def test_falls_back_to_a_private_user_cache(monkeypatch, tmp_path):
+    _no_in_tree_and_no_env(monkeypatch)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     mod = _write_kernel_module(tmp_path, "pg_numba_fallback")
     assert mod.add(1, 1) == 2
     path = mod.add._cache._impl.locator.get_cache_path()
-    assert path.startswith(str(tmp_path / "tmpcache"))
+    base = tmp_path / "xdg" / "posegraph" / "numba"
+    assert path.startswith(str(base))
+    assert stat.S_IMODE(base.stat().st_mode) == 0o700
+    assert _numba.cache_dir() == str(base)  # never a shared temp folder
+
+
+@pytest.mark.skipif(_numba._CACHE_CLASS is None or not hasattr(os, "getuid"), reason="POSIX, Numba internals")
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o722])
+def test_a_cache_folder_others_can_write_is_refused(monkeypatch, tmp_path, mode):
+    _no_in_tree_and_no_env(monkeypatch)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    base = tmp_path / "xdg" / "posegraph" / "numba"
+    base.mkdir(parents=True, mode=0o700)
+    os.chmod(base, mode)  # as if planted by someone else, or shared by mistake
+    monkeypatch.setattr(_numba, "_warned", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mod = _write_kernel_module(tmp_path, f"pg_numba_unsafe_{mode:o}")
+    assert mod.add(2, 2) == 4  # works, uncached
+    assert type(mod.add._cache).__name__ == "NullCache"
+    messages = [str(w.message) for w in caught if "cache disabled" in str(w.message)]
+    assert len(messages) == 1 and "writable by group or others" in messages[0]
+    assert "\n" not in messages[0]
+    assert _numba.cache_dir() is None
+
+
+def test_a_folder_owned_by_someone_else_is_refused(monkeypatch, tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir(mode=0o700)
+    assert _numba.unsafe_reason(folder) is None
+    if not hasattr(os, "getuid"):
+        return
+    monkeypatch.setattr(os, "getuid", lambda: 4242)
+    assert "owned by uid" in _numba.unsafe_reason(folder)
 
 
 def test_no_locator_means_no_cache_not_a_crash(monkeypatch, tmp_path):
