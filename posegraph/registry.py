@@ -21,6 +21,8 @@ ENTRY_POINT_GROUP = "posegraph.calculators"
 C = TypeVar("C", bound=type[Calculator])
 
 _calculators: dict[str, type[Calculator]] = {}
+# (calculator name, options message full name) -> the class that serves nodes written with those options
+_variants: dict[tuple[str, str], type[Calculator]] = {}
 _plugin_errors: dict[str, str] = {}
 _plugins_loaded = False
 _lock = threading.RLock()
@@ -92,6 +94,37 @@ def suggest(name: str, limit: int = 3) -> list[str]:
         lower = {n.lower(): n for n in names}
         close = [lower[n] for n in difflib.get_close_matches(name.lower(), list(lower), n=limit, cutoff=0.5)]
     return close
+
+
+def register_variant(name: str, options_message: str, cls: type[Calculator]) -> type[Calculator]:
+    """Serve nodes of calculator `name` whose options are the message `options_message` with `cls`.
+
+    This is how one calculator name speaks two dialects: posegraph's own (the registered class) and another
+    framework's (MediaPipe's ``[mediapipe.XOptions.ext]``, with its tags and packet shapes), chosen per node by
+    the options the node is written with, so neither dialect's graphs change.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Calculator)):
+        raise TypeError(f"{cls!r} is not a Calculator subclass")
+    with _lock:
+        _variants[(name, options_message)] = cls
+        if not cls.registered_name:
+            cls.registered_name = name
+    return cls
+
+
+def variant(name: str, options_messages) -> type[Calculator] | None:
+    """The variant of calculator `name` for a node written with any of `options_messages`, if one is registered."""
+    load_plugins()
+    for message in options_messages:
+        found = _variants.get((name, message))
+        if found is not None:
+            return found
+    return None
+
+
+def variants() -> dict[tuple[str, str], type[Calculator]]:
+    load_plugins()
+    return dict(_variants)
 
 
 def all_calculators() -> dict[str, type[Calculator]]:

@@ -157,6 +157,25 @@ class Validator:
             hint = f"; did you mean {', '.join(hints)}?" if hints else ""
             self.issues.append(node.issue(f"unknown calculator '{node.calculator}'{hint} (neither a registered "
                                           f"calculator nor a subgraph type)", line))
+            return None
+        return self.specialize(node, cls)
+
+    def specialize(self, node: RawNode, cls: type[Calculator]) -> type[Calculator] | None:
+        """The class that serves this node: a variant chosen by the node's options type (another framework's
+        dialect of the same calculator), or what the class's ``specialize(node_message)`` makes of the node (a
+        container whose ports come from its options)."""
+        message = node.message
+        names = [d.message_type.full_name for d, _ in message.options.ListFields()] if \
+            message.HasField("options") else []
+        names += [a.type_url.rpartition("/")[2] for a in message.node_options]
+        cls = registry.variant(node.calculator, names) or cls
+        specialize = getattr(cls, "specialize", None)
+        if callable(specialize):
+            try:
+                cls = specialize(message)
+            except ValueError as exc:
+                self.issues.append(node.issue(f"{node.calculator}: {exc}", node.line_of(("calculator", 0))))
+                return None
         return cls
 
     def check_ports(self, node: RawNode, cls: type[Calculator]) -> None:
