@@ -406,7 +406,8 @@ def register_all() -> None:
     Must run before a graph text is parsed, so that ``[posegraph.X.ext]`` and Any type URLs resolve. A
     calculator whose options cannot be expressed is remembered and reported when a graph gives it options.
     """
-    for calculator_class in registry.all_calculators().values():
+    classes = list(registry.all_calculators().values()) + list(registry.variants().values())
+    for calculator_class in classes:
         options_class = getattr(calculator_class, "Options", None)
         if options_class is None or options_class in _by_class or options_class in _failures:
             continue
