@@ -298,11 +298,13 @@ class MpLandmarksSmoothing(Calculator):
             if self._filter is not None:
                 self._filter.reset()
             return
-        if self._filter is None:
-            ctx.send(self.NORM_FILTERED_LANDMARKS if norm else self.FILTERED_LANDMARKS, landmarks)
+        if self._filter is None and not norm:
+            ctx.send(self.FILTERED_LANDMARKS, landmarks)
             return
         out = np.array(landmarks, dtype=np.float32, copy=True)
         if norm:
+            # Normalised landmarks are filtered in pixels and converted back, also without a filter (MediaPipe
+            # does the round trip either way, and it can move a value by an ulp).
             size = ctx[self.IMAGE_SIZE]
             if size is None:
                 raise ValueError(f"node '{self.name}': NORM_LANDMARKS need IMAGE_SIZE")
@@ -313,7 +315,7 @@ class MpLandmarksSmoothing(Calculator):
             px[:, 0] = out[:, 0] * w
             px[:, 1] = out[:, 1] * h
             px[:, 2] = out[:, 2] * w
-            f = self._filter.apply(px, ctx.timestamp, scale)
+            f = px if self._filter is None else self._filter.apply(px, ctx.timestamp, scale)
             out[:, 0] = f[:, 0] / w
             out[:, 1] = f[:, 1] / h
             out[:, 2] = f[:, 2] / w
