@@ -82,6 +82,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .graph import Graph
 
     graph = Graph(args.graph, num_threads=args.threads, trace_path=args.profile)
+    if graph.spec.input_streams and args.input:  # a graph fed by the application (MediaPipe's graph files)
+        from .stream_run import run_stream_graph
+        return run_stream_graph(graph, args)
     side = _side_packets(args, graph.spec.input_side_packets)
     if graph.spec.input_streams:
         raise GraphConfigError(f"graph has input streams ({', '.join(graph.spec.input_streams)}) that the CLI "
