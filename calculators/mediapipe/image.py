@@ -13,7 +13,8 @@ from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 from posegraph.registry import register_variant
 
 from ..image.image_to_tensor import BorderMode, ImageToTensor, ImageToTensorOptions, TensorType
-from ..image.transforms import image_to_tensor
+from ..image.transforms import (CropResult, image_to_tensor, perspective_transform, value_range_transform,
+                                warp_perspective_classic)
 from ..inference.inference_calculator import Inference, InferenceOptions, auto_threads
 from ..inference.tflite_model import TfliteModel
 from ..types import ImageFrame
@@ -128,6 +129,25 @@ class MpImageToTensorOptions:
                                     border_mode=border, tensor_type=kind)
 
 
+def fused_value_range(pixels: np.ndarray, crop: CropResult, opts: ImageToTensorOptions) -> np.ndarray:
+    """The crop's values as ``fma(v, scale, offset)``, rounded once.
+
+    MediaPipe's released packages (measured on 0.10.21's legacy pose solution) convert the warped uint8 crop with
+    OpenCV's ``convertTo`` built with FMA; posegraph's own kernel rounds the product and the sum separately, as
+    MediaPipe Tasks does. The two differ by an ulp on about half of the values when the offset is not zero (the
+    detector's [-1, 1] range) and are the same for [0, 1]. v * scale is exact in float64 (8 + 24 bits) and so is
+    the sum with the float32 offset, so one rounding to float32 gives the fused result exactly.
+    """
+    scale, offset = value_range_transform(opts.range_min, opts.range_max)
+    fwd = perspective_transform(crop.roi, opts.output_tensor_width, opts.output_tensor_height)
+    u8 = warp_perspective_classic(pixels, fwd, opts.output_tensor_width, opts.output_tensor_height,
+                                  opts.border_mode.value)
+    if u8.shape[2] > 3:
+        u8 = u8[:, :, :3]
+    exact = u8.astype(np.float64) * np.float64(np.float32(scale)) + np.float64(np.float32(offset))
+    return exact.astype(np.float32)
+
+
 class MpImageToTensor(ImageToTensor):
     """ImageToTensorCalculator with MediaPipe's options; MATRIX is MediaPipe's 4x4 row-major matrix from
     normalised tensor coordinates to normalised image coordinates."""
@@ -151,6 +171,8 @@ class MpImageToTensor(ImageToTensor):
                                keep_aspect_ratio=opts.keep_aspect_ratio, value_range=(opts.range_min, opts.range_max),
                                border=opts.border_mode.value, backend=opts.backend)
         tensor = crop.tensor
+        if opts.range_min != 0.0 and opts.tensor_type is TensorType.FLOAT32:
+            tensor = fused_value_range(frame.pixels, crop, opts)
         if opts.tensor_type is TensorType.UINT8:
             tensor = tensor.astype(np.uint8)
         ctx.send(self.TENSORS, [np.ascontiguousarray(tensor)[None]])

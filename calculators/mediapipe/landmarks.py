@@ -77,6 +77,12 @@ class MpTensorsToLandmarks(Calculator):
 register_variant("TensorsToLandmarksCalculator", MpTensorsToLandmarksOptions.__proto_name__, MpTensorsToLandmarks)
 
 
+# MediaPipe's released packages refine with the options message's default kernel size whatever a graph sets:
+# measured on mediapipe 0.10.21's mp.solutions.pose, whose pose_landmark_cpu graph sets kernel_size 7 but whose
+# landmarks are those of kernel 9 (bit for bit on every shared image; with 7 they move by up to 3.5 px).
+RELEASED_KERNEL_SIZE = 9
+
+
 @dataclass
 class RefineLandmarksFromHeatmapCalculatorOptions:
     __proto_name__ = "mediapipe.RefineLandmarksFromHeatmapCalculatorOptions"
@@ -84,6 +90,12 @@ class RefineLandmarksFromHeatmapCalculatorOptions:
     min_confidence_to_refine: float = 0.5
     refine_presence: bool = False
     refine_visibility: bool = False
+    # posegraph only: honour kernel_size as written. Off by default, to give what MediaPipe's released packages
+    # give for MediaPipe's own graphs (see RELEASED_KERNEL_SIZE).
+    honor_kernel_size: bool = False
+
+    def effective_kernel_size(self) -> int:
+        return self.kernel_size if self.honor_kernel_size else RELEASED_KERNEL_SIZE
 
 
 @calculator("RefineLandmarksFromHeatmapCalculator")
@@ -104,7 +116,7 @@ class RefineLandmarksFromHeatmap(Calculator):
             ctx.send(self.OUT, landmarks)
             return
         o = self.options
-        ctx.send(self.OUT, refine_landmarks_from_heatmap(landmarks, tensors[0], o.kernel_size,
+        ctx.send(self.OUT, refine_landmarks_from_heatmap(landmarks, tensors[0], o.effective_kernel_size(),
                                                          o.min_confidence_to_refine, o.refine_presence,
                                                          o.refine_visibility))
 
