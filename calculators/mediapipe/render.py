@@ -291,3 +291,29 @@ class AnnotationOverlay(Calculator):
 
 __all__ = ["RectToRenderScale", "DetectionsToRenderData", "LandmarksToRenderData", "RectToRenderData", "Recolor",
            "AnnotationOverlay", "draw"]
+
+
+@dataclass
+class ConcatenateVectorCalculatorOptions:
+    __proto_name__ = "mediapipe.ConcatenateVectorCalculatorOptions"
+    only_emit_if_all_present: bool = False
+
+
+@calculator("ConcatenateRenderDataVectorCalculator")
+class ConcatenateRenderDataVector(Calculator):
+    """Untagged inputs (RenderData, or lists of them) -> one list with all of them, in input order."""
+
+    IN = Input("", multiple=True)
+    OUT = Output[list]("")
+    Options = ConcatenateVectorCalculatorOptions
+
+    def process(self, ctx):
+        values = ctx.values(self.IN)
+        if self.options.only_emit_if_all_present and any(v is None for v in values):
+            return
+        out: list = []
+        for v in values:
+            if v is None:
+                continue
+            out.extend(v if isinstance(v, list) else [v])
+        ctx.send(self.OUT, out)
