@@ -21,6 +21,8 @@ ENTRY_POINT_GROUP = "posegraph.calculators"
 C = TypeVar("C", bound=type[Calculator])
 
 _calculators: dict[str, type[Calculator]] = {}
+# another framework's calculator name -> posegraph calculators that do its job ("did you mean" suggests them first)
+_equivalents: dict[str, tuple[str, ...]] = {}
 # (calculator name, options message full name) -> the class that serves nodes written with those options
 _variants: dict[tuple[str, str], type[Calculator]] = {}
 _plugin_errors: dict[str, str] = {}
@@ -86,14 +88,29 @@ def get(name: str) -> type[Calculator]:
         raise KeyError(f"unknown calculator '{name}'" + (f"; did you mean {', '.join(hint)}?" if hint else ""))
 
 
+def register_equivalent(name: str, *calculators: str) -> None:
+    """Declare that the calculators named `calculators` do the job of `name`, a calculator of another framework
+    that is not registered here (MediaPipe's ``TfLiteInferenceCalculator`` -> ``InferenceCalculator``), so that
+    "did you mean" points there instead of at names that merely look alike."""
+    with _lock:
+        _equivalents[name] = tuple(dict.fromkeys(_equivalents.get(name, ()) + calculators))
+
+
+def equivalents(name: str) -> list[str]:
+    """Registered calculators declared to do the job of `name` (see register_equivalent)."""
+    load_plugins()
+    return [n for n in _equivalents.get(name, ()) if n in _calculators]
+
+
 def suggest(name: str, limit: int = 3) -> list[str]:
     load_plugins()
     names = list(_calculators)
+    first = equivalents(name)
     close = difflib.get_close_matches(name, names, n=limit, cutoff=0.6)
     if not close:
         lower = {n.lower(): n for n in names}
         close = [lower[n] for n in difflib.get_close_matches(name.lower(), list(lower), n=limit, cutoff=0.5)]
-    return close
+    return list(dict.fromkeys(first + close))[:max(limit, len(first))]
 
 
 def register_variant(name: str, options_message: str, cls: type[Calculator]) -> type[Calculator]:

@@ -8,6 +8,7 @@ import re
 from google.protobuf import descriptor_pool, text_format
 
 from ..errors import ConfigIssue, GraphConfigError
+from .. import registry
 from . import options as options_mod
 from .schema import CalculatorGraphConfig
 from .source_map import SourceMap, build_source_map
@@ -29,13 +30,16 @@ def _explain(message: str) -> str:
     if match:
         name = match.group(1)
         known = options_mod.known_extension_names()
-        return (f'unknown options extension "{name}"{_suggest(name, known)} (options are written '
-                f"[posegraph.<OptionsClass>.ext]; the calculator's module must be importable as a plugin)")
+        hint = _equivalent_options(name.removesuffix(".ext"), ".ext") or _suggest(name, known)
+        return (f'unknown options extension "{name}"{hint} (no registered calculator takes these options: options '
+                f"are written [<package>.<OptionsClass>.ext], and the calculator's module must be importable as a "
+                f"plugin)")
     match = _NO_TYPE.search(message)
     if match:
         name = match.group(1)
         known = [n[: -len(".ext")] for n in options_mod.known_extension_names()]
-        return f'unknown options type "{name}" in node_options{_suggest(name, known)}'
+        hint = _equivalent_options(name, "") or _suggest(name, known)
+        return f'unknown options type "{name}" in node_options{hint}'
     match = _NO_FIELD.search(message)
     if match:
         type_name, field = match.groups()
@@ -48,6 +52,25 @@ def _explain(message: str) -> str:
             names = []
         return f'{type_name} has no field named "{field}"{_suggest(field, names)}'
     return message
+
+
+def _equivalent_options(full_name: str, suffix: str) -> str:
+    """"; did you mean ..." naming the options of the calculators registered as doing the job of the calculator
+    these options belong to (``mediapipe.TfLiteInferenceCalculatorOptions`` -> InferenceCalculator's)."""
+    package, _, short = full_name.rpartition(".")
+    if not short.endswith("Options"):
+        return ""
+    names = []
+    for calculator in registry.equivalents(short.removesuffix("Options")):
+        for (variant_of, message), _ in registry.variants().items():
+            if variant_of == calculator and message.startswith(package + "."):
+                names.append(message + suffix)
+        options_class = getattr(registry.all_calculators().get(calculator), "Options", None)
+        built = options_mod.options_type(options_class) if options_class is not None else None
+        if built is not None:
+            names.append(built.full_name + suffix)
+    names = list(dict.fromkeys(names))[:3]
+    return f"; did you mean {', '.join(names)}?" if names else ""
 
 
 def _line_of_type(smap: SourceMap, type_name: str) -> int | None:
