@@ -139,6 +139,12 @@ def variant(name: str, options_messages) -> type[Calculator] | None:
     return None
 
 
+def variants_of(name: str) -> list[type[Calculator]]:
+    """Every variant registered for calculator `name`."""
+    load_plugins()
+    return list(dict.fromkeys(cls for (n, _), cls in _variants.items() if n == name))
+
+
 def variants() -> dict[tuple[str, str], type[Calculator]]:
     load_plugins()
     return dict(_variants)

@@ -60,9 +60,24 @@ class MpThresholding(Thresholding):
 
 
 class MpFlowLimiter(FlowLimiter):
-    """FlowLimiterCalculator with ``[mediapipe.FlowLimiterCalculatorOptions.ext]`` (max_in_flight, max_in_queue)."""
+    """FlowLimiterCalculator with ``[mediapipe.FlowLimiterCalculatorOptions.ext]`` (max_in_flight, max_in_queue)
+    and MediaPipe's side packets: OPTIONS (a FlowLimiterCalculatorOptions that replaces the node's) and
+    MAX_IN_FLIGHT (an int, MediaPipe's older way to set max_in_flight)."""
 
+    OPTIONS = InputSidePacket("OPTIONS", optional=True)
+    MAX_IN_FLIGHT = InputSidePacket[int]("MAX_IN_FLIGHT", optional=True)
     Options = MpFlowLimiterOptions
+
+    def open(self, ctx):
+        if ctx.has_side(self.OPTIONS):
+            given = ctx.side(self.OPTIONS)
+            self.options = dataclasses.replace(self.options, max_in_flight=int(given.max_in_flight),
+                                               max_in_queue=int(getattr(given, "max_in_queue", 0)))
+        if ctx.has_side(self.MAX_IN_FLIGHT):
+            self.options = dataclasses.replace(self.options, max_in_flight=int(ctx.side(self.MAX_IN_FLIGHT)))
+        if self.options.max_in_flight < 1:
+            raise ValueError(f"node '{self.name}': max_in_flight must be at least 1")
+        super().open(ctx)
 
 
 register_variant("GateCalculator", MpGateOptions.__proto_name__, MpGate)

@@ -168,7 +168,10 @@ class Validator:
         names = [d.message_type.full_name for d, _ in message.options.ListFields()] if \
             message.HasField("options") else []
         names += [a.type_url.rpartition("/")[2] for a in message.node_options]
-        cls = registry.variant(node.calculator, names) or cls
+        chosen = registry.variant(node.calculator, names)
+        if chosen is None and not names and not self._fits(node, cls):  # no options: the tags tell the dialect
+            chosen = next((v for v in registry.variants_of(node.calculator) if self._fits(node, v)), None)
+        cls = chosen or cls
         specialize = getattr(cls, "specialize", None)
         if callable(specialize):
             try:
@@ -177,6 +180,15 @@ class Validator:
                 self.issues.append(node.issue(f"{node.calculator}: {exc}", node.line_of(("calculator", 0))))
                 return None
         return cls
+
+    @staticmethod
+    def _fits(node: RawNode, cls: type[Calculator]) -> bool:
+        """Whether every tag the node uses is a port of `cls`."""
+        for kind in KINDS:
+            ports = cls.contract.ports(PORT_KINDS[kind])
+            if any(entry.ref.tag not in ports for entry in node.entries[kind]):
+                return False
+        return True
 
     def check_ports(self, node: RawNode, cls: type[Calculator]) -> None:
         for kind in KINDS:

@@ -8,7 +8,21 @@ import pytest
 from posegraph.config import GraphConfigError, load_graph
 from posegraph.config.parse import parse_graph_text_collecting
 
-from conftest import POSE_GRAPH_FILES
+# every pose graph file the issue names, relative to ../shared/mediapipe_graphs/mediapipe
+POSE_GRAPH_FILES = [
+    "modules/pose_detection/pose_detection_cpu.pbtxt",
+    "modules/pose_landmark/pose_landmark_cpu.pbtxt",
+    "modules/pose_landmark/pose_landmark_by_roi_cpu.pbtxt",
+    "modules/pose_landmark/pose_landmark_filtering.pbtxt",
+    "modules/pose_landmark/pose_landmark_model_loader.pbtxt",
+    "modules/pose_landmark/pose_landmarks_to_roi.pbtxt",
+    "modules/pose_landmark/pose_detection_to_roi.pbtxt",
+    "modules/pose_landmark/tensors_to_pose_landmarks_and_segmentation.pbtxt",
+    "modules/pose_landmark/pose_landmarks_and_segmentation_inverse_projection.pbtxt",
+    "modules/pose_landmark/pose_segmentation_filtering.pbtxt",
+    "graphs/pose_tracking/pose_tracking_cpu.pbtxt",
+    "graphs/pose_tracking/subgraphs/pose_renderer_cpu.pbtxt",
+]
 
 
 @pytest.mark.parametrize("relative", POSE_GRAPH_FILES)
@@ -75,3 +89,28 @@ def test_unknown_options_do_not_stop_the_loader_and_names_map_to_posegraph():
     assert "unknown calculator 'RecolourCalculator'" in text and "RecolorCalculator" in text
     # MediaPipe names posegraph knows under another name are suggested first
     assert "unknown calculator 'TfLiteInferenceCalculator'; did you mean InferenceCalculator" in text
+
+
+def test_without_options_the_tags_choose_mediapipes_dialect():
+    spec = load_graph("""
+input_stream: "frames"
+input_stream: "detections"
+input_side_packet: "max_in_flight"
+node {
+  calculator: "FlowLimiterCalculator"
+  input_stream: "frames"
+  input_stream: "FINISHED:done"
+  input_stream_info { tag_index: "FINISHED" back_edge: true }
+  input_side_packet: "MAX_IN_FLIGHT:max_in_flight"
+  output_stream: "limited"
+}
+node { calculator: "PassThroughCalculator" input_stream: "limited" output_stream: "done" }
+node { calculator: "NonMaxSuppressionCalculator" input_stream: "detections" output_stream: "kept" }
+""")
+    classes = {n.calculator: n.calculator_class for n in spec.nodes}
+    assert "MAX_IN_FLIGHT" in classes["FlowLimiterCalculator"].contract.input_side_packets
+    assert "" in classes["NonMaxSuppressionCalculator"].contract.inputs
+    # posegraph's own spelling keeps posegraph's class
+    spec = load_graph('input_stream: "d"\nnode { calculator: "NonMaxSuppressionCalculator" '
+                      'input_stream: "DETECTIONS:d" output_stream: "DETECTIONS:k" }')
+    assert "DETECTIONS" in spec.nodes[0].calculator_class.contract.inputs
