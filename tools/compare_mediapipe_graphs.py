@@ -43,6 +43,7 @@ class Comparison:
     mean_pct: float
     max_pct: float
     world_max_abs: float
+    visible_mean_pct: float  # landmarks with reference visibility >= 0.5 only
 
 
 def run(media: Path, model: str, max_frames: int | None = None, graph_file: Path = POSE_LANDMARK_CPU):
@@ -65,7 +66,7 @@ def compare(media: Path, model: str, max_frames: int | None = None) -> Compariso
     assert result.frames == len(ref), (media.name, result.frames, len(ref))
     agree = identical = 0
     max_abs = world_max = 0.0
-    dists = []
+    dists, visible = [], []
     for rec in ref:
         ours = result.landmarks.get(rec.timestamp_us)
         agree += (ours is not None) == bool(rec.poses)
@@ -78,12 +79,14 @@ def compare(media: Path, model: str, max_frames: int | None = None) -> Compariso
         max_abs = max(max_abs, float(diff.max()))
         d = np.hypot((ours[:, 0] - theirs[:, 0]) * rec.width, (ours[:, 1] - theirs[:, 1]) * rec.height)
         dists.append(d / math.hypot(rec.width, rec.height) * 100)
+        visible.append(dists[-1][theirs[:, 3] >= 0.5])
         world = result.world_landmarks.get(rec.timestamp_us)
         if world is not None and rec.poses[0].world_landmarks is not None:
             world_max = max(world_max, float(np.abs(world[:, :3] - rec.poses[0].world_landmarks).max()))
     all_d = np.concatenate(dists) if dists else np.zeros(1)
+    vis_d = np.concatenate(visible) if visible else np.zeros(1)
     return Comparison(media.name, len(ref), agree, identical, max_abs, float(all_d.mean()), float(all_d.max()),
-                      world_max)
+                      world_max, float(vis_d.mean()) if vis_d.size else 0.0)
 
 
 def main(argv=None) -> int:
@@ -96,12 +99,12 @@ def main(argv=None) -> int:
     if args.only:
         files = [p for p in files if p.name in args.only]
     print(f"{'media':45} {'model':5} {'frames':>6} {'agree':>5} {'ident':>5} {'max|d|':>10} {'mean%':>8} "
-          f"{'max%':>8} {'world':>9}")
+          f"{'max%':>8} {'world':>9} {'vis mean%':>9}")
     for model in args.model or ["lite", "full"]:
         for media in files:
             c = compare(media, model, args.max_frames)
             print(f"{c.name:45} {model:5} {c.frames:6d} {c.agree:5d} {c.identical:5d} {c.max_abs:10.3g} "
-                  f"{c.mean_pct:8.5f} {c.max_pct:8.5f} {c.world_max_abs:9.3g}", flush=True)
+                  f"{c.mean_pct:8.5f} {c.max_pct:8.5f} {c.world_max_abs:9.3g} {c.visible_mean_pct:9.5f}", flush=True)
     return 0
 
 
