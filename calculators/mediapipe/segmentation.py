@@ -69,7 +69,7 @@ class InverseMatrix(Calculator):
     def process(self, ctx):
         m = ctx[self.MATRIX]
         if m is not None:
-            ctx.send(self.OUT, np.linalg.inv(np.asarray(m, dtype=np.float64).reshape(4, 4)).astype(np.float32))
+            ctx.send(self.OUT, np.linalg.inv(np.asarray(m, dtype=np.float32).reshape(4, 4)).astype(np.float32))
 
 
 class WarpBorderMode(enum.Enum):
@@ -111,14 +111,18 @@ class WarpAffine(Calculator):
         src = np.asarray(getattr(image, "pixels", image))
         in_h, in_w = src.shape[:2]
         out_w, out_h = int(size[0]), int(size[1])
-        m = np.asarray(matrix, dtype=np.float64).reshape(4, 4)
-        affine = np.array([[m[0, 0], m[0, 1], m[0, 3]], [m[1, 0], m[1, 1], m[1, 3]], [0, 0, 1]])
-        to_px = np.diag([in_w, in_h, 1.0]) @ affine @ np.diag([1.0 / out_w, 1.0 / out_h, 1.0])
+        # MediaPipe's OpenCV runner, in its float32 4x4 arithmetic: scale_src * matrix * normalize_dst
+        m = np.asarray(matrix, dtype=np.float32).reshape(4, 4)
+        scale_src = np.diag(np.array([in_w, in_h, 1, 1], dtype=np.float32))
+        normalize_dst = np.diag(np.array([1.0 / out_w, 1.0 / out_h, 1, 1], dtype=np.float32))
+        absolute = (scale_src @ m @ normalize_dst).astype(np.float32)
+        to_px = np.array([[absolute[0, 0], absolute[0, 1], absolute[0, 3]],
+                          [absolute[1, 0], absolute[1, 1], absolute[1, 3]]], dtype=np.float32)
         border = cv2.BORDER_REPLICATE if self.options.border_mode is WarpBorderMode.BORDER_REPLICATE else \
             cv2.BORDER_CONSTANT
         interp = {Interpolation.INTER_CUBIC: cv2.INTER_CUBIC, Interpolation.INTER_NEAREST: cv2.INTER_NEAREST}.get(
             self.options.interpolation, cv2.INTER_LINEAR)
-        out = cv2.warpAffine(src, to_px[:2], (out_w, out_h), flags=interp | cv2.WARP_INVERSE_MAP,
+        out = cv2.warpAffine(src, to_px, (out_w, out_h), flags=interp | cv2.WARP_INVERSE_MAP,
                              borderMode=border, borderValue=0)
         ctx.send(self.OUT, out)
 

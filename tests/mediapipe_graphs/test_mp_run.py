@@ -119,3 +119,20 @@ def test_cli_runs_a_mediapipe_graph_file(mp_graphs, legacy, media, tmp_path):
     ref = read_jsonl(legacy / "fitness_squat.bmp.lite.jsonl")[0].poses[0]
     assert np.abs(ours.landmarks[:, :4] - ref.landmarks[:, :4]).max() < 1e-3
     assert ours.world_landmarks is not None
+
+
+def test_segmentation_mask_covers_the_person(mp_graphs, media):
+    frames, _, _ = read_frames(str(media / "fitness_squat.bmp"))
+    graph = Graph(str(mp_graphs / POSE_LANDMARK))
+    masks = {}
+    graph.observe_output("segmentation_mask", lambda packet: masks.__setitem__(packet.timestamp, packet.value))
+    result = run_on_frames(graph, frames, plan_streams(graph.spec.input_streams, graph.spec.output_streams),
+                           {"model_complexity": 0, "use_prev_landmarks": False, "smooth_landmarks": False,
+                            "enable_segmentation": True, "smooth_segmentation": False})
+    mask, landmarks = masks[0], result.landmarks[0]
+    h, w = mask.shape
+    assert (w, h) == (500, 610) and mask.dtype == np.float32
+    for i in (11, 12, 23, 24):  # shoulders and hips lie inside the person
+        x, y = int(landmarks[i, 0] * w), int(landmarks[i, 1] * h)
+        assert mask[y, x] > 0.9
+    assert mask[:20, :20].max() < 0.1 and 0.08 < (mask > 0.5).mean() < 0.4
