@@ -32,3 +32,4 @@ from .tracking import schedule  # noqa: F401
 from .tracking import mask  # noqa: F401
 from .tracking import track_smoothing  # noqa: F401
 from .tracking import update  # noqa: F401
+from . import mediapipe  # noqa: F401  (MediaPipe's names, tags and options; after the families it extends)

@@ -78,6 +78,7 @@ class ModelSpec:
     companions: tuple[CompanionFile, ...] = ()
     custom_ops: tuple[str, ...] = ()
     labels: str | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -121,7 +122,7 @@ def _tensor(entry: Mapping[str, Any], where: str) -> TensorInfo:
 def _spec(name: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
     where = f"{where} [models.{name}]"
     known = {"file", "format", "size", "sha256", "source", "license", "description", "inputs", "outputs",
-             "companions", "custom_ops", "labels"}
+             "companions", "custom_ops", "labels", "aliases"}
     unknown = sorted(set(entry) - known)
     if unknown:
         raise ManifestError(f"{where}: unknown keys {unknown}; known keys are {sorted(known)}")
@@ -147,6 +148,7 @@ def _spec(name: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
         companions=companions,
         custom_ops=tuple(str(op) for op in entry.get("custom_ops", ())),
         labels=entry.get("labels"),
+        aliases=tuple(str(a) for a in entry.get("aliases", ())),
     )
 
 
@@ -183,7 +185,7 @@ def find_spec(name: str, manifest: Mapping[str, ModelSpec] | None = None) -> Mod
         return specs[name]
     normalised = name.replace("\\", "/")
     for spec in specs.values():
-        if normalised in (spec.file, spec.file_name, Path(spec.file_name).stem):
+        if normalised in (spec.file, spec.file_name, Path(spec.file_name).stem) or normalised in spec.aliases:
             return spec
     return None
 

@@ -82,10 +82,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .graph import Graph
 
     graph = Graph(args.graph, num_threads=args.threads, trace_path=args.profile)
+    if graph.spec.input_streams and args.input:  # a graph fed by the application (MediaPipe's graph files)
+        from .stream_run import run_stream_graph
+        return run_stream_graph(graph, args)
     side = _side_packets(args, graph.spec.input_side_packets)
     if graph.spec.input_streams:
-        raise GraphConfigError(f"graph has input streams ({', '.join(graph.spec.input_streams)}) that the CLI "
-                               f"cannot feed; run it from Python (posegraph.Graph) or give it a source node")
+        raise GraphConfigError(f"graph has input streams ({', '.join(graph.spec.input_streams)}): give --input "
+                               f"MEDIA to feed its image stream, run it from Python (posegraph.Graph), or give it a "
+                               f"source node")
     counts = {name: 0 for name in graph.spec.output_streams}
     for name in counts:
         graph.observe_output(name, lambda packet, name=name: counts.__setitem__(name, counts[name] + 1))

@@ -19,6 +19,8 @@ class DetectionLetterboxRemoval(Calculator):
 
     def process(self, ctx):
         detections = ctx[self.IN]
+        if detections is None:  # no detections at this timestamp: nothing to map (MediaPipe emits nothing either)
+            return
         labels = [d.label for d in detections]
         rows, scores = detections_to_rows(detections)
         rows = detection_letterbox_removal(rows, ctx[self.PADDING])

@@ -32,7 +32,7 @@ from .finder import find_graph_file, is_file
 from .model import (ExecutorSpec, NodeSpec, PortBinding, ProfilerSpec, SourceLocation, StreamRef,
                     ValidatedGraph)
 from .options import OptionsTypeError, options_message_class
-from .parse import parse_graph_text
+from .parse import parse_graph_text, parse_graph_text_collecting
 from .schema import CalculatorGraphConfig, CalculatorOptions
 from .source_map import SourceMap
 from .validate import Validator, types_compatible
@@ -73,19 +73,19 @@ def _resolve(source: GraphSource, search_paths: tuple) -> tuple[Any, SourceMap, 
     if isinstance(source, os.PathLike):
         path = Path(source)
         text = _read(path)
-        config, smap = parse_graph_text(text, str(path))
+        config, smap, _ = parse_graph_text_collecting(text, str(path))
         return config, smap, str(path)
     if not isinstance(source, str):
         raise TypeError(f"load_graph() takes a path, graph text, a graph name or a CalculatorGraphConfig, "
                         f"not {type(source).__name__}")
     if _looks_like_text(source):
-        config, smap = parse_graph_text(source, None)
+        config, smap, _ = parse_graph_text_collecting(source, None)
         return config, smap, None
     path = Path(source)
     if not is_file(path) and not (source.endswith(".pbtxt") or os.sep in source or "/" in source):
         path = find_graph_file(source, search_paths)
     text = _read(path)
-    config, smap = parse_graph_text(text, str(path))
+    config, smap, _ = parse_graph_text_collecting(text, str(path))
     return config, smap, str(path)
 
 
@@ -105,7 +105,7 @@ def load_graph(source: GraphSource, *, search_paths: Iterable[str | os.PathLike]
     registry.load_plugins()
     search_paths = _paths(search_paths)
     config, smap, file = _resolve(source, search_paths)
-    issues: list[ConfigIssue] = []
+    issues: list[ConfigIssue] = list(smap.parse_issues)
     expander = Expander(search_paths, issues)
     expanded = expander.graph(config, smap, file)
     validator = Validator(config, smap, file, expanded, side_packet_names, issues, expander.calculators,

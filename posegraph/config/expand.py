@@ -28,7 +28,7 @@ from ..calculator import Port
 from ..errors import ConfigIssue, GraphConfigError
 from . import finder
 from .model import StreamRef
-from .parse import parse_graph_text
+from .parse import parse_graph_text_collecting
 from .source_map import SourceMap
 from .streams import KIND_WORDS, KINDS, RefError, assign_indexes, parse_ref, parse_tag_index
 
@@ -107,7 +107,7 @@ def parse_file(path: Path) -> tuple[Any, SourceMap, str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise GraphConfigError(ConfigIssue(f"cannot read graph file: {exc}", file)) from None
-    config, smap = parse_graph_text(text, file)
+    config, smap, _ = parse_graph_text_collecting(text, file)
     with _parse_lock:
         _parse_cache[path] = (stat.st_mtime_ns, stat.st_size, config, smap)
     return config, smap, file
@@ -269,6 +269,7 @@ class Expander:
         if len(msg.node_options):
             self.issues.append(parent.issue(f"'node_options' cannot be set on subgraph node {type_name} ({file}): "
                                             f"subgraphs take no options", parent.line_of(("node_options", 0))))
+        self.issues += [i for i in smap.parse_issues if i not in self.issues]
         sub = self.graph(config, smap, file, stack + (type_name,))
 
         maps: dict[str, dict[str, str]] = {"stream": {}, "side": {}}

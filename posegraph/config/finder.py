@@ -1,6 +1,7 @@
 """Finding graph files: shipped graphs by name, and subgraphs by their ``type``.
 
-Search order: the directory of the graph that uses the subgraph (for subgraphs), the caller's search paths, then
+Search order: the directory of the graph that uses the subgraph (for subgraphs), the other folders of the
+``mediapipe/`` tree it lies in (MediaPipe's own graph files), the caller's search paths, then
 the installed ``posegraph.graphs`` package data. In each directory a graph is found by file name
 (``<name>``, ``<name>.pbtxt``, ``<snake_case(name)>.pbtxt``) and, failing that, by scanning the ``type:`` fields of
 the ``*.pbtxt`` files there (cached by file modification time).
@@ -12,6 +13,7 @@ import difflib
 import os
 import re
 import threading
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Iterable
@@ -90,10 +92,40 @@ def _unique(directories: Iterable[Path]) -> list[Path]:
     return out
 
 
+MEDIAPIPE_ROOT = "mediapipe"
+
+
+def mediapipe_tree_dirs(near: Path | None) -> list[Path]:
+    """The folders of the ``mediapipe/`` source tree that `near` lies in (MediaPipe's layout: a graph names its
+    subgraphs by type, and they live anywhere under ``mediapipe/modules`` and ``mediapipe/graphs``); [] outside
+    such a tree."""
+    if near is None:
+        return []
+    near = Path(os.path.abspath(near))
+    root = next((p for p in (near, *near.parents) if p.name == MEDIAPIPE_ROOT), None)
+    if root is None:
+        return []
+    with _lock:
+        cached = _tree_cache.get(root)
+    if cached is not None and time.monotonic() - cached[0] < 2.0:
+        return cached[1]
+    try:
+        found = sorted({p.parent for p in root.rglob("*.pbtxt") if p.is_file()})
+    except OSError:
+        found = []
+    with _lock:
+        _tree_cache[root] = (time.monotonic(), found)
+    return found
+
+
+_tree_cache: dict[Path, tuple[float, list[Path]]] = {}
+
+
 def search_dirs(search_paths: Iterable[str | os.PathLike] = (), near: Path | None = None) -> list[Path]:
     if isinstance(search_paths, (str, os.PathLike)):
         search_paths = [search_paths]
     dirs = [near] if near is not None else []
+    dirs += mediapipe_tree_dirs(near)
     dirs += [Path(p) for p in search_paths]
     return _unique(dirs + package_graph_dirs())
 

@@ -19,7 +19,8 @@ adds it to ``descriptor_pool.Default()`` and makes its classes, so that graph fi
     node_options { [type.googleapis.com/posegraph.SsdAnchorsOptions] { num_layers: 5 } }
 
 Field kinds: bool, int (int64), float (double), str, bytes, enum.Enum subclasses (values written by member name),
-nested dataclasses (nested messages), ``list[...]``/``tuple[X, ...]`` of those (repeated), and ``X | None``.
+nested dataclasses (nested messages), messages of graph.proto itself (``CalculatorGraphConfig.Node``, for
+containers whose options hold nodes), ``list[...]``/``tuple[X, ...]`` of those (repeated), and ``X | None``.
 Fields of other types are left out of the message (not settable from a graph file) and remembered, so that the
 "no field named" error can say why. Unset fields keep the dataclass defaults.
 
@@ -202,6 +203,9 @@ def _classify(t: Any) -> str:
         return "scalar"
     if isinstance(t, type) and dataclasses.is_dataclass(t):
         return "message"
+    if isinstance(t, type) and hasattr(t, "DESCRIPTOR") and hasattr(t.DESCRIPTOR, "full_name") and \
+            t.DESCRIPTOR.file.name == PROTO_NAME:
+        return "proto"  # a message of graph.proto itself (a CalculatorGraphConfig.Node), kept as a message
     raise OptionsTypeError(f"type {getattr(t, '__name__', t)} is not supported in graph files")
 
 
@@ -315,6 +319,9 @@ class _Builder:
             elif kind == "enum":
                 fp.type = _FDP.TYPE_ENUM
                 fp.type_name = "." + self._enum(inner)
+            elif kind == "proto":
+                fp.type = _FDP.TYPE_MESSAGE
+                fp.type_name = "." + inner.DESCRIPTOR.full_name
             else:
                 fp.type = _FDP.TYPE_MESSAGE
                 fp.type_name = "." + self._message(inner)
@@ -399,7 +406,8 @@ def register_all() -> None:
     Must run before a graph text is parsed, so that ``[posegraph.X.ext]`` and Any type URLs resolve. A
     calculator whose options cannot be expressed is remembered and reported when a graph gives it options.
     """
-    for calculator_class in registry.all_calculators().values():
+    classes = list(registry.all_calculators().values()) + list(registry.variants().values())
+    for calculator_class in classes:
         options_class = getattr(calculator_class, "Options", None)
         if options_class is None or options_class in _by_class or options_class in _failures:
             continue
@@ -471,6 +479,10 @@ def _convert_value(value: Any, fp: _FieldPlan, options: OptionsType) -> Any:
         return members[value]
     if fp.kind == "message":
         return _convert_message(value, fp.py_type, options)
+    if fp.kind == "proto":
+        copy = fp.py_type()
+        copy.CopyFrom(value)
+        return copy
     return fp.py_type(value)
 
 

@@ -71,6 +71,8 @@ class SourceMap:
     file: str | None = None
     lines: dict[Path, int] = field(default_factory=dict)
     values: dict[Path, str] = field(default_factory=dict)  # string values, for lookups before parsing
+    # Problems found while parsing that did not stop it (options of unknown types, left out): reported with the rest
+    parse_issues: list = field(default_factory=list)
 
     def line(self, *path: tuple[str, int]) -> int | None:
         """The line of `path`, or of its nearest recorded ancestor."""

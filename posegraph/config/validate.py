@@ -183,7 +183,38 @@ class Validator:
             hint = f"; did you mean {', '.join(hints)}?" if hints else ""
             self.issues.append(node.issue(f"unknown calculator '{node.calculator}'{hint} (neither a registered "
                                           f"calculator nor a subgraph type)", line))
+            return None
+        return self.specialize(node, cls)
+
+    def specialize(self, node: RawNode, cls: type[Calculator]) -> type[Calculator] | None:
+        """The class that serves this node: a variant chosen by the node's options type (another framework's
+        dialect of the same calculator), or what the class's ``specialize(node_message)`` makes of the node (a
+        container whose ports come from its options)."""
+        message = node.message
+        names = [d.message_type.full_name for d, _ in message.options.ListFields()] if \
+            message.HasField("options") else []
+        names += [a.type_url.rpartition("/")[2] for a in message.node_options]
+        chosen = registry.variant(node.calculator, names)
+        if chosen is None and not names and not self._fits(node, cls):  # no options: the tags tell the dialect
+            chosen = next((v for v in registry.variants_of(node.calculator) if self._fits(node, v)), None)
+        cls = chosen or cls
+        specialize = getattr(cls, "specialize", None)
+        if callable(specialize):
+            try:
+                cls = specialize(message)
+            except ValueError as exc:
+                self.issues.append(node.issue(f"{node.calculator}: {exc}", node.line_of(("calculator", 0))))
+                return None
         return cls
+
+    @staticmethod
+    def _fits(node: RawNode, cls: type[Calculator]) -> bool:
+        """Whether every tag the node uses is a port of `cls`."""
+        for kind in KINDS:
+            ports = cls.contract.ports(PORT_KINDS[kind])
+            if any(entry.ref.tag not in ports for entry in node.entries[kind]):
+                return False
+        return True
 
     def check_ports(self, node: RawNode, cls: type[Calculator]) -> None:
         for kind in KINDS:

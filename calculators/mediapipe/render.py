@@ -1,0 +1,319 @@
+"""MediaPipe's rendering calculators: detections, landmarks and rects to RenderData, render scale, recolouring
+by a mask, and the annotation overlay that draws RenderData on the image."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from posegraph import Calculator, Input, Output, calculator
+
+from ..types import Detection, ImageFrame, NormalizedRect
+from .types import Color, RenderData
+
+
+@dataclass
+class ColorOption:
+    r: int = 0
+    g: int = 0
+    b: int = 0
+
+    def rgb(self) -> tuple[int, int, int]:
+        return (int(self.r), int(self.g), int(self.b))
+
+
+@dataclass
+class RectToRenderScaleCalculatorOptions:
+    __proto_name__ = "mediapipe.RectToRenderScaleCalculatorOptions"
+    multiplier: float = 0.01
+    process_timestamp_bounds: bool = False
+
+
+@calculator("RectToRenderScaleCalculator")
+class RectToRenderScale(Calculator):
+    """NORM_RECT + IMAGE_SIZE -> RENDER_SCALE: the rect's larger side in pixels times ``multiplier`` (1.0 when
+    there is no rect), so that drawings grow with the object."""
+
+    NORM_RECT = Input[NormalizedRect]("NORM_RECT")
+    IMAGE_SIZE = Input[tuple]("IMAGE_SIZE")
+    RENDER_SCALE = Output[float]("RENDER_SCALE")
+    Options = RectToRenderScaleCalculatorOptions
+
+    def process(self, ctx):
+        rect, size = ctx[self.NORM_RECT], ctx[self.IMAGE_SIZE]
+        if size is None:
+            return
+        if rect is None:
+            ctx.send(self.RENDER_SCALE, 1.0)
+            return
+        side = max(rect.width * size[0], rect.height * size[1])
+        ctx.send(self.RENDER_SCALE, float(side * self.options.multiplier))
+
+
+@dataclass
+class DetectionsToRenderDataCalculatorOptions:
+    __proto_name__ = "mediapipe.DetectionsToRenderDataCalculatorOptions"
+    produce_empty_packet: bool = True
+    text_delimiter: str = ","
+    one_label_per_line: bool = False
+    thickness: float = 1.0
+    color: ColorOption = field(default_factory=ColorOption)
+    scene_class: str = "DETECTION"
+    render_detection_id: bool = False
+
+
+@calculator("DetectionsToRenderDataCalculator")
+class DetectionsToRenderData(Calculator):
+    """DETECTION or DETECTIONS -> RENDER_DATA: each detection's box and keypoints."""
+
+    DETECTION = Input[Detection]("DETECTION", optional=True)
+    DETECTIONS = Input[list]("DETECTIONS", optional=True)
+    RENDER_DATA = Output[RenderData]("RENDER_DATA")
+    Options = DetectionsToRenderDataCalculatorOptions
+
+    def process(self, ctx):
+        detections = list(ctx[self.DETECTIONS] or [])
+        if ctx[self.DETECTION] is not None:
+            detections.append(ctx[self.DETECTION])
+        o = self.options
+        if not detections and not o.produce_empty_packet:
+            return
+        color, t = Color(*o.color.rgb()), float(o.thickness)
+        prims = []
+        for d in detections:
+            x, y, w, h = (float(v) for v in d.box[:4])
+            prims.append(("rect", x + w / 2, y + h / 2, w, h, 0.0, color, t, False))
+            prims += [("point", float(px), float(py), color, t) for px, py in np.asarray(d.keypoints).reshape(-1, 2)]
+        ctx.send(self.RENDER_DATA, RenderData(prims))
+
+
+@dataclass
+class LandmarksToRenderDataCalculatorOptions:
+    __proto_name__ = "mediapipe.LandmarksToRenderDataCalculatorOptions"
+    landmark_connections: list[int] = field(default_factory=list)
+    landmark_color: ColorOption = field(default_factory=ColorOption)
+    render_landmarks: bool = True
+    connection_color: ColorOption = field(default_factory=ColorOption)
+    thickness: float = 1.0
+    visualize_landmark_depth: bool = True
+    utilize_visibility: bool = False
+    visibility_threshold: float = 0.0
+    utilize_presence: bool = False
+    presence_threshold: float = 0.0
+    min_depth_circle_thickness: float = 0.0
+    max_depth_circle_thickness: float = 18.0
+    min_depth_line_color: ColorOption = field(default_factory=ColorOption)
+    max_depth_line_color: ColorOption = field(default_factory=ColorOption)
+
+    def __post_init__(self):
+        if len(self.landmark_connections) % 2:
+            raise ValueError("landmark_connections holds pairs: its length must be even")
+
+
+@calculator("LandmarksToRenderDataCalculator")
+class LandmarksToRenderData(Calculator):
+    """NORM_LANDMARKS (or LANDMARKS) + RENDER_SCALE (optional) -> RENDER_DATA: a point per landmark and a line per
+    connection, skipping landmarks under the visibility/presence thresholds when asked to."""
+
+    NORM_LANDMARKS = Input[np.ndarray]("NORM_LANDMARKS", optional=True)
+    LANDMARKS = Input[np.ndarray]("LANDMARKS", optional=True)
+    RENDER_SCALE = Input[float]("RENDER_SCALE", optional=True)
+    RENDER_DATA = Output[RenderData]("RENDER_DATA")
+    Options = LandmarksToRenderDataCalculatorOptions
+
+    def process(self, ctx):
+        lm = ctx[self.NORM_LANDMARKS] if ctx.connected(self.NORM_LANDMARKS) else ctx[self.LANDMARKS]
+        o = self.options
+        if lm is None:
+            ctx.send(self.RENDER_DATA, RenderData([]))
+            return
+        scale = float(ctx[self.RENDER_SCALE] or 1.0)
+        thickness = o.thickness * scale
+        lm = np.asarray(lm, dtype=np.float32)
+        shown = np.ones(lm.shape[0], dtype=bool)
+        if o.utilize_visibility:
+            shown &= lm[:, 3] >= o.visibility_threshold
+        if o.utilize_presence:
+            shown &= lm[:, 4] >= o.presence_threshold
+        prims = []
+        line_color, point_color = Color(*o.connection_color.rgb()), Color(*o.landmark_color.rgb())
+        pairs = o.landmark_connections
+        for a, b in zip(pairs[0::2], pairs[1::2]):
+            if a < lm.shape[0] and b < lm.shape[0] and shown[a] and shown[b]:
+                prims.append(("line", float(lm[a, 0]), float(lm[a, 1]), float(lm[b, 0]), float(lm[b, 1]), line_color,
+                              thickness))
+        if o.render_landmarks:
+            prims += [("point", float(lm[i, 0]), float(lm[i, 1]), point_color, thickness)
+                      for i in range(lm.shape[0]) if shown[i]]
+        ctx.send(self.RENDER_DATA, RenderData(prims))
+
+
+@dataclass
+class RectToRenderDataCalculatorOptions:
+    __proto_name__ = "mediapipe.RectToRenderDataCalculatorOptions"
+    filled: bool = False
+    color: ColorOption = field(default_factory=ColorOption)
+    thickness: float = 1.0
+    oval: bool = False
+    top_left_thickness: float | None = None
+
+
+@calculator("RectToRenderDataCalculator")
+class RectToRenderData(Calculator):
+    """NORM_RECT (or NORM_RECTS) -> RENDER_DATA: the rotated rectangle outline (or filled)."""
+
+    NORM_RECT = Input[NormalizedRect]("NORM_RECT", optional=True)
+    NORM_RECTS = Input[list]("NORM_RECTS", optional=True)
+    RENDER_DATA = Output[RenderData]("RENDER_DATA")
+    Options = RectToRenderDataCalculatorOptions
+
+    def process(self, ctx):
+        rects = list(ctx[self.NORM_RECTS] or [])
+        if ctx[self.NORM_RECT] is not None:
+            rects.append(ctx[self.NORM_RECT])
+        o = self.options
+        color = Color(*o.color.rgb())
+        ctx.send(self.RENDER_DATA, RenderData([("rect", r.x_center, r.y_center, r.width, r.height, r.rotation, color,
+                                                float(o.thickness), o.filled) for r in rects]))
+
+
+class MaskChannel(enum.Enum):
+    UNKNOWN = 0
+    RED = 1
+    ALPHA = 2
+
+
+@dataclass
+class RecolorCalculatorOptions:
+    __proto_name__ = "mediapipe.RecolorCalculatorOptions"
+    mask_channel: MaskChannel = MaskChannel.RED
+    color: ColorOption = field(default_factory=ColorOption)
+    invert_mask: bool = False
+    adjust_with_luminance: bool = True
+
+
+@calculator("RecolorCalculator")
+class Recolor(Calculator):
+    """IMAGE + MASK (optional; a float mask in [0, 1]) -> IMAGE with ``color`` blended in where the mask (or its
+    inverse) is high; the image passes unchanged on frames without a mask."""
+
+    IMAGE = Input[ImageFrame]("IMAGE")
+    MASK = Input("MASK", optional=True)
+    OUT = Output[ImageFrame]("IMAGE")
+    Options = RecolorCalculatorOptions
+
+    def process(self, ctx):
+        frame, mask = ctx[self.IMAGE], ctx[self.MASK]
+        if frame is None:
+            return
+        if mask is None:
+            ctx.send(self.OUT, frame)
+            return
+        m = np.asarray(mask, dtype=np.float32)
+        if m.ndim == 3:
+            m = m[:, :, 0] if self.options.mask_channel is not MaskChannel.ALPHA else m[:, :, -1]
+        if m.shape != frame.pixels.shape[:2]:
+            m = cv2.resize(m, (frame.width, frame.height), interpolation=cv2.INTER_LINEAR)
+        if self.options.invert_mask:
+            m = 1.0 - m
+        pixels = frame.pixels.astype(np.float32)
+        color = np.array(self.options.color.rgb(), dtype=np.float32)
+        if self.options.adjust_with_luminance:
+            luminance = (pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None] / 255.0
+            color = color * luminance
+        out = pixels * (1.0 - m[..., None]) + color * m[..., None]
+        ctx.send(self.OUT, ImageFrame(np.clip(out + 0.5, 0, 255).astype(np.uint8), frame.source, frame.index))
+
+
+@dataclass
+class AnnotationOverlayCalculatorOptions:
+    __proto_name__ = "mediapipe.AnnotationOverlayCalculatorOptions"
+    canvas_width_px: int = 1920
+    canvas_height_px: int = 1080
+    canvas_color: ColorOption = field(default_factory=ColorOption)
+    flip_text_vertically: bool = False
+    gpu_uses_top_left_origin: bool = True
+    gpu_scale_factor: float = 1.0
+
+
+def draw(pixels: np.ndarray, data: RenderData) -> None:
+    """Draw RenderData primitives (normalised coordinates) on an RGB image in place."""
+    h, w = pixels.shape[:2]
+    for prim in data.primitives:
+        kind = prim[0]
+        if kind == "point":
+            _, x, y, color, t = prim
+            radius = max(1, int(round(t)))
+            cv2.circle(pixels, (int(round(x * w)), int(round(y * h))), radius, (color.r, color.g, color.b), -1,
+                       cv2.LINE_AA)
+        elif kind == "line":
+            _, x0, y0, x1, y1, color, t = prim
+            cv2.line(pixels, (int(round(x0 * w)), int(round(y0 * h))), (int(round(x1 * w)), int(round(y1 * h))),
+                     (color.r, color.g, color.b), max(1, int(round(t))), cv2.LINE_AA)
+        elif kind == "rect":
+            _, cx, cy, rw, rh, rot, color, t, filled = prim
+            box = cv2.boxPoints(((cx * w, cy * h), (rw * w, rh * h), math.degrees(rot)))
+            pts = np.round(box).astype(np.int32)
+            if filled:
+                cv2.fillPoly(pixels, [pts], (color.r, color.g, color.b))
+            else:
+                cv2.polylines(pixels, [pts], True, (color.r, color.g, color.b), max(1, int(round(t))), cv2.LINE_AA)
+
+
+@calculator("AnnotationOverlayCalculator")
+class AnnotationOverlay(Calculator):
+    """IMAGE + render data (untagged streams, and/or VECTOR: lists of RenderData) -> IMAGE with everything drawn
+    on a copy, in input order."""
+
+    IMAGE = Input[ImageFrame]("IMAGE")
+    RENDER = Input[RenderData]("", multiple=True, optional=True)
+    VECTOR = Input[list]("VECTOR", multiple=True, optional=True)
+    OUT = Output[ImageFrame]("IMAGE")
+    Options = AnnotationOverlayCalculatorOptions
+
+    def process(self, ctx):
+        frame = ctx[self.IMAGE]
+        if frame is None:
+            return
+        pixels = np.array(frame.pixels, copy=True)
+        for data in ctx.values(self.RENDER):
+            if data is not None:
+                draw(pixels, data)
+        for datas in ctx.values(self.VECTOR):
+            for data in datas or []:
+                draw(pixels, data)
+        ctx.send(self.OUT, ImageFrame(pixels, frame.source, frame.index))
+
+
+__all__ = ["RectToRenderScale", "DetectionsToRenderData", "LandmarksToRenderData", "RectToRenderData", "Recolor",
+           "AnnotationOverlay", "draw"]
+
+
+@dataclass
+class ConcatenateVectorCalculatorOptions:
+    __proto_name__ = "mediapipe.ConcatenateVectorCalculatorOptions"
+    only_emit_if_all_present: bool = False
+
+
+@calculator("ConcatenateRenderDataVectorCalculator")
+class ConcatenateRenderDataVector(Calculator):
+    """Untagged inputs (RenderData, or lists of them) -> one list with all of them, in input order."""
+
+    IN = Input("", multiple=True)
+    OUT = Output[list]("")
+    Options = ConcatenateVectorCalculatorOptions
+
+    def process(self, ctx):
+        values = ctx.values(self.IN)
+        if self.options.only_emit_if_all_present and any(v is None for v in values):
+            return
+        out: list = []
+        for v in values:
+            if v is None:
+                continue
+            out.extend(v if isinstance(v, list) else [v])
+        ctx.send(self.OUT, out)

@@ -1,0 +1,138 @@
+"""MediaPipe's pose graphs run unchanged and give what MediaPipe's legacy solution gives (mediapipe 0.10.21's
+mp.solutions.pose, which runs these very files; ../shared/reference/mediapipe_legacy)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from posegraph import Graph
+from posegraph.calculators.io.jsonl import read_jsonl
+from posegraph.calculators.mediapipe.runner import plan_streams, read_frames, run_on_frames
+from posegraph.errors import PosegraphError
+from posegraph.models import ModelNotFoundError
+
+POSE_LANDMARK = "modules/pose_landmark/pose_landmark_cpu.pbtxt"
+POSE_TRACKING = "graphs/pose_tracking/pose_tracking_cpu.pbtxt"
+
+
+def run_pose_landmark(mp_graphs, media, complexity, still, max_frames=None, **extra):
+    frames, _, _ = read_frames(str(media), max_frames=max_frames, timestamps="mediapipe")
+    graph = Graph(str(mp_graphs / POSE_LANDMARK))
+    side = {"model_complexity": complexity, "use_prev_landmarks": not still, "smooth_landmarks": not still,
+            "enable_segmentation": False, **extra}
+    return run_on_frames(graph, frames, plan_streams(graph.spec.input_streams, graph.spec.output_streams), side)
+
+
+def distances_pct(ours, record):
+    ref = record.poses[0].landmarks
+    d = np.hypot((ours[:, 0] - ref[:, 0]) * record.width, (ours[:, 1] - ref[:, 1]) * record.height)
+    return d / math.hypot(record.width, record.height) * 100
+
+
+@pytest.mark.parametrize("name,model", [("yoga_warrior2_beach.jpg", "lite"), ("fitness_squat.bmp", "lite"),
+                                        ("person_single_fullbody_man_suit.jpeg", "full"),
+                                        ("negative_cat.bmp", "lite")])
+def test_images_match_the_legacy_solution(mp_graphs, legacy, media, name, model):
+    record = read_jsonl(legacy / f"{name}.{model}.jsonl")[0]
+    result = run_pose_landmark(mp_graphs, media / name, {"lite": 0, "full": 1}[model], still=True)
+    ours = result.landmarks.get(0)
+    assert (ours is not None) == bool(record.poses)
+    if ours is None:
+        return
+    # x, y, z, visibility (MediaPipe's Python solution clears presence; the graph outputs it)
+    assert np.abs(ours[:, :4] - record.poses[0].landmarks[:, :4]).max() < 1e-3
+    assert distances_pct(ours, record).mean() < 0.005
+    world = result.world_landmarks[0][:, :3]
+    assert np.abs(world - record.poses[0].world_landmarks).max() < 1e-3
+    if name == "person_single_fullbody_man_suit.jpeg":  # bit-identical here (model evaluation agrees exactly)
+        assert np.array_equal(ours[:, :4], record.poses[0].landmarks[:, :4])
+
+
+def test_video_prefix_tracks_and_smooths_like_the_legacy_solution(mp_graphs, legacy, media):
+    name, n = "video_dance_single_synthetic.mp4", 20
+    records = read_jsonl(legacy / f"{name}.lite.jsonl")[:n]
+    result = run_pose_landmark(mp_graphs, media / name, 0, still=False, max_frames=n)
+    assert result.outputs["pose_detection"] < n  # tracking: the detector runs only when the pose is lost
+    means = []
+    for record in records:
+        ours = result.landmarks.get(record.timestamp_us)
+        assert (ours is not None) == bool(record.poses)
+        if ours is not None:
+            means.append(distances_pct(ours, record).mean())
+    assert max(means) < 0.1  # % of the diagonal
+
+
+def test_pose_tracking_graph_gives_pose_landmark_cpu_full_frame_for_frame(mp_graphs, media):
+    video, n = media / "video_squats_woman.mp4", 4
+    expected = run_pose_landmark(mp_graphs, video, 1, still=False, max_frames=n)
+    graph = Graph(str(mp_graphs / POSE_TRACKING))
+    plan = plan_streams(graph.spec.input_streams, graph.spec.output_streams)
+    assert (plan.image_input, plan.image_output, plan.landmarks) == ("input_video", "output_video", "pose_landmarks")
+    frames, _, _ = read_frames(str(video), max_frames=n, timestamps="mediapipe")
+    images = []
+    result = run_on_frames(graph, frames, plan, {}, on_image=lambda ts, image: images.append(ts))
+    assert result.frames == n and len(images) == n  # file input waits for the graph: nothing dropped
+    assert sorted(result.landmarks) == sorted(expected.landmarks)
+    for ts, ours in result.landmarks.items():
+        assert np.array_equal(ours, expected.landmarks[ts])
+
+
+def test_live_input_is_flow_limited(mp_graphs, media):
+    graph = Graph(str(mp_graphs / POSE_TRACKING))
+    plan = plan_streams(graph.spec.input_streams, graph.spec.output_streams)
+    frames, _, _ = read_frames(str(media / "video_squats_woman.mp4"), max_frames=12, timestamps="mediapipe")
+    frames = list(frames)  # decoded up front: they arrive faster than the graph runs, as from a camera
+    result = run_on_frames(graph, frames, plan, {}, wait_for_graph=False)
+    rendered = result.outputs["output_video"]
+    assert 1 <= rendered < len(frames)  # the flow limiter dropped the frames that came while the graph was busy
+    assert result.outputs["pose_landmarks"] <= rendered
+
+
+def test_missing_model_gives_the_usual_error(mp_graphs, media):
+    with pytest.raises((ModelNotFoundError, PosegraphError)) as err:  # heavy is not in the shared models
+        run_pose_landmark(mp_graphs, media / "fitness_squat.bmp", 2, still=True)
+    assert "pose_landmark_heavy.tflite" in str(err.value)
+
+
+def test_cli_runs_a_mediapipe_graph_file(mp_graphs, legacy, media, tmp_path):
+    out = tmp_path / "out.jsonl"
+    image = tmp_path / "out.png"
+    cmd = [sys.executable, "-m", "posegraph.cli", "run", str(mp_graphs / POSE_TRACKING), "--input",
+           str(media / "fitness_squat.bmp"), "--output", str(image), "--landmarks", str(out), "--quiet"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stderr
+    assert image.stat().st_size > 0
+    line = json.loads(out.read_text().splitlines()[0])
+    assert line["source"] == "fitness_squat.bmp" and len(line["poses"][0]["landmarks"]) == 33
+    cmd = [sys.executable, "-m", "posegraph.cli", "run", str(mp_graphs / POSE_LANDMARK), "--input",
+           str(media / "fitness_squat.bmp"), "--landmarks", str(out), "--side", "model_complexity=0", "--static",
+           "--quiet"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stderr
+    ours = read_jsonl(out)[0].poses[0]
+    ref = read_jsonl(legacy / "fitness_squat.bmp.lite.jsonl")[0].poses[0]
+    assert np.abs(ours.landmarks[:, :4] - ref.landmarks[:, :4]).max() < 1e-3
+    assert ours.world_landmarks is not None
+
+
+def test_segmentation_mask_covers_the_person(mp_graphs, media):
+    frames, _, _ = read_frames(str(media / "fitness_squat.bmp"))
+    graph = Graph(str(mp_graphs / POSE_LANDMARK))
+    masks = {}
+    graph.observe_output("segmentation_mask", lambda packet: masks.__setitem__(packet.timestamp, packet.value))
+    result = run_on_frames(graph, frames, plan_streams(graph.spec.input_streams, graph.spec.output_streams),
+                           {"model_complexity": 0, "use_prev_landmarks": False, "smooth_landmarks": False,
+                            "enable_segmentation": True, "smooth_segmentation": False})
+    mask, landmarks = masks[0], result.landmarks[0]
+    h, w = mask.shape
+    assert (w, h) == (500, 610) and mask.dtype == np.float32
+    for i in (11, 12, 23, 24):  # shoulders and hips lie inside the person
+        x, y = int(landmarks[i, 0] * w), int(landmarks[i, 1] * h)
+        assert mask[y, x] > 0.9
+    assert mask[:20, :20].max() < 0.1 and 0.08 < (mask > 0.5).mean() < 0.4
