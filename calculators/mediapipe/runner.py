@@ -9,7 +9,6 @@ fed as it delivers, so a flow limiter drops frames the graph cannot keep up with
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -183,5 +182,4 @@ def run_graph_file(graph: Any, *, input_path: str, output_path: str | None = Non
     return result
 
 
-__all__ = ["StreamPlan", "plan_streams", "read_frames", "run_on_frames", "run_graph_file", "RunResult",
-           "IMAGE_EXTENSIONS", "os"]
+__all__ = ["StreamPlan", "plan_streams", "read_frames", "run_on_frames", "run_graph_file", "RunResult"]
