@@ -21,7 +21,6 @@ from ..core.flow_limiter import FlowLimiter, FlowLimiterOptions
 from ..core.gate import Gate, GateOptions
 from ..core.thresholding import Thresholding, ThresholdingOptions
 from ..landmarks.kernels import sigmoid
-from ..types import Detection
 from ._options import node_class, node_options
 from .types import FileContents, TfliteModelRef
 
@@ -259,7 +258,6 @@ class SwitchContainer(Calculator):
 
     @classmethod
     def specialize(cls, message) -> type[Calculator]:
-        from ._options import node_options as _unused  # noqa: F401 - keep the import site obvious
         options_message = None
         if message.HasField("options"):
             for descriptor, value in message.options.ListFields():
@@ -445,5 +443,4 @@ class TensorsToFloats(Calculator):
 
 
 __all__ = ["SwitchContainer", "SplitTensorVector", "SplitDetectionVector", "SplitNormalizedLandmarkList",
-           "SplitLandmarkList", "LocalFileContents", "ResourceProvider", "TfLiteModel", "TensorsToFloats",
-           "Detection"]
+           "SplitLandmarkList", "LocalFileContents", "ResourceProvider", "TfLiteModel", "TensorsToFloats"]

@@ -13,7 +13,7 @@ from posegraph.registry import register_variant
 
 from ..detection.anchors import SsdAnchorOptions, generate_anchors
 from ..detection.convert import detections_to_rows
-from ..detection.kernels import DecodeOptions, decode_boxes, non_max_suppression, weighted_non_max_suppression
+from ..detection.kernels import DecodeOptions, non_max_suppression, weighted_non_max_suppression
 from ..detection.roi import alignment_points_to_rect, rows_to_detections, transform_rect
 from ..detection.tensors_to_detections import TensorsToDetections
 from ..types import Detection, NormalizedRect

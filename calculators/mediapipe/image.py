@@ -15,7 +15,7 @@ from posegraph.registry import register_variant
 from ..image.image_to_tensor import BorderMode, ImageToTensor, ImageToTensorOptions, TensorType
 from ..image.transforms import (CropResult, image_to_tensor, perspective_transform, value_range_transform,
                                 warp_perspective_classic)
-from ..inference.inference_calculator import Inference, InferenceOptions, auto_threads
+from ..inference.inference_calculator import auto_threads
 from ..inference.tflite_model import TfliteModel
 from ..types import ImageFrame
 from .core import resolve_resource
@@ -259,5 +259,4 @@ class MpInference(Calculator):
 
 register_variant("InferenceCalculator", MpInferenceOptions.__proto_name__, MpInference)
 
-__all__ = ["ImageProperties", "FromImage", "ToImage", "MpImageToTensor", "MpInference", "Inference",
-           "InferenceOptions"]
+__all__ = ["ImageProperties", "FromImage", "ToImage", "MpImageToTensor", "MpInference", "fused_value_range"]

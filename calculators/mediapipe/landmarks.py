@@ -4,7 +4,7 @@ visibility copy and smoothing."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

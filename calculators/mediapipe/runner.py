@@ -9,7 +9,6 @@ fed as it delivers, so a flow limiter drops frames the graph cannot keep up with
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -17,7 +16,7 @@ from typing import Any, Iterable, Iterator
 import cv2
 import numpy as np
 
-from ..io.images import IMAGE_EXTENSIONS, read_image
+from ..io.images import IMAGE_EXTENSIONS, list_images, read_image
 from ..io.jsonl import JsonlWriter
 from ..io.video import VideoReader, VideoWriter
 from ..types import ImageFrame, Pose
@@ -70,9 +69,21 @@ def is_camera(path: str) -> bool:
 
 def read_frames(path: str, *, max_frames: int | None = None,
                 timestamps: str = "media") -> tuple[Iterator[SourceFrame], float, bool]:
-    """(frames, fps, is_still): an image (one frame at 0), a video file or ``camera:N``. `timestamps` is
+    """(frames, fps, is_still): an image (one frame at 0), a folder of images (one frame each), a video file or
+    ``camera:N``. `timestamps` is
     "media" (the container's timestamps) or "mediapipe" (frame i at i * 33333 us, MediaPipe's legacy solution)."""
     p = Path(path)
+    if not is_camera(path) and p.is_dir():
+        listing = list_images(p)
+        if not listing.images:
+            raise ValueError(f"folder {p} holds no images" + (f" ({len(listing.skipped)} other files skipped)"
+                                                                if listing.skipped else ""))
+        images = listing.images[:max_frames] if max_frames is not None else listing.images
+
+        def each_image() -> Iterator[SourceFrame]:
+            for i, image in enumerate(images):  # one frame per image, 33333 us apart
+                yield SourceFrame(i, i * 33333, ImageFrame(read_image(image), image.name, i))
+        return each_image(), 30.0, False
     if not is_camera(path) and p.suffix.lower() in IMAGE_EXTENSIONS:
         pixels = read_image(p)
         return iter([SourceFrame(0, 0, ImageFrame(pixels, p.name, 0))]), 30.0, True
@@ -152,13 +163,21 @@ def run_graph_file(graph: Any, *, input_path: str, output_path: str | None = Non
 
     writer = None
 
+    folder = not is_camera(input_path) and Path(input_path).is_dir()
+
+    def write_image(target: Path, pixels: Any) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not cv2.imwrite(str(target), cv2.cvtColor(np.asarray(pixels), cv2.COLOR_RGB2BGR)):
+            raise ValueError(f"cannot write image {target} (unknown extension?)")
+
     def on_image(ts: int, value: Any) -> None:
         nonlocal writer
         pixels = getattr(value, "pixels", value)
         if still:
-            Path(output_path).parent.mkdir(parents=True, exist_ok=True)
-            if not cv2.imwrite(str(output_path), cv2.cvtColor(np.asarray(pixels), cv2.COLOR_RGB2BGR)):
-                raise ValueError(f"cannot write image {output_path} (unknown extension?)")
+            write_image(Path(output_path), pixels)
+            return
+        if folder:  # a folder of images in, a folder of images out (same names, PNG)
+            write_image(Path(output_path) / (Path(sizes[ts][3]).stem + ".png"), pixels)
             return
         if writer is None:
             Path(output_path).parent.mkdir(parents=True, exist_ok=True)
@@ -183,5 +202,4 @@ def run_graph_file(graph: Any, *, input_path: str, output_path: str | None = Non
     return result
 
 
-__all__ = ["StreamPlan", "plan_streams", "read_frames", "run_on_frames", "run_graph_file", "RunResult",
-           "IMAGE_EXTENSIONS", "os"]
+__all__ = ["StreamPlan", "plan_streams", "read_frames", "run_on_frames", "run_graph_file", "RunResult"]

@@ -136,3 +136,22 @@ def test_segmentation_mask_covers_the_person(mp_graphs, media):
         x, y = int(landmarks[i, 0] * w), int(landmarks[i, 1] * h)
         assert mask[y, x] > 0.9
     assert mask[:20, :20].max() < 0.1 and 0.08 < (mask > 0.5).mean() < 0.4
+
+
+def test_a_folder_of_images_runs_image_by_image(mp_graphs, media, tmp_path):
+    import shutil
+
+    from posegraph.calculators.mediapipe.runner import run_graph_file
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("fitness_squat.bmp", "negative_cat.bmp"):
+        shutil.copy(media / name, folder / name)
+    out = tmp_path / "out.jsonl"
+    graph = Graph(str(mp_graphs / POSE_LANDMARK))
+    result = run_graph_file(graph, input_path=str(folder), landmarks_path=str(out),
+                            side={"model_complexity": 0, "use_prev_landmarks": False})
+    assert result.frames == 2
+    records = read_jsonl(out)
+    assert [r.source for r in records] == ["fitness_squat.bmp", "negative_cat.bmp"]
+    assert len(records[0].poses) == 1 and records[1].poses == []
