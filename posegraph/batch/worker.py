@@ -155,7 +155,7 @@ class FileRunner:
             outcome.error_type = type(exc).__name__
             outcome.detail = "".join(traceback.format_exception(exc))[-4000:]
         finished = time.perf_counter()
-        if graph is not None and graph.started:
+        if graph is not None:  # a finished run's profile stays readable
             outcome.frames = int(graph.profile().frames)
         outcome.open_s = opened - started
         outcome.run_s = finished - opened if outcome.ok else 0.0
