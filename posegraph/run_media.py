@@ -79,14 +79,6 @@ def check_paths(args: argparse.Namespace) -> None:
     inputs = getattr(args, "input", None)
     output = getattr(args, "output", None)
     landmarks = getattr(args, "landmarks", None)
-    if inputs is not None:
-        parse_source(inputs)  # unsupported URL schemes, bad camera indices
-    if output:
-        output_kind(output)
-    if landmarks:
-        landmarks_format(landmarks)
-        if os.path.isdir(landmarks) or landmarks.endswith(("/", os.sep)):
-            raise MediaUsageError(f"--landmarks {landmarks} is a folder; give a file such as poses.jsonl")
     named = [("--output", output), ("--landmarks", landmarks), ("--profile", getattr(args, "profile", None))]
     named = [(flag, value) for flag, value in named if value]
     for i, (flag, value) in enumerate(named):
@@ -96,6 +88,14 @@ def check_paths(args: argparse.Namespace) -> None:
                                       "own path")
         if inputs is not None and _same(value, str(inputs)):
             raise MediaUsageError(f"{flag} {value} is the input itself; write the output elsewhere")
+    if inputs is not None:
+        parse_source(inputs)  # unsupported URL schemes, bad camera indices
+    if output:
+        output_kind(output)
+    if landmarks:
+        if os.path.isdir(landmarks) or landmarks.endswith(("/", os.sep)):
+            raise MediaUsageError(f"--landmarks {landmarks} is a folder; give a file such as poses.jsonl")
+        landmarks_format(landmarks)
 
 
 # -- planning: which graph to build ------------------------------------------------------------------------------------

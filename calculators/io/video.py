@@ -127,7 +127,9 @@ class VideoReadReport:
         if not self.finished:
             return f"{self.source}: {self.frames_read} frame(s) read so far"
         if self.ended_early:
+            inner = "; ".join(g.describe() for g in self.gaps if g.resumed_us is not None)
             skipped = f", {self.failed_reads} corrupt read(s) skipped" if self.failed_reads else ""
+            skipped += f" ({inner})" if inner else ""
             return (f"{self.source}: the stream ended early: {self.frames_read} of {self.frames_expected} announced "
                     f"frames decoded{skipped}; the file is truncated or corrupt")
         if self.failed_reads:
