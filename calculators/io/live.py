@@ -39,6 +39,12 @@ READ_TIMEOUT_S = 5.0
 END = object()  # poll(): the source is over
 
 
+def quiet_ffmpeg() -> None:
+    """Keep FFmpeg's own log lines (connection refused, corrupt NAL units...) off the terminal: the reader reports
+    what went wrong itself. An OPENCV_FFMPEG_LOGLEVEL already set (e.g. 32 for debugging) is left alone."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
     """What an ``--input`` names: kind is 'camera' (value: index), 'device' (/dev/videoN), 'stream' (a URL) or
@@ -182,6 +188,7 @@ class LiveCapture:
                 "reachable, refused the connection, or sends nothing OpenCV/FFmpeg can decode")
 
     def _open(self) -> cv2.VideoCapture | None:
+        quiet_ffmpeg()
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
                   cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)]
         if self.spec.kind == "camera":

@@ -222,6 +222,7 @@ class VideoReader:
                 raise VideoOpenError(f"video {path} is not a file")
             if path.stat().st_size == 0:
                 raise VideoOpenError(f"video {path} is empty (0 bytes)")
+            os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # damage is reported here, not by FFmpeg
             self._capture = cv2.VideoCapture(str(path))
             if not self._capture.isOpened():
                 self._capture.release()
