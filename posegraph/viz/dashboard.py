@@ -34,6 +34,7 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 64  # a burst of connections waits to be accepted (and told 503) instead of timing out
 
     def __init__(self, *args, **kwargs):
         self._connections: set[socket.socket] = set()
