@@ -242,3 +242,12 @@ def test_h264_writer_keeps_timestamps(tmp_path):
         times = [float(frame.pts * frame.time_base) for frame in container.decode(stream)]
     assert times == pytest.approx([0.0, 0.1, 0.2, 0.9])
     assert _leftovers(tmp_path) == []
+
+
+@requires_shared
+def test_output_folder_for_a_video(tmp_path):
+    out = tmp_path / "annotated"  # no extension, not there yet: a folder
+    code = main(["run", "pose_tracking_cpu", "--input", str(DANCE), "--output", str(out), "--max-frames", "5",
+                 "--quiet"])
+    assert code == 0 and [p.name for p in out.iterdir()] == ["video_dance_single_synthetic.mp4"]
+    assert len(list(VideoReader(out / "video_dance_single_synthetic.mp4"))) == 5

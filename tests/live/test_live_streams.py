@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -122,3 +123,42 @@ def test_stopping_keeps_playable_outputs(ffmpeg, dance, tmp_path, sig, code):
     assert lines and all(json.loads(line)["poses"] is not None for line in lines)
     assert abs(_frames_in_mp4(video) - len(lines)) <= 2  # the sinks run independently; both are complete files
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.mp4"]
+
+
+def _udp_bound(port: int) -> bool:
+    try:
+        lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    except OSError:
+        return True
+    return any(line.split()[1].endswith(f":{port:04X}") for line in lines)
+
+
+def test_udp_stream(ffmpeg, dance, tmp_path):
+    port = free_port()
+    run = posegraph("run", "pose_tracking_cpu", "--input", f"udp://127.0.0.1:{port}", "--landmarks",
+                    str(tmp_path / "out.jsonl"), "--max-frames", "45")
+    sender = None
+    try:
+        deadline = time.monotonic() + 30
+        while not _udp_bound(port) and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.05)
+        # MPEG-TS over UDP, re-encoded with a key frame every 10 frames (a receiver can join at any point)
+        sender = subprocess.Popen([ffmpeg, "-v", "error", "-re", "-i", str(dance), "-c:v", "libx264", "-preset",
+                                   "ultrafast", "-g", "10", "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        code, out, err = _finish(run)
+    finally:
+        run.kill()
+        if sender is not None:
+            sender.kill()
+    assert code == 0, err
+    frames_in, processed, dropped = map(int, SUMMARY.search(out).groups())
+    assert frames_in == 45 and processed + dropped == 45
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == processed
+
+
+@pytest.mark.skipif(Path("/dev/video0").exists(), reason="a camera is attached: the run would use it")
+def test_input_0_is_the_camera(tmp_path):
+    code, _, err = _finish(posegraph("run", "pose_tracking_cpu", "--input", "0", "--landmarks",
+                                     str(tmp_path / "x.jsonl")))
+    assert code == 1 and "could not open camera index 0" in err
