@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .errors import GraphCancelledError, GraphTimeoutError, PosegraphError
 
 SOURCE_CALCULATOR = "MediaSourceCalculator"
@@ -42,6 +40,7 @@ ALLOW_STREAM = "live_allowed"
 RENDER_ENABLE = "live_render_enable"
 CAPTURE_EXECUTOR = "live_capture"
 _WAIT_SLICE_S = 0.1
+_SHOW_SLICE_S = 0.02  # --show redraws the window this often
 _STOP_WAIT_S = 30.0
 
 
@@ -229,6 +228,8 @@ def plan_run(args: argparse.Namespace) -> MediaPlan:
     if not (live or watch or reconnect is not None):
         return MediaPlan(args.graph)
     config, search = load_config(args.graph)
+    if not (live or reconnect is not None or _find(config, SINK_CALCULATOR) is not None):
+        return MediaPlan(args.graph)  # nothing to rewrite: keep the file (its errors name file and line)
     paced = live and spec is not None and not spec.live
     result, watched = rewrite_for_live(config, live=live, paced=paced, watch=watch, reconnect_timeout_s=reconnect)
     side = {RENDER_ENABLE: True} if RENDER_ENABLE in config.input_side_packet else {}
@@ -237,6 +238,8 @@ def plan_run(args: argparse.Namespace) -> MediaPlan:
 
 # -- watching a run --------------------------------------------------------------------------------------------------
 def _percentile(values, q: float) -> float:
+    import numpy as np
+
     return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else float("nan")
 
 
@@ -322,6 +325,7 @@ class LiveMonitor:
     def latest_jpeg(self, quality: int = 75) -> tuple[int, bytes] | None:
         """(sequence number, JPEG bytes) of the newest annotated frame, encoded once per frame."""
         import cv2
+        import numpy as np
 
         with self._frame_event:
             frame, seq = self._latest, self._latest_seq
@@ -409,6 +413,7 @@ class _SigTerm:
 def _show_frame(monitor: LiveMonitor, state: dict) -> bool:
     """Draw the newest frame in the window; False when the user closed it (q or Esc)."""
     import cv2
+    import numpy as np
 
     frame = monitor.latest_frame()
     if frame is not None and frame is not state.get("shown"):
@@ -430,7 +435,8 @@ def wait_for_run(graph, timeout: float | None, monitor: LiveMonitor | None = Non
         try:
             while True:
                 try:
-                    graph.wait_until_done(timeout=_WAIT_SLICE_S if (show or deadline is not None) else None)
+                    slice_s = _SHOW_SLICE_S if show else _WAIT_SLICE_S if deadline is not None else None
+                    graph.wait_until_done(timeout=slice_s)
                     return
                 except GraphTimeoutError:
                     pass
