@@ -40,17 +40,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_listening(port: int, timeout: float = 10.0) -> None:
+def wait_listening(port: int, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
     """Wait until something listens on 127.0.0.1:port, without connecting (ffmpeg -listen 1 takes one client)."""
     deadline = time.monotonic() + timeout
     needle = f":{port:04X} "
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode}): {process.stderr.read().decode()[-500:]}")
         try:
             lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
         except OSError:
             time.sleep(1.0)  # no /proc: give the server a moment
             return
-        if any(needle in line.split()[1] + " " and line.split()[3] == "0A" for line in lines):
+        # listening (0A), or already serving its one client (01: a reconnecting client can be that quick)
+        if any(needle in line.split()[1] + " " and line.split()[3] in ("0A", "01") for line in lines):
             return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
@@ -63,8 +66,8 @@ def serve_http(ffmpeg: str, video: Path, port: int, seconds: float | None = None
                                 "-listen", "1", f"http://127.0.0.1:{port}/live.ts"],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_listening(port)
-    except TimeoutError:
+        wait_listening(port, process=process)
+    except (TimeoutError, RuntimeError):
         process.kill()
         raise
     return process
