@@ -14,7 +14,7 @@ class LandmarksSink(Calculator):
     ``.jsonl`` (``{"source", "frame", "timestamp_us", "width", "height", "poses": [...]}`` per frame), ``.json``
     (COCO keypoint results) or ``.csv`` (one row per person per frame); any other extension is an error. Frames
     without a person get ``"poses": []``. Optional EXTRA (a dict, e.g. classification, angles, repetitions) is
-    merged into the JSONL line.
+    merged into the JSONL line (the COCO and CSV formats hold landmarks only).
 
     The file is written under a temporary name and renamed when the node closes, after a failure or a cancel too:
     what was processed is kept, and a run that wrote nothing leaves an earlier file of that name untouched.
