@@ -4,6 +4,14 @@ A small HTTP server on the loopback interface only (127.0.0.1) serves the graph 
 page polls it twice a second and shows per-node timings (mean over the last two seconds, calls/s, share of the
 time), queued packets per input, and frames/s. The numbers are read from counters the runtime keeps anyway,
 without taking the graph's lock, so watching costs the run next to nothing. The server stops when the run ends.
+
+Given the run's `LiveMonitor` (``live=``), the page also shows the annotated video as it is produced (``/frame.jpg``,
+long-polled, turned into data: URLs since the page's Content-Security-Policy loads nothing else), frames in /
+processed / dropped, and a frames/s and latency chart (``/live.json``).
+
+Connections: at most MAX_CONNECTIONS are served at once (one thread each; more are answered 503 and closed), an
+idle keep-alive connection is closed after IDLE_TIMEOUT_S, ``close()`` ends every open connection, and clients
+that hang up are not reported.
 """
 
 from __future__ import annotations
