@@ -107,7 +107,7 @@ def test_stopping_keeps_playable_outputs(ffmpeg, dance, tmp_path, sig, code):
     try:
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:  # frames are being written (under the temporary name)
-            partial = [p for p in tmp_path.glob(".out.partial-*.jsonl") if p.stat().st_size > 2000]
+            partial = [p for p in tmp_path.glob(".out.partial-*.jsonl") if p.stat().st_size > 20_000]
             if partial:
                 break
             time.sleep(0.1)
@@ -121,7 +121,10 @@ def test_stopping_keeps_playable_outputs(ffmpeg, dance, tmp_path, sig, code):
     assert "Traceback" not in err and SUMMARY.search(err)
     lines = landmarks.read_text().splitlines()
     assert lines and all(json.loads(line)["poses"] is not None for line in lines)
-    assert abs(_frames_in_mp4(video) - len(lines)) <= 2  # the sinks run independently; both are complete files
+    # both are complete files; the sinks run independently, so frames still queued for one of them when the graph
+    # stopped are in the other only
+    frames = _frames_in_mp4(video)
+    assert frames >= 1 and abs(frames - len(lines)) <= 8
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.mp4"]
 
 
