@@ -45,6 +45,26 @@ def quiet_ffmpeg() -> None:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
+# FFmpeg probes a stream for up to 5 s (its default analyzeduration) before the first frame comes out; live, that
+# is 5 s of frames arriving at once and dropped. One second finds the codec parameters of ordinary streams.
+STREAM_CAPTURE_OPTIONS = "analyzeduration;1000000"
+_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+_options_lock = threading.Lock()
+
+
+def _open_stream(url: str, params: list[int]) -> cv2.VideoCapture:
+    """Open a stream with STREAM_CAPTURE_OPTIONS, unless the user set OPENCV_FFMPEG_CAPTURE_OPTIONS themselves."""
+    with _options_lock:
+        previous = os.environ.get(_OPTIONS_ENV)
+        if previous is None:
+            os.environ[_OPTIONS_ENV] = STREAM_CAPTURE_OPTIONS
+        try:
+            return cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
+        finally:
+            if previous is None:
+                os.environ.pop(_OPTIONS_ENV, None)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
     """What an ``--input`` names: kind is 'camera' (value: index), 'device' (/dev/videoN), 'stream' (a URL) or
@@ -196,7 +216,7 @@ class LiveCapture:
         elif self.spec.kind == "device":
             capture = cv2.VideoCapture(str(self.spec.value), cv2.CAP_V4L2)
         else:
-            capture = cv2.VideoCapture(str(self.spec.value), cv2.CAP_FFMPEG, params)
+            capture = _open_stream(str(self.spec.value), params)
         if not capture.isOpened():
             capture.release()
             return None

@@ -73,6 +73,19 @@ def serve_http(ffmpeg: str, video: Path, port: int, seconds: float | None = None
     return process
 
 
+def serve_rtmp(ffmpeg: str, video: Path, port: int, seconds: float) -> subprocess.Popen:
+    """ffmpeg as an RTMP server (FLV) for one player on rtmp://127.0.0.1:port/live/stream."""
+    process = subprocess.Popen([ffmpeg, "-v", "error", "-re", "-i", str(video), "-t", str(seconds), "-c", "copy",
+                                "-f", "flv", "-listen", "1", f"rtmp://127.0.0.1:{port}/live/stream"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_listening(port, process=process)
+    except (TimeoutError, RuntimeError):
+        process.kill()
+        raise
+    return process
+
+
 def posegraph(*args: str, **kwargs) -> subprocess.Popen:
     """`posegraph ARGS` in a child process (real signals, real exit codes)."""
     env = dict(os.environ)

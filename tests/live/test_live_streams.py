@@ -14,7 +14,7 @@ import pytest
 
 from posegraph.calculators.io.live import parse_source
 
-from .conftest import free_port, posegraph, serve_http
+from .conftest import free_port, posegraph, serve_http, serve_rtmp
 
 pytestmark = pytest.mark.timeout(90)
 SUMMARY = re.compile(r"live: (\d+) frames in = (\d+) processed \+ (\d+) dropped")
@@ -165,3 +165,20 @@ def test_input_0_is_the_camera(tmp_path):
     code, _, err = _finish(posegraph("run", "pose_tracking_cpu", "--input", "0", "--landmarks",
                                      str(tmp_path / "x.jsonl")))
     assert code == 1 and "could not open camera index 0" in err
+
+
+def test_rtmp_stream(ffmpeg, dance, tmp_path):
+    port = free_port()
+    server = serve_rtmp(ffmpeg, dance, port, seconds=3)
+    try:
+        code, out, err = _finish(posegraph("run", "pose_tracking_cpu", "--input",
+                                           f"rtmp://127.0.0.1:{port}/live/stream", "--landmarks",
+                                           str(tmp_path / "out.jsonl"), "--reconnect-timeout", "0.5"))
+    finally:
+        server.kill()
+    assert code == 0, err
+    frames_in, processed, dropped = map(int, SUMMARY.search(out).groups())
+    # FFmpeg probes the stream for about a second before the first frame: those frames arrive at once and the
+    # newest wins; the real-time rest is processed
+    assert 88 <= frames_in <= 94 and processed + dropped == frames_in and processed > 15
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == processed
