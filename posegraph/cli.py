@@ -79,13 +79,17 @@ def _show_progress(graph, stop: threading.Event, stream=sys.stderr) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from . import run_media
     from .graph import Graph
 
-    graph = Graph(args.graph, num_threads=args.threads, trace_path=args.profile)
+    plan = run_media.plan_run(args)  # checks the media flags; live mode / watching rewrite the graph
+    graph = Graph(plan.graph, search_paths=plan.search_paths, num_threads=args.threads, trace_path=args.profile)
     if graph.spec.input_streams and args.input:  # a graph fed by the application (MediaPipe's graph files)
         from .stream_run import run_stream_graph
         return run_stream_graph(graph, args)
-    side = _side_packets(args, graph.spec.input_side_packets)
+    side = _side_packets(args, graph.spec.input_side_packets) | plan.side_packets
+    monitor = run_media.LiveMonitor(plan)
+    monitor.attach(graph)
     if graph.spec.input_streams:
         raise GraphConfigError(f"graph has input streams ({', '.join(graph.spec.input_streams)}): give --input "
                                f"MEDIA to feed its image stream, run it from Python (posegraph.Graph), or give it a "
@@ -96,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     dashboard = None
     if args.dashboard is not None:
         from .viz.dashboard import Dashboard
-        dashboard = Dashboard(graph, port=None if args.dashboard < 0 else args.dashboard)
+        dashboard = Dashboard(graph, port=None if args.dashboard < 0 else args.dashboard, live=monitor)
         print(f"dashboard: {dashboard.start()} (closes when the run ends)", file=sys.stderr, flush=True)
     started = time.perf_counter()
     try:
@@ -105,14 +109,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         if dashboard is not None:
             dashboard.close()
         raise
+    monitor.started(graph)
     stop = threading.Event()
     progress = threading.Thread(target=_show_progress, args=(graph, stop), daemon=True)
     progress.start()
     try:
-        graph.wait_until_done(timeout=args.timeout)
-    except KeyboardInterrupt:
-        graph.cancel()
-        graph.wait_until_done(timeout=10)
+        run_media.wait_for_run(graph, args.timeout, monitor)  # Ctrl-C, SIGTERM, --timeout: outputs finalised
+    except KeyboardInterrupt as exc:
+        if (line := monitor.summary(stopped=True)) and not args.quiet:
+            print(line, file=sys.stderr)
+        if isinstance(exc, run_media.Terminated):
+            print("posegraph: terminated (SIGTERM); outputs written so far are kept", file=sys.stderr)
+            return 143
         raise
     finally:
         stop.set()
@@ -126,6 +134,8 @@ def cmd_run(args: argparse.Namespace) -> int:
               + ", ".join(f"{k}={v}" for k, v in counts.items()))
         rows = profile.table().splitlines()
         print("\n".join(rows[:-1][:2 + args.top] + rows[-1:]))
+        if line := monitor.summary():
+            print(line)
         if args.profile:
             print(f"trace written to {args.profile} (open in https://ui.perfetto.dev or chrome://tracing)")
     return 0
@@ -248,9 +258,12 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a graph (a .pbtxt path or a shipped graph name)")
     run.add_argument("graph")
-    run.add_argument("--input", help="image, folder of images, video file or camera:N (side packet input_path)")
-    run.add_argument("--output", help="annotated video/image output (side packet output_video_path)")
-    run.add_argument("--landmarks", help="JSONL landmarks output (side packet landmarks_path)")
+    run.add_argument("--input", help="image, folder of images, video file, camera (0, camera:0, /dev/video0) or "
+                                     "stream (rtsp://, rtmp://, http(s)://, udp://) (side packet input_path)")
+    run.add_argument("--output", help="annotated video (.mp4: H.264), image, or folder/ for one image per input "
+                                      "(side packet output_video_path)")
+    run.add_argument("--landmarks", help="landmarks file: .jsonl, .json (COCO keypoint results) or .csv "
+                                         "(side packet landmarks_path)")
     run.add_argument("--max-frames", type=int, dest="max_frames", help="stop after N frames")
     run.add_argument("--static", action="store_true", help="static-image mode: no tracking between frames")
     run.add_argument("--side", action="append", metavar="KEY=VALUE", help="input side packet (repeatable)")
@@ -262,6 +275,8 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--dashboard", nargs="?", type=int, const=-1, default=None, metavar="PORT",
                      help="serve a live view on http://127.0.0.1:PORT/ while the graph runs (default port 8765, "
                           "or any free one; 0: any free one)")
+    from .run_media import add_arguments as add_media_arguments
+    add_media_arguments(run)  # --live/--no-live, --show, --reconnect-timeout
     run.set_defaults(func=cmd_run)
 
     viz = sub.add_parser("viz", help="draw a graph: .html (pan/zoom/search), .svg, .dot or .png")

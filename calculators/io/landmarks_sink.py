@@ -1,21 +1,23 @@
-"""LandmarksSink: one JSONL line per frame with every pose found (the format of the MediaPipe reference files)."""
+"""LandmarksSink: writes every frame's poses to a landmarks file (JSONL, COCO JSON or CSV by extension)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from posegraph import Calculator, Input, InputSidePacket, calculator
 
 from ..types import ImageFrame, Pose
-from .jsonl import JsonlWriter
+from .landmark_writers import LandmarksWriter, open_landmarks_writer
 
 
 @calculator("LandmarksSinkCalculator")
 class LandmarksSink(Calculator):
-    """Writes ``{"source", "frame", "timestamp_us", "width", "height", "poses": [...]}`` per IMAGE timestamp to
-    OUTPUT_PATH (nothing when absent). Frames without a person get ``"poses": []``. Optional EXTRA (a dict, e.g.
-    classification, angles, repetitions) is merged into the line. Lines are complete when written, so a crash
-    never leaves half a line.
+    """Writes each IMAGE timestamp's POSES to OUTPUT_PATH (nothing when absent) in the format its extension names:
+    ``.jsonl`` (``{"source", "frame", "timestamp_us", "width", "height", "poses": [...]}`` per frame), ``.json``
+    (COCO keypoint results) or ``.csv`` (one row per person per frame); any other extension is an error. Frames
+    without a person get ``"poses": []``. Optional EXTRA (a dict, e.g. classification, angles, repetitions) is
+    merged into the JSONL line (the COCO and CSV formats hold landmarks only).
+
+    The file is written under a temporary name and renamed when the node closes, after a failure or a cancel too:
+    what was processed is kept, and a run that wrote nothing leaves an earlier file of that name untouched.
     """
 
     IMAGE = Input[ImageFrame]("IMAGE")
@@ -25,10 +27,7 @@ class LandmarksSink(Calculator):
 
     def open(self, ctx):
         path = ctx.side(self.OUTPUT_PATH)
-        self._writer = None
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._writer = JsonlWriter(path)
+        self._writer: LandmarksWriter | None = open_landmarks_writer(path) if path else None
 
     def process(self, ctx):
         if self._writer is None:

@@ -1,15 +1,19 @@
-"""Video frames in (cv2.VideoCapture) and out (cv2.VideoWriter), as RGB uint8.
+"""Video frames in (cv2.VideoCapture), as RGB uint8; the writer lives in `video_writer`.
 
-Timestamps follow the MediaPipe reference: frame `i` of a file gets `round(i * 1000 / fps) * 1000` microseconds
-(integer milliseconds, as the Tasks API takes them, times 1000), so that time-dependent filters see exactly the
-timestamps the reference graph saw. Cameras get wall-clock time since the first frame instead, because their
-reported fps is often a nominal value.
+Timestamps follow the presentation times of the file (CAP_PROP_POS_MSEC, the decoded frame's pts). Where they agree
+with the MediaPipe reference's convention, frame `i` at `round(i * 1000 / fps) * 1000` microseconds (integer
+milliseconds, as the Tasks API takes them, times 1000), within a millisecond, that value is used, so that
+time-dependent filters see exactly the timestamps the reference graph saw. A variable-frame-rate file, or one whose
+frames after a corrupt stretch are missing, disagrees; from the first disagreement on the presentation times are
+used (in whole microseconds, kept strictly increasing). Cameras get wall-clock time since the first frame instead,
+because their reported fps is often a nominal value.
 
 A damaged file is not an all-or-nothing affair: the reader yields every frame it can decode and then records in
 `report` whether the stream ended early (fewer frames than the container announced) or cleanly. OpenCV's FFmpeg
-backend can skip over a corrupt packet when asked for the next frame, so a failed read is retried a few times
-while the container says frames remain. Frame indices count *decoded* frames (the reference's convention), so after
-a skipped corrupt frame the later indices and timestamps are shifted by the frames lost.
+backend skips over corrupt packets when asked for the next frame, so failed reads are retried while the container
+says frames remain, up to `max_bad_reads(fps)` in a row (ten seconds of video, at least 100: a corrupt stretch of
+46 failed reads followed by 100 good frames is real). Each stretch is recorded in `report.gaps`. Frame indices
+count *decoded* frames (the reference's convention); the timestamps after a gap carry the time lost.
 
 A file that cannot be opened at all raises `VideoOpenError` naming the file and, for MP4/MOV files, why: a copy
 truncated before its index (the `moov` box, which most writers put at the *end*) has no readable frames at all.
@@ -36,14 +40,20 @@ __all__ = [
     "VideoOpenError",
     "VideoReadReport",
     "VideoReader",
+    "VideoGap",
     "VideoTruncatedError",
-    "VideoWriter",
-    "VideoWriterError",
     "frame_timestamp_us",
+    "max_bad_reads",
 ]
 
 DEFAULT_FPS = 30.0
-MAX_CONSECUTIVE_FAILURES = 16  # failed reads tolerated while the container says frames remain (measured: <= 4)
+MIN_BAD_READS = 100      # failed reads in a row tolerated while the container says frames remain...
+BAD_READS_SECONDS = 10.0  # ...or this much video, whichever is more
+
+
+def max_bad_reads(fps: float) -> int:
+    """How many failed reads in a row end a file that still announces frames (a sane bound on a corrupt stretch)."""
+    return max(MIN_BAD_READS, int(BAD_READS_SECONDS * fps))
 
 
 class VideoError(Exception):
@@ -62,8 +72,22 @@ class VideoTruncatedError(VideoError):
         self.report = report
 
 
-class VideoWriterError(VideoError, OSError):
-    """A video file cannot be written."""
+@dataclass(frozen=True, slots=True)
+class VideoGap:
+    """A corrupt stretch skipped while reading: `failed_reads` in a row after frame `after_index`, which ended at
+    `after_us`; the next good frame came at `resumed_us` (None when the file ended instead)."""
+
+    after_index: int
+    failed_reads: int
+    after_us: int
+    resumed_us: int | None
+
+    def describe(self) -> str:
+        where = f"after frame {self.after_index}" if self.after_index >= 0 else "at the start"
+        if self.resumed_us is None:
+            return f"{where}: {self.failed_reads} failed reads, then the end"
+        return (f"{where}: {self.failed_reads} failed reads skipped, "
+                f"{(self.resumed_us - self.after_us) / 1e6:.2f} s of video until the next good frame")
 
 
 class VideoFrame(NamedTuple):
@@ -88,6 +112,7 @@ class VideoReadReport:
     frames_expected: int | None
     failed_reads: int
     finished: bool
+    gaps: tuple[VideoGap, ...] = ()
 
     @property
     def ended_early(self) -> bool:
@@ -102,12 +127,15 @@ class VideoReadReport:
         if not self.finished:
             return f"{self.source}: {self.frames_read} frame(s) read so far"
         if self.ended_early:
+            inner = "; ".join(g.describe() for g in self.gaps if g.resumed_us is not None)
             skipped = f", {self.failed_reads} corrupt read(s) skipped" if self.failed_reads else ""
+            skipped += f" ({inner})" if inner else ""
             return (f"{self.source}: the stream ended early: {self.frames_read} of {self.frames_expected} announced "
                     f"frames decoded{skipped}; the file is truncated or corrupt")
         if self.failed_reads:
+            gaps = "; ".join(g.describe() for g in self.gaps[:5])
             return (f"{self.source}: {self.frames_read} frames decoded, {self.failed_reads} read(s) failed along the "
-                    "way (corrupt packets skipped)")
+                    f"way (corrupt packets skipped{': ' + gaps if gaps else ''})")
         total = "" if self.frames_expected is None else f" of {self.frames_expected}"
         return f"{self.source}: clean end after {self.frames_read}{total} frames"
 
@@ -167,7 +195,7 @@ def _describe_unopenable(path: Path) -> str:
 class VideoReader:
     """Iterate over the frames of a video file or camera as `VideoFrame(index, timestamp_us, rgb)`.
 
-    `source` is a file path or a camera index. `fps` overrides the container's frame rate (used for timestamps);
+    `source` is a file path or a camera index. `fps` overrides the container's frame rate and timing (timestamps are then `index / fps`);
     files without a usable rate fall back to 30 fps (see `fps_source`). After iteration, `report` tells a clean end
     from an early one; with `raise_on_damage=True` an early end raises VideoTruncatedError after the last frame.
     Frames are read lazily; iterate once (a second iteration continues where the first stopped).
@@ -194,6 +222,7 @@ class VideoReader:
                 raise VideoOpenError(f"video {path} is not a file")
             if path.stat().st_size == 0:
                 raise VideoOpenError(f"video {path} is empty (0 bytes)")
+            os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # damage is reported here, not by FFmpeg
             self._capture = cv2.VideoCapture(str(path))
             if not self._capture.isOpened():
                 self._capture.release()
@@ -216,7 +245,10 @@ class VideoReader:
         self._failed_reads = 0
         self._finished = False
         self._camera_start: float | None = None
-        self._last_camera_ts = -1
+        self._last_ts = -1
+        self._use_pts = False  # switched on at the first frame whose pts disagrees with index / fps
+        self._gaps: list[VideoGap] = []
+        self.timestamp_source = "wall clock" if self.is_camera else "index/fps"
 
     @property
     def fps(self) -> float:
@@ -242,16 +274,28 @@ class VideoReader:
 
     @property
     def report(self) -> VideoReadReport:
-        return VideoReadReport(self.source, self._next_index, self._frame_count, self._failed_reads, self._finished)
+        return VideoReadReport(self.source, self._next_index, self._frame_count, self._failed_reads, self._finished,
+                               tuple(self._gaps))
 
     def _timestamp(self, index: int) -> int:
-        if not self.is_camera:
-            return frame_timestamp_us(index, self._fps)
-        now = time.monotonic()
-        if self._camera_start is None:
-            self._camera_start = now
-        ts = max(int((now - self._camera_start) * 1_000_000), self._last_camera_ts + 1)
-        self._last_camera_ts = ts
+        if self.is_camera:
+            now = time.monotonic()
+            if self._camera_start is None:
+                self._camera_start = now
+            ts = int((now - self._camera_start) * 1_000_000)
+        elif self.fps_source == "argument":  # the caller's rate replaces the file's timing
+            ts = frame_timestamp_us(index, self._fps)
+        else:
+            ts = frame_timestamp_us(index, self._fps)
+            pts_ms = float(self._capture.get(cv2.CAP_PROP_POS_MSEC))
+            if math.isfinite(pts_ms) and pts_ms >= 0 and (index == 0 or pts_ms > 0):
+                if not self._use_pts and abs(pts_ms - index * 1000 / self._fps) >= 1.0:
+                    self._use_pts = True
+                    self.timestamp_source = "pts"
+                if self._use_pts:
+                    ts = int(round(pts_ms * 1000))
+        ts = max(ts, self._last_ts + 1)
+        self._last_ts = ts
         return ts
 
     def _frames_may_remain(self) -> bool:
@@ -262,13 +306,16 @@ class VideoReader:
         if self._finished:
             return None
         failures = 0
+        limit = max_bad_reads(self._fps)
         while True:
             ok, bgr = self._capture.read()
             if ok and bgr is not None:
                 break
             failures += 1
-            if self.is_camera or not self._frames_may_remain() or failures > MAX_CONSECUTIVE_FAILURES:
+            if self.is_camera or not self._frames_may_remain() or failures > limit:
                 self._finished = True  # failures at the end are the end itself, not skipped packets
+                if failures > limit:
+                    self._gaps.append(VideoGap(self._next_index - 1, failures, self._last_ts, None))
                 self._capture.release()
                 if self.raise_on_damage and self.report.ended_early:
                     raise VideoTruncatedError(self.report)
@@ -279,7 +326,16 @@ class VideoReader:
         if self._width <= 0 or self._height <= 0:
             self._height, self._width = bgr.shape[:2]
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if bgr.ndim == 3 and bgr.shape[2] == 3 else to_rgb(bgr, bgr=True)
-        return VideoFrame(index, self._timestamp(index), rgb)
+        before = self._last_ts
+        timestamp = self._timestamp(index)
+        if failures:
+            self._gaps.append(VideoGap(index - 1, failures, before, timestamp))
+        return VideoFrame(index, timestamp, rgb)
+
+    @property
+    def gaps(self) -> list[VideoGap]:
+        """Corrupt stretches skipped so far."""
+        return list(self._gaps)
 
     def __iter__(self) -> Iterator[VideoFrame]:
         while (frame := self.read()) is not None:
@@ -299,73 +355,8 @@ class VideoReader:
                 f"frame_count={self._frame_count})")
 
 
-class VideoWriter:
-    """Write RGB frames to a video file (default codec mp4v, which every OpenCV FFmpeg build can encode).
 
-    The file is opened when the first frame arrives if `size` (width, height) is not given. Frames must all have
-    the same size; gray/RGBA/other dtypes are normalised with `to_rgb`.
-    """
 
-    def __init__(self, path: str | os.PathLike[str], fps: float, size: tuple[int, int] | None = None, *,
-                 fourcc: str = "mp4v"):
-        if not (fps > 0 and math.isfinite(fps)):
-            raise ValueError(f"fps must be a positive number, got {fps!r}")
-        if len(fourcc) != 4:
-            raise ValueError(f"fourcc must be 4 characters, got {fourcc!r}")
-        self.path = Path(path)
-        self.fps = float(fps)
-        self.fourcc = fourcc
-        self.frames_written = 0
-        self._writer: cv2.VideoWriter | None = None
-        self._size: tuple[int, int] | None = None
-        if size is not None:
-            self._open(size)
+from .video_writer import VideoWriter, VideoWriterError  # noqa: E402 - re-exported; it imports VideoError from here
 
-    @property
-    def size(self) -> tuple[int, int] | None:
-        return self._size
-
-    def _open(self, size: tuple[int, int]) -> None:
-        width, height = int(size[0]), int(size[1])
-        if width <= 0 or height <= 0:
-            raise ValueError(f"frame size must be positive (width, height), got {size!r}")
-        folder = self.path.parent
-        if not folder.is_dir():
-            raise VideoWriterError(f"cannot write video {self.path}: folder {folder} does not exist")
-        if self.path.is_dir():
-            raise VideoWriterError(f"cannot write video {self.path}: it is a folder")
-        writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, (width, height))
-        if not writer.isOpened():
-            writer.release()
-            raise VideoWriterError(
-                f"cannot open video {self.path} for writing with codec {self.fourcc!r} at {self.fps:g} fps, "
-                f"{width}x{height}: the codec may not suit the '{self.path.suffix}' container or not be available "
-                "in this OpenCV build (mp4v with .mp4, MJPG with .avi always work), or the folder is not writable")
-        self._writer = writer
-        self._size = (width, height)
-
-    def write(self, rgb: np.ndarray) -> None:
-        """Append one frame (RGB; any dtype or channel layout `to_rgb` accepts)."""
-        pixels = to_rgb(rgb)
-        height, width = pixels.shape[:2]
-        if self._writer is None:
-            if self._size is not None:
-                raise VideoWriterError(f"video {self.path} is closed")
-            self._open((width, height))
-        assert self._writer is not None and self._size is not None
-        if (width, height) != self._size:
-            raise ValueError(f"frame {self.frames_written} of {self.path} is {width}x{height}, but the video is "
-                             f"{self._size[0]}x{self._size[1]}")
-        self._writer.write(cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
-        self.frames_written += 1
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-
-    def __enter__(self) -> "VideoWriter":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+__all__ += ["VideoWriter", "VideoWriterError"]
