@@ -62,7 +62,8 @@ def _worker_main(conn, settings: WorkerSettings, parent_pid: int | None = None) 
         exit_with_parent(parent_pid)
     try:
         runner = FileRunner(settings.graph_config, threads=settings.threads, side=settings.side,
-                            preload_modules=settings.preload, file_timeout=settings.file_timeout)
+                            preload_modules=settings.preload, file_timeout=settings.file_timeout,
+                            dedicated=True)
     except BaseException as exc:  # noqa: BLE001 - reported to the driver, which stops the batch
         conn.send(("init_error", short_error(exc), "".join(traceback.format_exception(exc))[-4000:]))
         return

@@ -55,7 +55,8 @@ class GraphActor:
 
     def __init__(self, settings: WorkerSettings):
         self.runner = FileRunner(settings.graph_config, threads=settings.threads, side=settings.side,
-                                 preload_modules=settings.preload, file_timeout=settings.file_timeout)
+                                 preload_modules=settings.preload, file_timeout=settings.file_timeout,
+                                 dedicated=True)
         self.scratch = tempfile.mkdtemp(prefix="posegraph-batch-")
 
     def info(self) -> dict[str, Any]:

@@ -151,6 +151,13 @@ class Expander:
         self.issues = issues
         self.calculators = registry.all_calculators()
         self.node_count = 0
+        self._found: dict[tuple[str, Path | None], Path | None] = {}  # one lookup per type and folder per load
+
+    def find_subgraph(self, type_name: str, near: Path | None) -> Path | None:
+        key = (type_name, near)
+        if key not in self._found:
+            self._found[key] = finder.find_subgraph(type_name, finder.search_dirs(self.search_paths, near))
+        return self._found[key]
 
     # -- references -------------------------------------------------------------------------------------
 
@@ -230,7 +237,7 @@ class Expander:
             if not message.calculator or message.calculator in self.calculators:
                 nodes.append(raw)
                 continue
-            path = finder.find_subgraph(message.calculator, finder.search_dirs(self.search_paths, near))
+            path = self.find_subgraph(message.calculator, near)
             if path is None:
                 nodes.append(raw)  # validation reports the unknown calculator
                 continue

@@ -521,9 +521,9 @@ class Validator:
             problem = trace_path_problem(trace_path)
             if problem:
                 self.add(f"profiler_config.trace_path {trace_path!r} {problem}: a graph file may only name a "
-                         f"relative path inside the working directory; to write elsewhere pass the path to the "
-                         f"program (Graph(trace_path=...) or posegraph run --profile PATH)", self.file,
-                         self.graph_line(("profiler_config", 0), ("trace_path", 0)))
+                         f"relative path inside the working directory; to write elsewhere, remove it from the graph "
+                         f"and pass the path to the program (Graph(trace_path=...) or posegraph run --profile PATH)",
+                         self.file, self.graph_line(("profiler_config", 0), ("trace_path", 0)))
                 trace_path = ""
             profiler = ProfilerSpec(pc.trace_enabled, trace_path, max(pc.samples_per_node, 1))
         return num_threads, max_queue_size, profiler

@@ -41,7 +41,7 @@ node { calculator: "TestCfgLimitSub" input_stream: "IN:x" output_stream: "OUT:y"
 def test_source_map_terminates_on_list_typos(text):
     start = time.monotonic()
     smap = build_source_map(text * 50)
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 5
     assert len(smap.lines) <= len(text) * 50
 
 
@@ -85,7 +85,7 @@ def test_subgraph_fan_out_stops_at_the_node_limit(tmp_path):
     with pytest.raises(GraphConfigError, match=f"more than {MAX_EXPANDED_NODES} nodes") as info:
         load_graph('input_stream: "x"\nnode { calculator: "TestCfgFan0" input_stream: "IN:x" }\n',
                    search_paths=[tmp_path])
-    assert time.monotonic() - start < 20
+    assert time.monotonic() - start < 40  # about 2 s on a quiet machine
     assert "test_cfg_fan" in str(info.value)  # names the file it was expanding
 
 
