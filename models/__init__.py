@@ -15,7 +15,7 @@ from .manifest import (
     sha256_of,
     verify_file,
 )
-from .resolver import ENV_VAR, ModelNotFoundError, SearchDir, model_search_dirs, resolve_model
+from .resolver import ENV_VAR, ModelNotFoundError, SearchDir, model_search_dirs, resolve_model, user_cache_dir
 
 __all__ = [
     "ENV_VAR",
@@ -31,5 +31,6 @@ __all__ = [
     "model_search_dirs",
     "resolve_model",
     "sha256_of",
+    "user_cache_dir",
     "verify_file",
 ]
