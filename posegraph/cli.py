@@ -231,7 +231,7 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
                "graph error, 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"posegraph {__version__}")
     _add_common_flags(parser, top=True)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="one of:")
 
     run = sub.add_parser("run", help="run a graph (a .pbtxt path or a shipped graph name)",
                          description="Run a graph that reads media itself (see `posegraph graphs`). Quiet by "

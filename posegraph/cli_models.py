@@ -72,7 +72,8 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     parser = sub.add_parser("models", help="list the known models and where they are; download missing ones",
                             description=__doc__.split("\n\n")[0].replace("``", "`"))
-    msub = parser.add_subparsers(dest="models_command", required=True, metavar="{list,pull}")
+    msub = parser.add_subparsers(dest="models_command", required=True, metavar="{list,pull}",
+                                 help="list: where each model is; pull: download")
     lister = msub.add_parser("list", help="every known model: where it was found, or that it is missing")
     lister.set_defaults(func=cmd_models_list)
     puller = msub.add_parser("pull", help="download models from their public source into the user cache",

@@ -117,6 +117,11 @@ class _NativeStderrFilter:
 
     def start(self) -> bool:
         try:
+            if sys.stderr.fileno() != 2:  # already redirected in Python (a test's capture, an embedding app)
+                return False
+        except (AttributeError, OSError, ValueError):
+            return False
+        try:
             sys.stderr.flush()
             self.saved_fd = os.dup(2)
             self.read_fd, write_fd = os.pipe()
