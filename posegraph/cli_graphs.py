@@ -45,8 +45,9 @@ def _summary(text: str) -> str:
             break
         lines.append(body)
     paragraph = " ".join(lines)
-    match = re.match(r"(.+?[.:])(\s|$)", paragraph)
-    return (match.group(1) if match else paragraph).rstrip(":.")
+    match = re.match(r"(.+?)\.(\s|$)", paragraph)
+    sentence = match.group(1) if match else paragraph
+    return sentence if len(sentence) <= 110 else sentence[:107].rsplit(" ", 1)[0] + " ..."
 
 
 def _strip_tag(binding: str) -> str:
@@ -90,12 +91,12 @@ def cmd_graphs(args: argparse.Namespace) -> int:
             print("\nsubgraphs (use from Python, or as `calculator:` in a graph file):")
             shown_subgraph_header = True
         print(f"{info.name:<{width}}  {info.summary}")
-        if args.verbose_options or info.runnable:
-            options = _options(info)
-            label = "options" if info.runnable else f"type {info.subgraph_type}; streams in: " \
-                    f"{', '.join(info.input_streams) or '-'}; side packets"
-            if options or not info.runnable:
-                print(f"{'':<{width}}    {label}: {options or '-'}")
+        if info.runnable:
+            print(f"{'':<{width}}    options: {_options(info) or '-'}")
+        else:
+            side = ", ".join(info.side_packets) or "-"
+            print(f"{'':<{width}}    calculator: {info.subgraph_type or '-'}; streams in: "
+                  f"{', '.join(info.input_streams) or '-'}; side packets: {side}")
     if infos and not args.name:
         print("\nrun one: posegraph run NAME --input clip.mp4 [options]; `name=` options are --side name=VALUE")
     return 0
@@ -106,8 +107,6 @@ def register(sub) -> None:
                             description="List the graphs that ship with posegraph: what each does and the options "
                                         "it takes (flags of `posegraph run`, or --side KEY=VALUE).")
     parser.add_argument("name", nargs="?", help="only graphs whose name contains this")
-    parser.add_argument("--all-options", dest="verbose_options", action="store_true",
-                        help="also show the streams and side packets of subgraphs")
     parser.set_defaults(func=cmd_graphs)
 
 

@@ -181,3 +181,17 @@ def test_warnings_are_one_line(capsys):
         warnings.warn("the video has no frame rate; assuming 30", UserWarning, stacklevel=1)
     err = capsys.readouterr().err
     assert err == "posegraph: warning: the video has no frame rate; assuming 30\n"
+
+
+def test_viz_png_without_graphviz_or_chromium_is_one_message(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = cli("viz", "pose_tracking_cpu", "-o", str(tmp_path / "g.png"),
+                 env={"PATH": str(empty), "POSEGRAPH_BROWSER": str(tmp_path / "no-browser")})
+    assert result.returncode == EXIT_RUN
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert "apt-get install graphviz" in result.stderr
+
+
+def test_plugin_commands_take_debug_too(capsys, tmp_path):
+    assert main(["train-classifier", str(tmp_path / "none"), "-o", str(tmp_path / "x.npz"), "--debug"]) == 1
