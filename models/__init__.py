@@ -1,7 +1,8 @@
 """Known model files (the manifest) and where to find them on disk (the resolver).
 
 Usage: `resolve_model("blazepose_detector")` returns the path of the file; `find_spec(name)` its manifest entry
-(expected tensors, sha256, provenance).
+(expected tensors, sha256, provenance, public URL); `posegraph.models.download.pull(name)` fetches it into the user
+cache (`posegraph models pull NAME` on the command line).
 """
 
 from .manifest import (

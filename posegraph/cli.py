@@ -69,6 +69,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                          f"command line cannot feed: it is a subgraph for Python (posegraph.Graph, "
                          f"posegraph.solutions); `posegraph graphs` lists the graphs that run from the command line")
     side = _side_packets(args, graph.spec.input_side_packets)
+    if "input_path" in graph.spec.input_side_packets and "input_path" not in side:
+        raise UsageError(f"{args.graph} needs --input PATH (an image, a folder of images, a video file or camera:N)")
     finished = FinishedFrames(graph)
     dashboard = None
     if args.dashboard is not None:

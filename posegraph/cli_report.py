@@ -168,7 +168,10 @@ class _NativeStderrFilter:
             replaced.close()
         except OSError:
             pass
-        os.close(self.saved_fd)
+        if self.thread is None or not self.thread.is_alive():
+            os.close(self.saved_fd)
+        # else: a child process still holds the pipe and the pump still forwards its lines: keep the descriptor
+        # open (closing it could let the pump write into whatever file reuses the number)
 
 
 @contextmanager

@@ -81,6 +81,11 @@ def test_flag_a_graph_does_not_take_is_a_usage_error(capsys):
     assert "does not take nonsense" in err and "invalid graph" not in err
 
 
+def test_missing_input_names_the_flag(capsys):
+    assert main(["run", "pose_tracking_cpu"]) == EXIT_USAGE
+    assert "pose_tracking_cpu needs --input PATH" in capsys.readouterr().err
+
+
 def test_bad_flag_exits_2(capsys):
     assert main(["run", "movenet_singlepose", "--no-such-flag"]) == EXIT_USAGE
     assert "unrecognized arguments" in capsys.readouterr().err
