@@ -200,3 +200,9 @@ def test_viz_png_without_graphviz_or_chromium_is_one_message(tmp_path):
 
 def test_plugin_commands_take_debug_too(capsys, tmp_path):
     assert main(["train-classifier", str(tmp_path / "none"), "-o", str(tmp_path / "x.npz"), "--debug"]) == 1
+
+
+def test_a_reader_that_leaves_early_is_not_an_error():
+    done = subprocess.run(f"{sys.executable} -m posegraph.cli calculators | head -1", shell=True, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout.count("\n") == 1 and done.stderr == ""
