@@ -20,6 +20,31 @@ class ImageFrame:
     source: str = ""
     index: int = 0
 
+    @classmethod
+    def coerce(cls, value: object, *, bgr: bool = False, source: str = "", index: int = 0) -> "ImageFrame":
+        """An `ImageFrame` from what apps hand over: an ImageFrame (returned as is) or a uint8 numpy array,
+        H x W x 3 RGB (BGR with `bgr=True`, as OpenCV reads), H x W x 4 RGBA/BGRA or H x W gray.
+
+        Anything else raises one TypeError that says what is expected, rather than failing deep in a calculator:
+        float images in particular are refused, since 0-1 and 0-255 floats cannot be told apart.
+        """
+        if isinstance(value, cls):
+            return value
+        expected = ("expected an ImageFrame or a numpy uint8 array H x W x 3 (RGB; BGR with bgr=True), H x W x 4 or "
+                    "H x W")
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{expected}; got {type(value).__module__}.{type(value).__qualname__}")
+        if value.dtype != np.uint8:
+            hint = (" (floats in 0-1: (img * 255).round().astype(np.uint8); in 0-255: img.astype(np.uint8))"
+                    if value.dtype.kind == "f" else " (convert with img.astype(np.uint8) after scaling to 0-255)")
+            raise TypeError(f"{expected}; got dtype {value.dtype}{hint}")
+        if value.ndim not in (2, 3) or (value.ndim == 3 and value.shape[2] not in (1, 3, 4)):
+            raise TypeError(f"{expected}; got shape {value.shape} (channel-first arrays must be transposed)")
+        from .io.images import to_rgb
+        return cls(to_rgb(value, bgr=bgr), source, index)
+
+    __posegraph_coerce__ = coerce  # graph input streams whose consumers take ImageFrame accept arrays too
+
     @property
     def width(self) -> int:
         return int(self.pixels.shape[1])

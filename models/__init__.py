@@ -1,7 +1,8 @@
 """Known model files (the manifest) and where to find them on disk (the resolver).
 
 Usage: `resolve_model("blazepose_detector")` returns the path of the file; `find_spec(name)` its manifest entry
-(expected tensors, sha256, provenance).
+(expected tensors, sha256, provenance, public URL); `posegraph.models.download.pull(name)` fetches it into the user
+cache (`posegraph models pull NAME` on the command line).
 """
 
 from .manifest import (
@@ -15,7 +16,7 @@ from .manifest import (
     sha256_of,
     verify_file,
 )
-from .resolver import ENV_VAR, ModelNotFoundError, SearchDir, model_search_dirs, resolve_model
+from .resolver import ENV_VAR, ModelNotFoundError, SearchDir, model_search_dirs, resolve_model, user_cache_dir
 
 __all__ = [
     "ENV_VAR",
@@ -31,5 +32,6 @@ __all__ = [
     "model_search_dirs",
     "resolve_model",
     "sha256_of",
+    "user_cache_dir",
     "verify_file",
 ]

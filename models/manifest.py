@@ -21,6 +21,7 @@ MANIFEST_PATH = Path(__file__).with_name("manifest.toml")
 __all__ = [
     "MANIFEST_PATH",
     "CompanionFile",
+    "Derivation",
     "ManifestError",
     "ModelIntegrityError",
     "ModelSpec",
@@ -59,6 +60,16 @@ class CompanionFile:
     file: str
     size: int
     sha256: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """A file made from another model by changing a few bytes in place: ``patch`` holds (offset, old, new) with
+    offsets in bytes and old/new as bytes; the old bytes are checked before anything is written."""
+
+    source: str
+    patch: tuple[tuple[int, bytes, bytes], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,13 @@ class ModelSpec:
     custom_ops: tuple[str, ...] = ()
     labels: str | None = None
     aliases: tuple[str, ...] = ()
+    url: str | None = None
+    derive: "Derivation | None" = None
+
+    @property
+    def downloadable(self) -> bool:
+        """Whether `posegraph models pull` can fetch it: a public URL for the file and for every companion."""
+        return (self.url is not None and all(c.url for c in self.companions)) or self.derive is not None
 
     @property
     def file_name(self) -> str:
@@ -103,6 +121,31 @@ def _require(entry: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+def _optional_url(entry: Mapping[str, Any], where: str) -> str | None:
+    url = entry.get("url")
+    if url is None:
+        return None
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise ManifestError(f"{where}: url must be an http(s) address, got {url!r}")
+    return url
+
+
+def _derivation(entry: Any, where: str) -> Derivation | None:
+    if entry is None:
+        return None
+    source = _require(entry, "from", str, f"{where} derive")
+    patch = []
+    for item in _require(entry, "patch", list, f"{where} derive"):
+        try:
+            offset, old, new = str(item).split(":")
+            patch.append((int(offset), bytes.fromhex(old), bytes.fromhex(new)))
+        except ValueError:
+            raise ManifestError(f"{where} derive: patch items are 'offset:oldhex:newhex', got {item!r}") from None
+        if len(patch[-1][1]) != len(patch[-1][2]):
+            raise ManifestError(f"{where} derive: {item!r} changes the length")
+    return Derivation(source, tuple(patch))
+
+
 def _tensor(entry: Mapping[str, Any], where: str) -> TensorInfo:
     shape = _require(entry, "shape", list, where)
     if not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
@@ -122,7 +165,7 @@ def _tensor(entry: Mapping[str, Any], where: str) -> TensorInfo:
 def _spec(name: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
     where = f"{where} [models.{name}]"
     known = {"file", "format", "size", "sha256", "source", "license", "description", "inputs", "outputs",
-             "companions", "custom_ops", "labels", "aliases"}
+             "companions", "custom_ops", "labels", "aliases", "url", "derive"}
     unknown = sorted(set(entry) - known)
     if unknown:
         raise ManifestError(f"{where}: unknown keys {unknown}; known keys are {sorted(known)}")
@@ -132,7 +175,8 @@ def _spec(name: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
     companions = tuple(
         CompanionFile(file=_require(c, "file", str, f"{where} companion"),
                       size=_require(c, "size", int, f"{where} companion"),
-                      sha256=_require(c, "sha256", str, f"{where} companion").lower())
+                      sha256=_require(c, "sha256", str, f"{where} companion").lower(),
+                      url=_optional_url(c, f"{where} companion"))
         for c in entry.get("companions", ()))
     return ModelSpec(
         name=name,
@@ -149,6 +193,8 @@ def _spec(name: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
         custom_ops=tuple(str(op) for op in entry.get("custom_ops", ())),
         labels=entry.get("labels"),
         aliases=tuple(str(a) for a in entry.get("aliases", ())),
+        url=_optional_url(entry, where),
+        derive=_derivation(entry.get("derive"), where),
     )
 
 
@@ -165,6 +211,10 @@ def parse_manifest(text: str, where: str = "manifest") -> Mapping[str, ModelSpec
     for spec in specs.values():
         if spec.labels is not None and spec.labels not in specs:
             raise ManifestError(f"{where} [models.{spec.name}]: labels entry {spec.labels!r} is not in the manifest")
+    for spec in specs.values():
+        if spec.derive is not None and spec.derive.source not in specs:
+            raise ManifestError(f"{where} [models.{spec.name}]: derive from {spec.derive.source!r}, which is not in "
+                                f"the manifest")
     return MappingProxyType(specs)
 
 

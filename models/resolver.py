@@ -1,6 +1,7 @@
 """Find a model file on disk from a manifest name, a file name or a path.
 
-Model files are large, licensed separately and never downloaded by posegraph, so they live outside the package in a
+Model files are large and licensed separately, so they live outside the package (``posegraph models pull`` fetches them
+into the user cache, the last folder searched), in a
 folder that differs between a developer checkout, CI and an installed copy. The resolver searches a fixed, documented
 list of folders and, when it fails, says every place it looked and how to fix it, because "file not found" with one
 path is the most common and least helpful error of pose pipelines.
@@ -30,7 +31,7 @@ from .manifest import ModelSpec, find_spec, load_manifest, verify_file
 
 ENV_VAR = "POSEGRAPH_MODELS"
 
-__all__ = ["ENV_VAR", "ModelNotFoundError", "SearchDir", "model_search_dirs", "resolve_model"]
+__all__ = ["ENV_VAR", "ModelNotFoundError", "SearchDir", "model_search_dirs", "resolve_model", "user_cache_dir"]
 
 Verify = Literal["none", "size", "sha256"]
 
@@ -63,7 +64,8 @@ def _repository_root(start: Path) -> Path | None:
     return None
 
 
-def _user_cache_dir() -> Path | None:
+def user_cache_dir() -> Path | None:
+    """Where `posegraph models pull` puts models: ``$XDG_CACHE_HOME/posegraph/models`` (default ~/.cache)."""
     base = os.environ.get("XDG_CACHE_HOME")
     if not base:
         try:
@@ -88,7 +90,7 @@ def model_search_dirs(search_paths: Iterable[str | os.PathLike[str]] | None = No
     if root is not None:
         dirs.append(SearchDir(root.parent / "shared" / "models",
                               f"../shared/models relative to the repository checkout {root}"))
-    cache = _user_cache_dir()
+    cache = user_cache_dir()
     if cache is not None:
         dirs.append(SearchDir(cache, "user cache ($XDG_CACHE_HOME or ~/.cache)"))
     unique: list[SearchDir] = []
@@ -142,9 +144,12 @@ def _not_found(name: str, spec: ModelSpec | None, tried: list[tuple[Path, str]],
     lines.append(f"  - set {ENV_VAR} to the folder that holds it (separate several folders with {os.pathsep!r})")
     lines.append("  - pass the file's path explicitly")
     if spec is not None:
-        lines.append(f"posegraph never downloads models. Where this file comes from: {spec.source}")
+        if spec.downloadable:
+            lines.insert(lines.index("To fix it, do one of:") + 1,
+                         f"  - download it: posegraph models pull {spec.name}")
+        lines.append(f"Where this file comes from: {spec.source}")
     else:
-        lines.append("posegraph never downloads models. " + _suggestions(name))
+        lines.append(_suggestions(name))
     return ModelNotFoundError("\n".join(lines), name=name, searched=[p for p, _ in tried], spec=spec)
 
 

@@ -1,4 +1,4 @@
-"""The ``posegraph`` command: validate, list calculators, run graphs.
+"""The posegraph command: run, validate, draw and profile dataflow graphs; list graphs, calculators and models.
 
 The CLI stays generic: media flags are shorthands for side packets with conventional names
 (``--input`` -> ``input_path``, ``--output`` -> ``output_video_path``, ``--landmarks`` -> ``landmarks_path``,
@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import threading
 import time
 from typing import Any, Sequence
 
-from .errors import GraphConfigError, PosegraphError
+from . import __version__
+from .cli_report import (EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line_warnings, quiet_native_stderr,
+                         report)
+from .errors import PosegraphError
 
 MEDIA_FLAGS = {"input": "input_path", "output": "output_video_path", "landmarks": "landmarks_path",
                "max_frames": "max_frames"}
@@ -39,64 +41,45 @@ def _side_packets(args: argparse.Namespace, declared: list[str]) -> dict[str, An
     for item in args.side or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise GraphConfigError(f"--side expects KEY=VALUE, got {item!r}")
+            raise UsageError(f"--side expects KEY=VALUE, got {item!r}")
         side[key] = parse_side_value(value)
     for flag, name in MEDIA_FLAGS.items():
         value = getattr(args, flag, None)
         if value is not None:
             side[name] = value
-    if getattr(args, "static", False):
+    if getattr(args, "static", False) and "use_prev_landmarks" in declared:  # no tracking state: nothing to do
         side["use_prev_landmarks"] = False
     unknown = sorted(set(side) - set(declared))
     if unknown:
         flags = {v: f"--{k.replace('_', '-')}" for k, v in MEDIA_FLAGS.items()}
         names = ", ".join(flags.get(u, u) for u in unknown)
-        raise GraphConfigError(f"this graph does not take {names}; its side packets are: "
-                               f"{', '.join(declared) or '(none)'}")
+        raise UsageError(f"{args.graph} does not take {names}; its options (side packets) are: "
+                         f"{', '.join(declared) or '(none)'} (see `posegraph graphs`)")
     return side
-
-
-def _progress_reporters(graph) -> list:
-    return [n.instance for n in graph.nodes if callable(getattr(n.instance, "progress", None))]
-
-
-def _show_progress(graph, stop: threading.Event, stream=sys.stderr) -> None:
-    reporters = _progress_reporters(graph)
-    if not reporters or not stream.isatty():
-        return
-    start = time.perf_counter()
-    while not stop.wait(0.25):
-        done, total = reporters[0].progress()
-        rate = done / max(1e-9, time.perf_counter() - start)
-        if total:
-            filled = int(30 * done / total)
-            bar = "#" * filled + "." * (30 - filled)
-            stream.write(f"\r[{bar}] {done}/{total} frames {rate:5.1f} fps")
-        else:
-            stream.write(f"\r{done} frames {rate:5.1f} fps")
-        stream.flush()
-    stream.write("\n")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from . import run_media
+    from .cli_progress import FinishedFrames, Progress
     from .graph import Graph
 
     plan = run_media.plan_run(args)  # checks the media flags; live mode / watching rewrite the graph
-    graph = Graph(plan.graph, search_paths=plan.search_paths, num_threads=args.threads, trace_path=args.profile)
+    graph = Graph(plan.graph, search_paths=plan.search_paths, num_threads=args.threads,
+                  trace_path=args.profile or None)
     if graph.spec.input_streams and args.input:  # a graph fed by the application (MediaPipe's graph files)
         from .stream_run import run_stream_graph
         return run_stream_graph(graph, args)
+    if graph.spec.input_streams:
+        raise UsageError(f"{args.graph} has input streams ({', '.join(graph.spec.input_streams)}): give --input "
+                         f"MEDIA to feed its image stream, or run it from Python (posegraph.Graph, "
+                         f"posegraph.solutions); `posegraph graphs` lists the graphs that run from the command line")
     side = _side_packets(args, graph.spec.input_side_packets) | plan.side_packets
+    if "input_path" in graph.spec.input_side_packets and "input_path" not in side:
+        raise UsageError(f"{args.graph} needs --input PATH (an image, a folder of images, a video file, a camera "
+                         f"number or a stream URL)")
     monitor = run_media.LiveMonitor(plan)
     monitor.attach(graph)
-    if graph.spec.input_streams:
-        raise GraphConfigError(f"graph has input streams ({', '.join(graph.spec.input_streams)}): give --input "
-                               f"MEDIA to feed its image stream, run it from Python (posegraph.Graph), or give it a "
-                               f"source node")
-    counts = {name: 0 for name in graph.spec.output_streams}
-    for name in counts:
-        graph.observe_output(name, lambda packet, name=name: counts.__setitem__(name, counts[name] + 1))
+    finished = FinishedFrames(graph)
     dashboard = None
     if args.dashboard is not None:
         from .viz.dashboard import Dashboard
@@ -110,12 +93,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             dashboard.close()
         raise
     monitor.started(graph)
-    stop = threading.Event()
-    progress = threading.Thread(target=_show_progress, args=(graph, stop), daemon=True)
-    progress.start()
+    progress = None if args.quiet else Progress(graph, finished, sys.stderr).start()
     try:
         run_media.wait_for_run(graph, args.timeout, monitor)  # Ctrl-C, SIGTERM, --timeout: outputs finalised
     except KeyboardInterrupt as exc:
+        if progress is not None:
+            progress.stop()
+            progress = None
         if (line := monitor.summary(stopped=True)) and not args.quiet:
             print(line, file=sys.stderr)
         if isinstance(exc, run_media.Terminated):
@@ -123,21 +107,24 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 143
         raise
     finally:
-        stop.set()
-        progress.join(1.0)
+        if progress is not None:
+            progress.stop()
         if dashboard is not None:
             dashboard.close()
     wall = time.perf_counter() - started
-    profile = graph.profile()
+    frames = finished()
     if not args.quiet:
-        print(f"ran {args.graph} in {wall:.2f} s; packets out: "
-              + ", ".join(f"{k}={v}" for k, v in counts.items()))
-        rows = profile.table().splitlines()
-        print("\n".join(rows[:-1][:2 + args.top] + rows[-1:]))
+        outputs = ", ".join(f"{k}={v}" for k, v in finished.delivered.items()) or "-"
+        print(f"posegraph: ran {args.graph}: {frames} frames in {wall:.2f} s ({frames / max(wall, 1e-9):.1f} "
+              f"frames/s; packets out: {outputs})", file=sys.stderr)
         if line := monitor.summary():
-            print(line)
+            print(line, file=sys.stderr)
+    if args.profile is not None or args.verbose:
+        rows = graph.profile().table().splitlines()
+        print("\n".join(rows[:-1][:2 + args.top] + rows[-1:]))
         if args.profile:
-            print(f"trace written to {args.profile} (open in https://ui.perfetto.dev or chrome://tracing)")
+            print(f"trace written to {args.profile} (open in https://ui.perfetto.dev or chrome://tracing)",
+                  file=sys.stderr)
     return 0
 
 
@@ -149,7 +136,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
         stem = args.graph.rsplit("/", 1)[-1].removesuffix(".pbtxt") if not _is_text(args.graph) else "graph"
         output = f"{stem}.html"
     if not output.lower().endswith(FORMATS):
-        raise ValueError(f"cannot tell the format of {output}: use one of {', '.join(FORMATS)}")
+        raise UsageError(f"cannot tell the format of {output}: use one of {', '.join(FORMATS)}")
     from . import registry
 
     registry.load_plugins()  # importing the calculators is not drawing: keep it out of the time reported
@@ -253,11 +240,21 @@ def cmd_calculators(args: argparse.Namespace) -> int:
 
 def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     """The argument parser; `plugins` adds the commands of installed packages (importing them costs time)."""
-    parser = argparse.ArgumentParser(prog="posegraph", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="posegraph", description=__doc__.splitlines()[0],
+        epilog="Start with `posegraph graphs` (what ships) and `posegraph run pose_tracking_cpu --input clip.mp4 "
+               "--output out.mp4`. Models: `posegraph models list`. Exit codes: 0 ok, 1 the run failed, 2 usage or "
+               "graph error, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"posegraph {__version__}")
+    _add_common_flags(parser, top=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="one of:")
 
-    run = sub.add_parser("run", help="run a graph (a .pbtxt path or a shipped graph name)")
-    run.add_argument("graph")
+    run = sub.add_parser("run", help="run a graph (a .pbtxt path or a shipped graph name)",
+                         description="Run a graph that reads media itself (see `posegraph graphs`), or a MediaPipe "
+                                     "graph file fed through its image input stream. Quiet by default: a progress "
+                                     "bar on stderr and one summary line; the per-node timing table with --profile "
+                                     "or -v.")
+    run.add_argument("graph", help="a shipped graph name (`posegraph graphs` lists them) or a .pbtxt file")
     run.add_argument("--input", help="image, folder of images, video file, camera (0, camera:0, /dev/video0) or "
                                      "stream (rtsp://, rtmp://, http(s)://, udp://) (side packet input_path)")
     run.add_argument("--output", help="annotated video (.mp4: H.264), image, or folder/ for one image per input "
@@ -267,11 +264,12 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--max-frames", type=int, dest="max_frames", help="stop after N frames")
     run.add_argument("--static", action="store_true", help="static-image mode: no tracking between frames")
     run.add_argument("--side", action="append", metavar="KEY=VALUE", help="input side packet (repeatable)")
-    run.add_argument("--profile", metavar="TRACE.json", help="write a Chrome trace of every process() call")
+    run.add_argument("--profile", nargs="?", const="", default=None, metavar="TRACE.json",
+                     help="print the per-node timing table; with a file name also write a Chrome trace of every "
+                          "process() call (open it in Perfetto)")
     run.add_argument("--threads", type=int, help="worker threads (default: the graph's num_threads or cores)")
     run.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
-    run.add_argument("--top", type=int, default=8, help="rows of the per-node timing summary")
-    run.add_argument("--quiet", action="store_true")
+    run.add_argument("--top", type=int, default=8, help="rows of the per-node timing table")
     run.add_argument("--dashboard", nargs="?", type=int, const=-1, default=None, metavar="PORT",
                      help="serve a live view on http://127.0.0.1:PORT/ while the graph runs (default port 8765, "
                           "or any free one; 0: any free one)")
@@ -298,15 +296,43 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     profile.set_defaults(func=cmd_profile)
 
     validate = sub.add_parser("validate", help="check a graph and report every problem")
-    validate.add_argument("graph")
+    validate.add_argument("graph", help="a shipped graph name or a .pbtxt file")
     validate.set_defaults(func=cmd_validate)
 
     calcs = sub.add_parser("calculators", help="list registered calculators with contracts and options")
     calcs.add_argument("name", nargs="?", help="only calculators whose name contains this")
     calcs.set_defaults(func=cmd_calculators)
+
+    from . import cli_graphs, cli_models
+    cli_graphs.register(sub)
+    cli_models.register(sub)
     if plugins:
         _add_plugin_commands(sub)
+    for name, command in sub.choices.items():
+        _add_common_flags(command)
+        for nested in _subparsers(command):
+            _add_common_flags(nested)
     return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    return [p for action in parser._actions if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001
+            for p in action.choices.values()]
+
+
+def _add_common_flags(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """--quiet, -v and --debug, accepted before or after the command name (``posegraph run g --debug``)."""
+    default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
+    for flags, kwargs in ((("-q", "--quiet"), dict(action="store_true", default=default(False),
+                                                    help="no progress or summary; only errors")),
+                          (("-v", "--verbose"), dict(action="store_true", default=default(False),
+                                                      help="more detail (the per-node timing table after a run)")),
+                          (("--debug",), dict(action="store_true", default=default(False),
+                                              help="show tracebacks and the messages of native libraries"))):
+        try:
+            parser.add_argument(*flags, **kwargs)
+        except argparse.ArgumentError:  # a plugin command already defines it
+            pass
 
 
 COMMANDS_ENTRY_POINT_GROUP = "posegraph.commands"
@@ -325,28 +351,35 @@ def _add_plugin_commands(sub) -> None:
             print(f"posegraph: command plugin {ep.name} ({ep.value}) failed to load: {exc}", file=sys.stderr)
 
 
-BUILTIN_COMMANDS = {"run", "viz", "profile", "validate", "calculators"}
+BUILTIN_COMMANDS = {"run", "viz", "profile", "validate", "calculators", "graphs", "models"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(plugins=command not in BUILTIN_COMMANDS).parse_args(argv)
     try:
-        return args.func(args)
-    except GraphConfigError as exc:
-        print(f"posegraph: {exc}", file=sys.stderr)
-        return 2
-    except (PosegraphError, FileNotFoundError, ValueError) as exc:
-        print(f"posegraph: error: {exc}", file=sys.stderr)
-        return 1
+        args = build_parser(plugins=command not in BUILTIN_COMMANDS).parse_args(argv)
+    except SystemExit as exc:  # argparse printed usage and the problem (code 2), or --help/--version (code 0)
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    debug = bool(getattr(args, "debug", False))
+    try:
+        with one_line_warnings(not debug), quiet_native_stderr(not debug):
+            return args.func(args)
     except KeyboardInterrupt:
         print("posegraph: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `posegraph graphs | head`: the reader left; not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # noqa: BLE001 - every error becomes one message and an exit code
+        return report(exc, debug=debug)
 
 
 if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["main", "build_parser", "parse_side_value"]
+__all__ = ["EXIT_USAGE", "main", "build_parser", "parse_side_value"]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import config as _config
+from .coercion import input_coercers
 from .config.model import ValidatedGraph
 from .context import CloseContext, OpenContext
 from .errors import (CalculatorError, GraphConfigError, GraphTimeoutError, PosegraphError, StreamError,
@@ -174,6 +175,7 @@ class Graph:
         self._start_lock = threading.Lock()
         self._starting = False
         self._run_over = False
+        self._coercers = input_coercers(self.spec)  # e.g. numpy frames into an image type; see posegraph.coercion
 
     # -- construction helpers ----------------------------------------------------------------------------------
     @classmethod
@@ -389,6 +391,8 @@ class Graph:
         """
         out = self._input(stream)
         timestamp = as_timestamp(timestamp, f"add_packet('{stream}')")
+        if stream in self._coercers:
+            value = self._coercers[stream](value)
         sched = self._scheduler
         deadline = None if timeout is None else time.monotonic() + timeout
         with sched.lock:

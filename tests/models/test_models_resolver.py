@@ -211,7 +211,7 @@ def test_not_found_error_lists_every_place_and_the_fix(isolated, monkeypatch):
     assert text.index(str(isolated / "arg")) < text.index(str(env_dir)) < text.index(str(isolated / "cache"))
     assert "search_paths argument" in text and f"${ENV_VAR}" in text
     assert f"set {ENV_VAR}" in text
-    assert "never downloads" in text and "google-coral/test_data" in text
+    assert "posegraph models pull movenet_lightning_int8" in text and "google-coral/test_data" in text
     assert error.name == "movenet_lightning_int8"
     assert error.spec is find_spec("movenet_lightning_int8")
     assert all(isinstance(p, Path) for p in error.searched) and len(error.searched) >= 5

@@ -163,7 +163,7 @@ def test_cli_viz(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "4 problem(s)" in err and "viz_invalid.pbtxt:13" in err and bad.exists()
     assert main(["viz", str(GRAPHS / "viz_invalid.pbtxt"), "-o", str(bad), "--strict"]) == 2
-    assert main(["viz", str(GRAPHS / "viz_main.pbtxt"), "-o", str(tmp_path / "x.jpeg")]) == 1
+    assert main(["viz", str(GRAPHS / "viz_main.pbtxt"), "-o", str(tmp_path / "x.jpeg")]) == 2  # usage error
     assert "cannot tell the format" in capsys.readouterr().err
     assert main(["viz", str(GRAPHS / "viz_main.pbtxt"), "-o", str(tmp_path / "b.svg"), "--layout", "builtin"]) == 0
     assert 'data-engine="builtin"' in (tmp_path / "b.svg").read_text()
