@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from typing import Any, Sequence
@@ -66,13 +67,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = run_media.plan_run(args)  # checks the media flags; live mode / watching rewrite the graph
     graph = Graph(plan.graph, search_paths=plan.search_paths, num_threads=args.threads,
                   trace_path=args.profile or None)
-    if graph.spec.input_streams and args.input:  # a graph fed by the application (MediaPipe's graph files)
+    if graph.spec.input_streams and args.input and os.path.isfile(args.graph):
+        # a graph file fed through its image input stream (MediaPipe's graph files); the shipped subgraphs are for
+        # Python and get the usage error below
         from .stream_run import run_stream_graph
         return run_stream_graph(graph, args)
     if graph.spec.input_streams:
-        raise UsageError(f"{args.graph} has input streams ({', '.join(graph.spec.input_streams)}): give --input "
-                         f"MEDIA to feed its image stream, or run it from Python (posegraph.Graph, "
-                         f"posegraph.solutions); `posegraph graphs` lists the graphs that run from the command line")
+        raise UsageError(f"{args.graph} has input streams ({', '.join(graph.spec.input_streams)}) that the "
+                         f"command line cannot feed: it is a subgraph for Python (posegraph.Graph, "
+                         f"posegraph.solutions); `posegraph graphs` lists the graphs that run from the command line "
+                         f"(a graph file with an image input stream, such as MediaPipe's, runs with --input MEDIA)")
     side = _side_packets(args, graph.spec.input_side_packets) | plan.side_packets
     if "input_path" in graph.spec.input_side_packets and "input_path" not in side:
         raise UsageError(f"{args.graph} needs --input PATH (an image, a folder of images, a video file, a camera "

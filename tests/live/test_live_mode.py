@@ -52,9 +52,10 @@ node { calculator: "LiveTestWork" input_stream: "IMAGE:frames" output_stream: "O
 def _run(tmp_path, capsys, ms: float, frames: int, *extra: str) -> tuple[int, int, int, float, float, str]:
     graph = tmp_path / "work.pbtxt"
     graph.write_text(GRAPH % ms)
-    code = main(["run", str(graph), "--input", str(_dance()), "--live", "--max-frames", str(frames), "--top", "10",
-                 *extra])
-    out = capsys.readouterr().out
+    code = main(["run", str(graph), "--input", str(_dance()), "--live", "--max-frames", str(frames), "-v", "--top",
+                 "10", *extra])
+    captured = capsys.readouterr()
+    out = captured.out + captured.err  # the profile table (-v) on stdout, the run's summary lines on stderr
     assert code == 0, out
     found = SUMMARY.search(out)
     assert found, out
@@ -89,7 +90,7 @@ def test_fast_graph_drops_nothing(tmp_path, capsys):
     assert frames_in == 30 and processed + dropped == 30 and dropped <= 1
     assert p50 < 1000 / 30
     # paced at the file's 30 frames/s: 30 frames take about one second
-    wall = float(re.search(r"ran \S+ in ([\d.]+) s", out).group(1))
+    wall = float(re.search(r"ran \S+: \d+ frames in ([\d.]+) s", out).group(1))
     assert 0.9 < wall < 5
 
 

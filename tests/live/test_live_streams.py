@@ -57,12 +57,12 @@ def test_http_stream_every_frame_accounted(ffmpeg, dance, tmp_path):
     try:
         run = posegraph("run", "pose_tracking_cpu", "--input", f"http://127.0.0.1:{port}/live.ts", "--output",
                         str(tmp_path / "out.mp4"), "--landmarks", str(tmp_path / "out.jsonl"),
-                        "--reconnect-timeout", "1", "--top", "30")
+                        "--reconnect-timeout", "1", "-v", "--top", "30")
         code, out, err = _finish(run)
     finally:
         server.kill()
     assert code == 0, err
-    frames_in, processed, dropped = map(int, SUMMARY.search(out).groups())
+    frames_in, processed, dropped = map(int, SUMMARY.search(err).groups())
     # 2 s at 30 frames/s (ffmpeg -t with stream copy cuts at a packet boundary), each counted exactly once
     assert 58 <= frames_in <= 64 and processed + dropped == frames_in
     assert re.search(r"dropped after frame \d+ and did not come back within 1\.\d s", err)  # the server is gone
@@ -90,7 +90,7 @@ def test_reconnects_after_the_server_restarts(ffmpeg, dance, tmp_path):
             second.kill()
     assert code == 0, err
     assert re.search(r"the stream dropped after frame \d+; reconnected after \d+\.\d+ s", err), err
-    frames_in, processed, dropped = map(int, SUMMARY.search(out).groups())
+    frames_in, processed, dropped = map(int, SUMMARY.search(err).groups())
     assert 86 <= frames_in <= 96 and processed + dropped == frames_in  # about 45 frames from each server
     stamps = [json.loads(line)["timestamp_us"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert len(stamps) == processed and stamps == sorted(stamps)
@@ -155,7 +155,7 @@ def test_udp_stream(ffmpeg, dance, tmp_path):
         if sender is not None:
             sender.kill()
     assert code == 0, err
-    frames_in, processed, dropped = map(int, SUMMARY.search(out).groups())
+    frames_in, processed, dropped = map(int, SUMMARY.search(err).groups())
     assert frames_in == 45 and processed + dropped == 45
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == processed
 
@@ -177,7 +177,7 @@ def test_rtmp_stream(ffmpeg, dance, tmp_path):
     finally:
         server.kill()
     assert code == 0, err
-    frames_in, processed, dropped = map(int, SUMMARY.search(out).groups())
+    frames_in, processed, dropped = map(int, SUMMARY.search(err).groups())
     # FFmpeg probes the stream for about a second before the first frame: those frames arrive at once and the
     # newest wins; the real-time rest is processed
     assert 88 <= frames_in <= 94 and processed + dropped == frames_in and processed > 15
