@@ -21,8 +21,8 @@ def readme_section(title: str) -> str:
     rest = text[match.end():]
     end = re.search(rf"^#{{1,{level}}} ", rest, re.M)
     body = rest[:end.start()] if end else rest
-    return body.replace("(posegraph/batch/README.md)", "(https://github.com/posegraph/posegraph/blob/main/"
-                                                        "posegraph/batch/README.md)")
+    # links to repository files are not pages of the site: keep their text, name the file
+    return re.sub(r"\[([^\]]+)\]\((?!https?://)([^)#]+\.md)\)", r"`\2` in the repository", body)
 
 
 def cli_reference() -> str:

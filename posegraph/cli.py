@@ -362,7 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     try:
-        args = build_parser(plugins=command not in BUILTIN_COMMANDS).parse_args(argv)
+        plugins = command not in BUILTIN_COMMANDS and "--version" not in argv  # importing plugins costs seconds
+        args = build_parser(plugins=plugins).parse_args(argv)
     except SystemExit as exc:  # argparse printed usage and the problem (code 2), or --help/--version (code 0)
         return int(exc.code or 0)
     except KeyboardInterrupt:

@@ -206,3 +206,16 @@ def test_a_reader_that_leaves_early_is_not_an_error():
     done = subprocess.run(f"{sys.executable} -m posegraph.cli calculators | head -1", shell=True, capture_output=True,
                           text=True, timeout=60)
     assert done.stdout.count("\n") == 1 and done.stderr == ""
+
+
+@needs_media
+def test_a_real_warning_is_one_line(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "person.jpeg").write_bytes(IMAGE.read_bytes())
+    (tmp_path / "in" / "notes.txt").write_text("not an image")
+    result = subprocess.run([sys.executable, "-m", "posegraph", "run", "movenet_singlepose", "--input",
+                             str(tmp_path / "in")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    warning = [l for l in result.stderr.splitlines() if "notes.txt" in l]
+    assert len(warning) == 1 and warning[0].startswith("posegraph: warning: ")
+    assert "UserWarning" not in result.stderr and "warnings.warn" not in result.stderr
