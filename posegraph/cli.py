@@ -37,14 +37,16 @@ def parse_side_value(text: str) -> Any:
     return text
 
 
-def _side_packets(args: argparse.Namespace, declared: list[str]) -> dict[str, Any]:
+def _side_packets(args: argparse.Namespace, declared: list[str], media_flags: bool = True) -> dict[str, Any]:
+    """The run's side packets: ``--side KEY=VALUE`` items, the media flags (when the graph reads them as side
+    packets) and ``--static``; one usage error for any the graph does not declare."""
     side: dict[str, Any] = {}
     for item in args.side or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--side expects KEY=VALUE, got {item!r}")
         side[key] = parse_side_value(value)
-    for flag, name in MEDIA_FLAGS.items():
+    for flag, name in MEDIA_FLAGS.items() if media_flags else ():
         value = getattr(args, flag, None)
         if value is not None:
             side[name] = value

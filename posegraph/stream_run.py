@@ -9,43 +9,27 @@ import sys
 import time
 from typing import Any
 
-from .errors import GraphConfigError
-
-
-def _side(args: argparse.Namespace, declared: list[str]) -> dict[str, Any]:
-    from .cli import parse_side_value
-
-    side: dict[str, Any] = {}
-    for item in args.side or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise GraphConfigError(f"--side expects KEY=VALUE, got {item!r}")
-        side[key] = parse_side_value(value)
-    if getattr(args, "static", False):
-        side["use_prev_landmarks"] = False
-    unknown = sorted(set(side) - set(declared))
-    if unknown:
-        raise GraphConfigError(f"this graph does not take {', '.join(unknown)}; its side packets are: "
-                               f"{', '.join(declared) or '(none)'}")
-    return side
-
 
 def run_stream_graph(graph: Any, args: argparse.Namespace) -> int:
     """Feed ``--input`` into the graph's image input stream, write its image output to ``--output`` and its
-    landmark output to ``--landmarks``; ``--side`` sets the graph's side packets."""
+    landmark output to ``--landmarks``; ``--side`` sets the graph's side packets. Reports like ``posegraph run``:
+    one summary line on stderr, the timing table with ``--profile`` or ``-v``."""
     from .calculators.mediapipe.runner import run_graph_file
+    from .cli import _side_packets
 
-    side = _side(args, graph.spec.input_side_packets)
+    side = _side_packets(args, graph.spec.input_side_packets, media_flags=False)
     started = time.perf_counter()
     result = run_graph_file(graph, input_path=args.input, output_path=args.output,
                             landmarks_path=args.landmarks, side=side, max_frames=args.max_frames,
                             timeout=args.timeout or 600)
+    wall = time.perf_counter() - started
     if not args.quiet:
-        wall = time.perf_counter() - started
-        print(f"ran {args.graph} on {result.frames} frames in {wall:.2f} s; packets out: "
-              + ", ".join(f"{k}={v}" for k, v in result.outputs.items()))
+        outputs = ", ".join(f"{k}={v}" for k, v in result.outputs.items()) or "-"
+        print(f"posegraph: ran {args.graph}: {result.frames} frames in {wall:.2f} s "
+              f"({result.frames / max(wall, 1e-9):.1f} frames/s; packets out: {outputs})", file=sys.stderr)
+    if args.profile is not None or args.verbose:
         rows = graph.profile().table().splitlines()
-        print("\n".join(rows[:-1][:2 + args.top] + rows[-1:]), file=sys.stdout)
+        print("\n".join(rows[:-1][:2 + args.top] + rows[-1:]))
     return 0
 
 
