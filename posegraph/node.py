@@ -74,6 +74,7 @@ class NodeRuntime:
         contract = spec.calculator_class.contract
         self.timestamp_offset = contract.timestamp_offset
         self.handler = spec.input_stream_handler or contract.input_stream_handler
+        self.immediate = self.handler == "immediate"
         self.process_bounds = contract.process_timestamp_bounds
         self.max_in_flight = max(1, spec.max_in_flight)
         if self.max_in_flight > 1 and not contract.concurrent_process:

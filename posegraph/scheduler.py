@@ -264,7 +264,7 @@ class Scheduler:
             return
         if node.in_flight >= node.max_in_flight:
             return
-        if node.handler == "immediate":
+        if node.immediate:
             ts = node.immediate_readiness()
             if ts is not None and ts < Timestamp.DONE:
                 self._enqueue(node, PROCESS)
@@ -298,7 +298,8 @@ class Scheduler:
                 return None  # check() closes it
             inv = Invocation(node, SOURCE, 0)  # MediaPipe: a source's Process sees a dummy input timestamp of 0
         else:
-            if node.handler == "immediate":
+            immediate = node.immediate
+            if immediate:
                 ts = node.immediate_readiness()
                 if ts is None or ts >= Timestamp.DONE:
                     return None
@@ -312,7 +313,7 @@ class Scheduler:
             packets: list[Packet | None] = []
             latency = 0
             for q in node.inputs:
-                if q.packets and q.packets[0][0].timestamp == ts and (node.handler != "immediate" or taken[q.slot]):
+                if q.packets and q.packets[0][0].timestamp == ts and (not immediate or taken[q.slot]):
                     packet, enqueued = q.packets.popleft()
                     latency = max(latency, now - enqueued)
                     packets.append(packet)
@@ -321,7 +322,7 @@ class Scheduler:
                 else:
                     packets.append(None)
             inv = Invocation(node, PROCESS, ts, packets, latency_ns=latency)
-            if node.handler == "immediate":
+            if immediate:
                 inv.bounds = [q.head_or_bound() for q in node.inputs]
         inv.seq = node.next_seq
         node.next_seq += 1
@@ -333,7 +334,9 @@ class Scheduler:
     def _execute(self, inv: Invocation, worker: int = 0) -> None:
         node = inv.node
         calc = node.calculator
-        watch = self.watch if inv.kind in self._watch_kinds else None
+        watch = self.watch
+        if watch is not None and inv.kind not in self._watch_kinds:
+            watch = None
         if watch is not None:
             watch.begin(id(inv), node.name, _METHOD[inv.kind], None if inv.kind == CLOSE else inv.timestamp)
         start = _perf_ns()
@@ -398,7 +401,8 @@ class Scheduler:
         if self.full_queues and self.running == 0 and not any(ex.heap for ex in self.executors.values()) \
                 and any(src.throttled_by and not src.stopped for src in self.sources):
             self._relieve_deadlock()
-        return self.take_pending_sinks(), self._should_finalize()
+            return self.take_pending_sinks(), self._should_finalize()
+        return self.take_pending_sinks(), False
 
     def _commit(self, inv: Invocation) -> None:
         node = inv.node
