@@ -133,6 +133,10 @@ class ProcessContext(_SideContext):
         """Values of every index of a multiple port, None where a stream is empty at this timestamp."""
         return [None if (p := self._packets[s]) is None else p.value for s in self._node.input_slots(port)]
 
+    def connected_inputs(self) -> list[tuple[str, int]]:
+        """(tag, index) of every connected input stream, in declaration order (for calculators that take any tag)."""
+        return [(b.port.tag, b.index) for b in self._node.spec.inputs]
+
     def count(self, port: "Port") -> int:
         """How many streams are connected to `port` (its indices)."""
         return len(self._node.input_slots(port))

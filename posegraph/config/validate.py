@@ -9,6 +9,8 @@ handlers, max_in_flight and graph settings are valid.
 
 from __future__ import annotations
 
+import copy
+
 import difflib
 import os
 import types
@@ -169,6 +171,9 @@ class Validator:
             word = KIND_WORDS[kind]
             for entry in node.entries[kind]:
                 port = ports.get(entry.ref.tag)
+                if port is None and "*" in ports:  # a port that takes any tag (e.g. PassThroughCalculator)
+                    port = copy.copy(ports["*"])
+                    port.tag = entry.ref.tag
                 if port is None:
                     valid = ", ".join(_tag_label(t) for t in ports) or "none"
                     self.issues.append(node.issue(
@@ -186,7 +191,7 @@ class Validator:
                 continue
             given = {e.ref.tag for e in node.entries[kind]}
             for tag, port in ports.items():
-                if not port.optional and tag not in given:
+                if not port.optional and tag not in given and tag != "*":
                     dropped = node.dropped.get(kind, {}).get(tag)
                     why = f" ({dropped})" if dropped else ""
                     self.issues.append(node.issue(
