@@ -272,7 +272,7 @@ class Graph:
             streams[name].sinks.append(out)
         executors = {"": Executor("", self._num_threads, threading.Lock())}
         for spec in self.spec.executors:
-            executors[spec.name] = Executor(spec.name, spec.num_threads, threading.Lock())
+            executors[spec.name] = Executor(spec.name, spec.num_threads, threading.Lock(), spec.thread_name_prefix)
         self._scheduler = Scheduler(self._nodes, executors, {n.name: n.spec.executor for n in self._nodes},
                                     self._error_policy, self._trace, graph_inputs=self._inputs,
                                     report_deadlock=self._report_deadlock, watchdog=self._watchdog)

@@ -80,8 +80,9 @@ class Invocation:
 class Executor:
     """A named pool of worker threads with its own ready heap."""
 
-    def __init__(self, name: str, num_threads: int, lock: threading.Lock):
+    def __init__(self, name: str, num_threads: int, lock: threading.Lock, thread_name_prefix: str = ""):
         self.name = name or "default"
+        self.thread_name_prefix = thread_name_prefix or f"posegraph-{self.name}-"
         self.num_threads = max(1, num_threads)
         self.heap: list[tuple[int, int, NodeRuntime, int]] = []
         self.cond = threading.Condition(lock)
@@ -136,7 +137,7 @@ class Scheduler:
             self.watch.start()
         for ex in self.executors.values():
             for i in range(ex.num_threads):
-                t = threading.Thread(target=self._worker, args=(ex,), name=f"posegraph-{ex.name}-{i}", daemon=True)
+                t = threading.Thread(target=self._worker, args=(ex,), name=f"{ex.thread_name_prefix}{i}", daemon=True)
                 ex.threads.append(t)
                 t.start()
 

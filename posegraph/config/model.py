@@ -70,6 +70,7 @@ class NodeSpec:
 class ExecutorSpec:
     name: str
     num_threads: int
+    thread_name_prefix: str = ""
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,15 @@ def _tag_label(tag: str) -> str:
     return tag or "<untagged>"
 
 
+def _thread_pool_options(executor: Any) -> Any:
+    """The ThreadPoolExecutorOptions extension of an ExecutorConfig, or None."""
+    if not executor.HasField("options"):
+        return None
+    from google.protobuf import descriptor_pool
+    ext = descriptor_pool.Default().FindExtensionByName("posegraph.ThreadPoolExecutorOptions.ext")
+    return executor.options.Extensions[ext] if executor.options.HasExtension(ext) else None
+
+
 def _normalize_handler(value: str) -> str | None:
     return HANDLERS.get(value.strip().lower())
 
@@ -389,6 +398,17 @@ class Validator:
         declared = [(e, self.file, self.graph_line(("executor", j))) for j, e in enumerate(self.top.executor)]
         for executor, file, line in declared + self.extra_executors:
             threads = executor.num_threads if executor.HasField("num_threads") else None
+            pool_options = _thread_pool_options(executor)  # MediaPipe's syntax: type + ThreadPoolExecutorOptions
+            if executor.type not in ("", "ThreadPoolExecutor"):
+                self.add(f"executor '{executor.name}': unknown type '{executor.type}' (posegraph has "
+                         f"ThreadPoolExecutor)", file, line)
+            if pool_options is not None and pool_options.HasField("num_threads"):
+                if threads is not None and threads != pool_options.num_threads:
+                    self.add(f"executor '{executor.name}': num_threads given twice ({threads} and "
+                             f"{pool_options.num_threads} in ThreadPoolExecutorOptions)", file, line)
+                threads = pool_options.num_threads
+                if threads <= 0 and not executor.name:
+                    threads = None  # MediaPipe: -1 or 0 on the default executor means one per CPU
             if threads is not None and threads < 1:
                 self.add(f"executor '{executor.name}': num_threads must be at least 1, got {threads}", file, line)
                 threads = None
@@ -406,7 +426,8 @@ class Validator:
                     self.add(f"executor '{executor.name}' is declared twice (first at {where[executor.name]})",
                              file, line)
                 continue
-            specs[executor.name] = ExecutorSpec(executor.name, threads or 1)
+            prefix = pool_options.thread_name_prefix if pool_options is not None else ""
+            specs[executor.name] = ExecutorSpec(executor.name, threads or 1, prefix)
             where[executor.name] = _where(file, line)
         for node in self.nodes:
             if node.executor and node.executor not in specs:
