@@ -10,6 +10,7 @@ from .config.model import NodeSpec
 from .errors import ConfigIssue, GraphConfigError, StreamError
 from .packet import Packet, Timestamp
 from .profiler import NodeStats
+from .stream_handlers import policy_for
 
 if TYPE_CHECKING:
     from .graph import GraphOutput
@@ -75,6 +76,7 @@ class NodeRuntime:
         self.timestamp_offset = contract.timestamp_offset
         self.handler = spec.input_stream_handler or contract.input_stream_handler
         self.immediate = self.handler == "immediate"
+        self.policy = policy_for(self.handler)  # None: the scheduler's built-in default/immediate paths
         self.process_bounds = contract.process_timestamp_bounds
         self.max_in_flight = max(1, spec.max_in_flight)
         if self.max_in_flight > 1 and not contract.concurrent_process:

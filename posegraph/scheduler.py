@@ -271,6 +271,20 @@ class Scheduler:
                 self._enqueue(node, PROCESS)
                 return
             settled, any_packets = node.settled_bound(), node.has_packets()
+        elif node.policy is not None:
+            ts = node.policy.readiness(node)
+            if ts is not None:
+                if ts < Timestamp.DONE:
+                    self._enqueue(node, PROCESS)
+                elif not node.in_flight:  # the handler closes the node (queued packets are dropped)
+                    node.closing = True
+                    for q in node.inputs:
+                        q.packets.clear()
+                        if q.full:
+                            self._unfull(q)
+                    self._enqueue(node, CLOSE)
+                return
+            settled, any_packets = node.settled_bound(), node.has_packets()
         else:
             ready, settled, any_packets = node.scan()
             if ready is not None:
@@ -300,6 +314,21 @@ class Scheduler:
             inv = Invocation(node, SOURCE, 0)  # MediaPipe: a source's Process sees a dummy input timestamp of 0
         else:
             immediate = node.immediate
+            if node.policy is not None:
+                ts = node.policy.readiness(node)
+                if ts is None or ts >= Timestamp.DONE:
+                    return None
+                packets = node.policy.fill(node, ts)
+                for q in node.inputs:
+                    if q.full and len(q.packets) < q.limit:
+                        self._unfull(q)
+                node.last_ts = ts
+                inv = Invocation(node, PROCESS, ts, packets)
+                inv.seq = node.next_seq
+                node.next_seq += 1
+                node.in_flight += 1
+                self.running += 1
+                return inv
             if immediate:
                 ts = node.immediate_readiness()
                 if ts is None or ts >= Timestamp.DONE:

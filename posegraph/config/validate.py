@@ -34,9 +34,8 @@ from .streams import KIND_WORDS, KINDS, format_ref
 PORT_KINDS = {"input_stream": Input, "output_stream": Output, "input_side_packet": InputSidePacket,
               "output_side_packet": OutputSidePacket}
 
-HANDLERS = {"default": "default", "defaultinputstreamhandler": "default",
-            "immediate": "immediate", "immediateinputstreamhandler": "immediate"}
-HANDLER_NAMES = "DefaultInputStreamHandler (default), ImmediateInputStreamHandler (immediate)"
+from ..stream_handlers import ALIASES as HANDLERS  # noqa: E402
+from ..stream_handlers import NAMES as HANDLER_NAMES  # noqa: E402
 
 DEFAULT_MAX_QUEUE_SIZE = 100
 

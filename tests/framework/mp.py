@@ -302,3 +302,16 @@ class ProcessBoundToPacket(Calculator):
             if t == ctx.timestamp and t >= self.next_bound.get(i, Timestamp.MIN):
                 ctx.send(self.OUT, t, index=i, timestamp=t)
                 self.next_bound[i] = t + 1
+
+
+@calculator("MpRecordCallsCalculator")
+class RecordCalls(Calculator):
+    """Records every process() call: (input timestamp, packet values by input index), and close()."""
+
+    IN = Input("", multiple=True)
+
+    def process(self, ctx):
+        RECORDS.setdefault(self.name, []).append((ctx.timestamp, tuple(ctx.values(self.IN))))
+
+    def close(self, ctx):
+        RECORDS.setdefault(self.name, []).append("close")
