@@ -515,11 +515,15 @@ class Validator:
             bindings = {kind: [PortBinding(e.port, e.ref.index, e.ref.name, e.back_edge) for e in node.entries[kind]]
                         for kind in KINDS}
             max_in_flight = node.message.max_in_flight if node.message.max_in_flight >= 1 else 1
+            handler_config = (node.message.input_stream_handler if node.message.HasField("input_stream_handler")
+                              else self.top.input_stream_handler)
             specs.append(NodeSpec(
                 name=node.name, calculator=node.calculator, calculator_class=cls, options=self.options[k],
                 inputs=bindings["input_stream"], outputs=bindings["output_stream"],
                 input_side_packets=bindings["input_side_packet"], output_side_packets=bindings["output_side_packet"],
                 input_stream_handler=handlers[k], executor=node.executor, max_in_flight=max_in_flight,
+                input_stream_handler_options=(handler_config.options if handler_config.HasField("options")
+                                              else None),
                 location=SourceLocation(node.file, node.line), subgraph_path=node.subgraph_path))
         return specs
 

@@ -13,23 +13,27 @@ from __future__ import annotations
 
 from .barrier import BarrierInputStreamHandler
 from .early_close import EarlyCloseInputStreamHandler
+from .sync_set import SyncSetInputStreamHandler
 
-POLICIES = {"early_close": EarlyCloseInputStreamHandler, "barrier": BarrierInputStreamHandler}
+POLICIES = {"early_close": EarlyCloseInputStreamHandler, "barrier": BarrierInputStreamHandler,
+            "sync_set": SyncSetInputStreamHandler}
 
 # Names accepted in graph files (case-insensitive) -> canonical name.
 ALIASES = {"default": "default", "defaultinputstreamhandler": "default",
            "immediate": "immediate", "immediateinputstreamhandler": "immediate",
            "early_close": "early_close", "earlycloseinputstreamhandler": "early_close",
-           "barrier": "barrier", "barrierinputstreamhandler": "barrier"}
+           "barrier": "barrier", "barrierinputstreamhandler": "barrier",
+           "sync_set": "sync_set", "syncsetinputstreamhandler": "sync_set"}
 NAMES = ("DefaultInputStreamHandler (default), ImmediateInputStreamHandler (immediate), "
-         "EarlyCloseInputStreamHandler (early_close), BarrierInputStreamHandler (barrier)")
+         "EarlyCloseInputStreamHandler (early_close), BarrierInputStreamHandler (barrier), "
+         "SyncSetInputStreamHandler (sync_set)")
 
 
-def policy_for(handler: str):
-    """The policy object of a handler name, or None for the scheduler's built-in default/immediate."""
+def policy_for(handler: str, node):
+    """The policy object of a handler for one node, or None for the scheduler's built-in default/immediate."""
     cls = POLICIES.get(handler)
-    return cls() if cls is not None else None
+    return cls(node) if cls is not None else None
 
 
 __all__ = ["ALIASES", "NAMES", "POLICIES", "policy_for", "BarrierInputStreamHandler",
-           "EarlyCloseInputStreamHandler"]
+           "EarlyCloseInputStreamHandler", "SyncSetInputStreamHandler"]

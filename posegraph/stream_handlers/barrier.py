@@ -12,6 +12,9 @@ _DONE = Timestamp.DONE
 class BarrierInputStreamHandler:
     name = "barrier"
 
+    def __init__(self, node=None):
+        pass
+
     def readiness(self, node) -> int | None:
         ts_min = _DONE
         all_available = True

@@ -11,6 +11,9 @@ _DONE = Timestamp.DONE
 class EarlyCloseInputStreamHandler:
     name = "early_close"
 
+    def __init__(self, node=None):
+        pass
+
     def readiness(self, node) -> int | None:
         ts_min = min_bound = _DONE
         for q in node.inputs:

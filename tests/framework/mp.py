@@ -315,3 +315,23 @@ class RecordCalls(Calculator):
 
     def close(self, ctx):
         RECORDS.setdefault(self.name, []).append("close")
+
+
+@calculator("MpInputsToDebugStringCalculator")
+class InputsToDebugString(Calculator):
+    """InputsToDebugString (sync_set_input_stream_handler_test.cc): records "Timestamp(t),i,j..." with the
+    indices of the inputs that carry a packet."""
+
+    IN = Input("", multiple=True)
+
+    def process(self, ctx):
+        text = ""
+        for i in range(ctx.count(self.IN)):
+            packet = ctx.packet(self.IN, i)
+            if packet is not None:
+                if not text:
+                    ts = packet.timestamp
+                    text = (f"Timestamp::{Timestamp.describe(ts)}()" if Timestamp.describe(ts) != str(ts)
+                            else f"Timestamp({ts})")
+                text += f",{i}"
+        RECORDS.setdefault(self.name, []).append(text)
