@@ -40,6 +40,10 @@ class _SideContext:
         """Whether the graph wires this side-packet port, given or not."""
         return any(b.port.tag == port.tag and b.index == index for b in self._node.spec.input_side_packets)
 
+    def connected_inputs(self) -> list[tuple[str, int]]:
+        """(tag, index) of every connected input stream, in declaration order (for calculators that take any tag)."""
+        return [(b.port.tag, b.index) for b in self._node.spec.inputs]
+
     def defer_error(self, error: BaseException) -> None:
         """Report a problem that must not stop the graph now (a damaged video after its good frames): everything
         already in flight drains, then ``wait_until_done`` raises it, naming this node."""
@@ -132,10 +136,6 @@ class ProcessContext(_SideContext):
     def values(self, port: "Port") -> list[Any]:
         """Values of every index of a multiple port, None where a stream is empty at this timestamp."""
         return [None if (p := self._packets[s]) is None else p.value for s in self._node.input_slots(port)]
-
-    def connected_inputs(self) -> list[tuple[str, int]]:
-        """(tag, index) of every connected input stream, in declaration order (for calculators that take any tag)."""
-        return [(b.port.tag, b.index) for b in self._node.spec.inputs]
 
     def count(self, port: "Port") -> int:
         """How many streams are connected to `port` (its indices)."""

@@ -106,6 +106,10 @@ class Scheduler:
         self.report_deadlock = report_deadlock
         self.stopped_by: str | None = None  # a non-source node that returned STOP (the inputs closed because of it)
         _link_throttling(nodes, self.graph_inputs)
+        self._streams: dict[str, OutputStream] = dict(self.graph_inputs)
+        for n in nodes:
+            for out in n.outputs:
+                self._streams[out.name] = out
         self.error_policy = error_policy
         self.trace = trace
         self._trace_record = None
@@ -277,11 +281,7 @@ class Scheduler:
                 if ts < Timestamp.DONE:
                     self._enqueue(node, PROCESS)
                 elif not node.in_flight:  # the handler closes the node (queued packets are dropped)
-                    node.closing = True
-                    for q in node.inputs:
-                        q.packets.clear()
-                        if q.full:
-                            self._unfull(q)
+                    self._detach(node)
                     self._enqueue(node, CLOSE)
                 return
             settled, any_packets = node.settled_bound(), node.has_packets()
@@ -465,11 +465,7 @@ class Scheduler:
         elif inv.kind == PROCESS and inv.result is STOP:
             # MediaPipe: a non-source node returning StatusStop closes every source and graph input stream; what
             # is already in the graph drains, and this node closes now.
-            node.closing = True
-            for q in node.inputs:
-                q.packets.clear()
-                if q.full:
-                    self._unfull(q)
+            self._detach(node)
             self._enqueue(node, CLOSE)
             self.close_packet_sources(node.name)
         elif inv.kind == CLOSE:
@@ -479,6 +475,18 @@ class Scheduler:
                     self.publish(out, (), Timestamp.DONE)
             if all(n.state == CLOSED for n in self.nodes):
                 self._finish()
+
+    def _detach(self, node: NodeRuntime) -> None:
+        """`node` closes before its inputs are done: drop what waits for it and take it off its streams, so that
+        nothing more queues up there (lock held)."""
+        node.closing = True
+        for q in node.inputs:
+            q.packets.clear()
+            if q.full:
+                self._unfull(q)
+            stream = self._streams.get(q.name)
+            if stream is not None and q in stream.consumers:
+                stream.consumers.remove(q)
 
     def close_packet_sources(self, by: str) -> None:
         """Stop every source node and close every graph input stream (MediaPipe's CloseAllPacketSources)."""
@@ -498,7 +506,7 @@ class Scheduler:
         if packets:
             now = _perf_ns()
         for q in out.consumers:
-            if packets and not q.node.closing:  # a node closing (it returned STOP) takes nothing more
+            if packets:
                 q.packets.extend((p, now) for p in packets)
                 if q.limit > 0 and not q.full and len(q.packets) >= q.limit:
                     q.full = True

@@ -28,15 +28,14 @@ class PassThrough(Calculator):
         return []
 
     def open(self, ctx):
-        self._tagged = None
+        self._tagged = [(Input(tag), index, Output(tag)) for tag, index in ctx.connected_inputs() if tag]
 
     def process(self, ctx):
-        if self._tagged is None:
-            self._tagged = [(tag, index, Output(tag)) for tag, index in ctx.connected_inputs() if tag]
         for i, value in enumerate(ctx.values(self.IN)):
             if value is not None:
                 ctx.send(self.OUT, value, index=i)
-        for tag, index, port in self._tagged:
-            value = ctx.get(Input(tag), index)
-            if value is not None:
-                ctx.send(port, value, index=index)
+        if self._tagged:
+            for in_port, index, out_port in self._tagged:
+                value = ctx.get(in_port, index)
+                if value is not None:
+                    ctx.send(out_port, value, index=index)
