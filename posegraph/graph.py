@@ -186,8 +186,8 @@ class Graph:
 
     @property
     def started(self) -> bool:
-        """A run was started and has not ended (close() not yet returned)."""
-        return self._scheduler is not None and not self._run_over
+        """A run was started (it may have ended since: see `done`; ``start()`` may then run the graph again)."""
+        return self._scheduler is not None
 
     @property
     def done(self) -> bool:
@@ -195,7 +195,7 @@ class Graph:
 
     # -- before start ------------------------------------------------------------------------------------------
     def _output(self, stream: str) -> GraphOutput:
-        if self.started or self._starting:
+        if (self.started and not self._run_over) or self._starting:
             raise PosegraphError("observers and pollers must be added before start()")
         if stream in self.outputs:
             return self.outputs[stream]
@@ -575,7 +575,7 @@ class Graph:
         Outputs with no packet at that timestamp are None. Inputs left out are marked empty at that timestamp.
         """
         with self._sync_lock:
-            if not self.started:
+            if not self.started or self._run_over:
                 self.start(synchronous=True)
             elif not all(out.collect_sync for out in self.outputs.values()):
                 raise PosegraphError("process() needs a graph started with start(..., synchronous=True) "
