@@ -356,8 +356,7 @@ class Graph:
                     node.calculator.close(CloseContext(node))
                 finally:
                     node.state = CLOSED
-        with self._scheduler.lock:
-            self._scheduler._finish()
+        self._scheduler.finish_now()
 
     def side_packet(self, name: str) -> Any:
         """A graph input side packet or one produced by a node's open()."""
@@ -388,46 +387,17 @@ class Graph:
         it and returns False.
         """
         out = self._input(stream)
-        timestamp = as_timestamp(timestamp, f"add_packet('{stream}')")
-        sched = self._scheduler
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with sched.lock:
-            while True:
-                self._raise_if_failed_locked()
-                if not out.throttled_by:  # only the inputs upstream of a full queue wait (as MediaPipe)
-                    break
-                if not block:
-                    self._input_drops[stream] += 1
-                    return False
-                if sched.relieve_if_stuck():
-                    continue
-                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
-                if remaining <= 0:
-                    raise GraphTimeoutError(f"add_packet('{stream}') blocked by back-pressure for {timeout} s")
-                sched.state_changed.wait(remaining)
-            if out.bound >= Timestamp.DONE:
-                why = f" (node '{sched.stopped_by}' returned STOP)" if sched.stopped_by else ""
-                raise StreamError(f"graph input stream '{stream}' is closed{why}")
-            out.check_timestamp(timestamp)
-            sched.publish(out, (Packet(value, timestamp),), Timestamp.next_allowed(timestamp))
-            self._input_counts[stream] += 1
-            sinks = sched.take_pending_sinks()
-        if sinks:
-            sched._deliver(sinks)
+        if type(timestamp) is not int:
+            timestamp = as_timestamp(timestamp, f"add_packet('{stream}')")
+        if not self._scheduler.add_input_packet(out, Packet(value, timestamp), block, timeout):
+            self._input_drops[stream] += 1
+            return False
+        self._input_counts[stream] += 1
         return True
 
     def set_input_bound(self, stream: str, bound: int) -> None:
         """Promise that `stream` carries nothing below `bound` (lets nodes fire without a packet there)."""
-        out = self._input(stream)
-        sched = self._scheduler
-        with sched.lock:
-            if bound > out.bound:
-                sched.publish(out, (), bound)
-                if bound >= Timestamp.DONE:
-                    sched.input_closed()
-            sinks = sched.take_pending_sinks()
-        if sinks:
-            sched._deliver(sinks)
+        self._scheduler.advance_input(self._input(stream), as_timestamp(bound, f"set_input_bound('{stream}')"))
 
     def close_input(self, stream: str) -> None:
         self.set_input_bound(stream, Timestamp.DONE)
@@ -441,50 +411,17 @@ class Graph:
         return dict(self._input_drops)
 
     # -- waiting -----------------------------------------------------------------------------------------------
-    def _raise_if_failed_locked(self) -> None:
-        sched = self._scheduler
-        if sched is not None and sched.error is not None:
-            raise sched.error
-
     def _raise_if_failed(self) -> None:
         if self._scheduler is not None and self._scheduler.error is not None:
             raise self._scheduler.error
 
     def _wait_for(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
-        sched = self._scheduler
-        if sched is None:
+        if self._scheduler is None:
             raise PosegraphError("graph not started")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with sched.lock:
-            while not predicate():
-                if sched.error is not None:
-                    break
-                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
-                if remaining <= 0:
-                    raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
-                sched.state_changed.wait(remaining)
+        self._scheduler.wait_for(predicate, timeout, what)
 
     def _help_until(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
-        """Like _wait_for, but the calling thread runs ready nodes of the default executor while it waits: a
-        frame-at-a-time caller then costs no thread hand-offs when the graph is a chain."""
-        sched = self._scheduler
-        ex = sched.executors[""]
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with sched.lock:
-                if predicate() or sched.error is not None:
-                    if ex.heap:
-                        ex.cond.notify()  # work this thread left behind
-                    return
-                inv = sched.take(ex)
-                if inv is None:
-                    remaining = (_POLL_SLICE_S if deadline is None
-                                 else min(_POLL_SLICE_S, deadline - time.monotonic()))
-                    if remaining <= 0:
-                        raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
-                    sched.state_changed.wait(remaining)
-                    continue
-            sched.run(inv, ex, self._caller_trace_row())
+        self._scheduler.help_until(predicate, timeout, what, self._caller_trace_row())
 
     def _caller_trace_row(self) -> int:
         """The trace row of the thread that calls process() (registered on first use)."""
@@ -547,10 +484,7 @@ class Graph:
         sched = self._scheduler
         if sched is None:
             return
-        with sched.lock:
-            finalize = sched.cancel()
-        if finalize:
-            sched._finalize()
+        sched.cancel()
 
     def __enter__(self) -> "Graph":
         return self

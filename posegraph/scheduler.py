@@ -43,7 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 from .calculator import STOP
 from .context import CloseContext, ProcessContext
-from .errors import CalculatorError, DeadlockError, GraphCancelledError, WatchdogError
+from .errors import (CalculatorError, DeadlockError, GraphCancelledError, GraphTimeoutError, StreamError,
+                     WatchdogError)
 from .node import CLOSED, OPENED, InputQueue, NodeRuntime, OutputStream
 from .packet import Packet, Timestamp
 from .profiler import TraceRecorder
@@ -60,6 +61,7 @@ _perf_ns = time.perf_counter_ns
 _committing = threading.local()
 _TRACE_PACK = TraceRecorder.RECORD.pack
 _UNSET = Timestamp.UNSET
+_POLL_SLICE_S = 0.1  # every blocking wait wakes at least this often to notice failure or cancellation
 
 
 @dataclass(slots=True)
@@ -195,7 +197,7 @@ class Scheduler:
             sinks, finalize = self._complete(inv)
             _committing.executor = None
         if sinks:
-            self._deliver(sinks)
+            self.deliver(sinks)
         if finalize:
             self._finalize()
 
@@ -213,7 +215,7 @@ class Scheduler:
             finalize = self._should_finalize()
             sinks = self.take_pending_sinks()
         if sinks:
-            self._deliver(sinks)
+            self.deliver(sinks)
         if finalize:
             self._finalize()
 
@@ -578,12 +580,20 @@ class Scheduler:
             ex.heap.clear()
         self.state_changed.notify_all()
 
-    def cancel(self) -> bool:
-        """Stop at once; returns whether the caller must finalize (nothing was running)."""
-        if self.finished.is_set():
-            return False
-        self.fail(GraphCancelledError("graph was cancelled"))
-        return self._should_finalize()
+    def cancel(self) -> None:
+        """Stop at once: no further process() calls; the nodes that opened are closed (here, when nothing runs)."""
+        with self.lock:
+            if self.finished.is_set():
+                return
+            self.fail(GraphCancelledError("graph was cancelled"))
+            finalize = self._should_finalize()
+        if finalize:
+            self._finalize()
+
+    def finish_now(self) -> None:
+        """End a run that never got going (start() failed after some nodes opened and were closed)."""
+        with self.lock:
+            self._finish()
 
     def _stuck(self, node: str, method: str, timestamp: int | None, limit: float) -> None:
         """The watchdog found a call that has not returned: fail the run, close the others, release the waiters."""
@@ -635,8 +645,81 @@ class Scheduler:
         self.finished.set()
         self.state_changed.notify_all()
 
+    # -- the application's side: graph inputs and waits (no lock held on entry) ------------------------------------
+    def add_input_packet(self, out: OutputStream, packet: Packet, block: bool, timeout: float | None) -> bool:
+        """Send `packet` into graph input `out`; while a queue downstream is full, wait (up to `timeout`), or with
+        ``block=False`` return False at once. Deadlock relief runs here when this wait is what blocks the graph."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            while True:
+                if self.error is not None:
+                    raise self.error
+                if not out.throttled_by:  # only the inputs upstream of a full queue wait (as MediaPipe)
+                    break
+                if not block:
+                    return False
+                if self.relieve_if_stuck():
+                    continue
+                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
+                if remaining <= 0:
+                    raise GraphTimeoutError(f"add_packet('{out.name}') blocked by back-pressure for {timeout} s")
+                self.state_changed.wait(remaining)
+            if out.bound >= Timestamp.DONE:
+                why = f" (node '{self.stopped_by}' returned STOP)" if self.stopped_by else ""
+                raise StreamError(f"graph input stream '{out.name}' is closed{why}")
+            out.check_timestamp(packet.timestamp)
+            self.publish(out, (packet,), Timestamp.next_allowed(packet.timestamp))
+            sinks = self.take_pending_sinks()
+        if sinks:
+            self.deliver(sinks)
+        return True
+
+    def advance_input(self, out: OutputStream, bound: int) -> None:
+        """Promise that graph input `out` carries nothing below `bound` (Done closes it)."""
+        with self.lock:
+            if bound > out.bound:
+                self.publish(out, (), bound)
+                if bound >= Timestamp.DONE:
+                    self.input_closed()
+            sinks = self.take_pending_sinks()
+        if sinks:
+            self.deliver(sinks)
+
+    def wait_for(self, predicate, timeout: float | None, what: str) -> None:
+        """Wait (lock held while checking) until `predicate()` or a failure; GraphTimeoutError after `timeout`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            while not predicate():
+                if self.error is not None:
+                    break
+                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
+                if remaining <= 0:
+                    raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
+                self.state_changed.wait(remaining)
+
+    def help_until(self, predicate, timeout: float | None, what: str, trace_row: int = 0) -> None:
+        """Like `wait_for`, but the calling thread runs ready nodes of the default executor meanwhile (the same
+        take/run steps as a worker): a frame-at-a-time caller then costs no thread hand-offs on a chain."""
+        ex = self.executors[""]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if predicate() or self.error is not None:
+                    if ex.heap:
+                        ex.cond.notify()  # work this thread left behind
+                    return
+                inv = self.take(ex)
+                if inv is None:
+                    remaining = (_POLL_SLICE_S if deadline is None
+                                 else min(_POLL_SLICE_S, deadline - time.monotonic()))
+                    if remaining <= 0:
+                        raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
+                    self.state_changed.wait(remaining)
+                    continue
+            self.run(inv, ex, trace_row)
+
     # -- delivery to graph outputs (no lock) --------------------------------------------------------------------
-    def _deliver(self, sinks: list["GraphOutput"]) -> None:
+    def deliver(self, sinks: list["GraphOutput"]) -> None:
         self._drain(sinks)
         with self.lock:
             self.state_changed.notify_all()  # waiters on delivered bounds (process(), wait_until_idle)
