@@ -40,6 +40,10 @@ class _SideContext:
         """Whether the graph wires this side-packet port, given or not."""
         return any(b.port.tag == port.tag and b.index == index for b in self._node.spec.input_side_packets)
 
+    def connected_inputs(self) -> list[tuple[str, int]]:
+        """(tag, index) of every connected input stream, in declaration order (for calculators that take any tag)."""
+        return [(b.port.tag, b.index) for b in self._node.spec.inputs]
+
     def defer_error(self, error: BaseException) -> None:
         """Report a problem that must not stop the graph now (a damaged video after its good frames): everything
         already in flight drains, then ``wait_until_done`` raises it, naming this node."""

@@ -188,8 +188,8 @@ class Graph:
 
     @property
     def started(self) -> bool:
-        """A run was started and has not ended (close() not yet returned)."""
-        return self._scheduler is not None and not self._run_over
+        """A run was started (it may have ended since: see `done`; ``start()`` may then run the graph again)."""
+        return self._scheduler is not None
 
     @property
     def done(self) -> bool:
@@ -197,7 +197,7 @@ class Graph:
 
     # -- before start ------------------------------------------------------------------------------------------
     def _output(self, stream: str) -> GraphOutput:
-        if self.started or self._starting:
+        if (self.started and not self._run_over) or self._starting:
             raise PosegraphError("observers and pollers must be added before start()")
         if stream in self.outputs:
             return self.outputs[stream]
@@ -274,7 +274,7 @@ class Graph:
             streams[name].sinks.append(out)
         executors = {"": Executor("", self._num_threads, threading.Lock())}
         for spec in self.spec.executors:
-            executors[spec.name] = Executor(spec.name, spec.num_threads, threading.Lock())
+            executors[spec.name] = Executor(spec.name, spec.num_threads, threading.Lock(), spec.thread_name_prefix)
         self._scheduler = Scheduler(self._nodes, executors, {n.name: n.spec.executor for n in self._nodes},
                                     self._error_policy, self._trace, graph_inputs=self._inputs,
                                     report_deadlock=self._report_deadlock, watchdog=self._watchdog)
@@ -358,8 +358,7 @@ class Graph:
                     node.calculator.close(CloseContext(node))
                 finally:
                     node.state = CLOSED
-        with self._scheduler.lock:
-            self._scheduler._finish()
+        self._scheduler.finish_now()
 
     def side_packet(self, name: str) -> Any:
         """A graph input side packet or one produced by a node's open()."""
@@ -390,48 +389,19 @@ class Graph:
         it and returns False.
         """
         out = self._input(stream)
-        timestamp = as_timestamp(timestamp, f"add_packet('{stream}')")
+        if type(timestamp) is not int:
+            timestamp = as_timestamp(timestamp, f"add_packet('{stream}')")
         if stream in self._coercers:
             value = self._coercers[stream](value)
-        sched = self._scheduler
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with sched.lock:
-            while True:
-                self._raise_if_failed_locked()
-                if not out.throttled_by:  # only the inputs upstream of a full queue wait (as MediaPipe)
-                    break
-                if not block:
-                    self._input_drops[stream] += 1
-                    return False
-                if sched.relieve_if_stuck():
-                    continue
-                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
-                if remaining <= 0:
-                    raise GraphTimeoutError(f"add_packet('{stream}') blocked by back-pressure for {timeout} s")
-                sched.state_changed.wait(remaining)
-            if out.bound >= Timestamp.DONE:
-                why = f" (node '{sched.stopped_by}' returned STOP)" if sched.stopped_by else ""
-                raise StreamError(f"graph input stream '{stream}' is closed{why}")
-            out.check_timestamp(timestamp)
-            sched.publish(out, (Packet(value, timestamp),), Timestamp.next_allowed(timestamp))
-            self._input_counts[stream] += 1
-            sinks = sched.take_pending_sinks()
-        if sinks:
-            sched._deliver(sinks)
+        if not self._scheduler.add_input_packet(out, Packet(value, timestamp), block, timeout):
+            self._input_drops[stream] += 1
+            return False
+        self._input_counts[stream] += 1
         return True
 
     def set_input_bound(self, stream: str, bound: int) -> None:
         """Promise that `stream` carries nothing below `bound` (lets nodes fire without a packet there)."""
-        out = self._input(stream)
-        sched = self._scheduler
-        with sched.lock:
-            if bound > out.bound:
-                sched.publish(out, (), bound)
-                if bound >= Timestamp.DONE:
-                    sched.input_closed()
-            sinks = sched.take_pending_sinks()
-        if sinks:
-            sched._deliver(sinks)
+        self._scheduler.advance_input(self._input(stream), as_timestamp(bound, f"set_input_bound('{stream}')"))
 
     def close_input(self, stream: str) -> None:
         self.set_input_bound(stream, Timestamp.DONE)
@@ -445,50 +415,17 @@ class Graph:
         return dict(self._input_drops)
 
     # -- waiting -----------------------------------------------------------------------------------------------
-    def _raise_if_failed_locked(self) -> None:
-        sched = self._scheduler
-        if sched is not None and sched.error is not None:
-            raise sched.error
-
     def _raise_if_failed(self) -> None:
         if self._scheduler is not None and self._scheduler.error is not None:
             raise self._scheduler.error
 
     def _wait_for(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
-        sched = self._scheduler
-        if sched is None:
+        if self._scheduler is None:
             raise PosegraphError("graph not started")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with sched.lock:
-            while not predicate():
-                if sched.error is not None:
-                    break
-                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
-                if remaining <= 0:
-                    raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
-                sched.state_changed.wait(remaining)
+        self._scheduler.wait_for(predicate, timeout, what)
 
     def _help_until(self, predicate: Callable[[], bool], timeout: float | None, what: str) -> None:
-        """Like _wait_for, but the calling thread runs ready nodes of the default executor while it waits: a
-        frame-at-a-time caller then costs no thread hand-offs when the graph is a chain."""
-        sched = self._scheduler
-        ex = sched.executors[""]
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with sched.lock:
-                if predicate() or sched.error is not None:
-                    if ex.heap:
-                        ex.cond.notify()  # work this thread left behind
-                    return
-                inv = sched.take(ex)
-                if inv is None:
-                    remaining = (_POLL_SLICE_S if deadline is None
-                                 else min(_POLL_SLICE_S, deadline - time.monotonic()))
-                    if remaining <= 0:
-                        raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
-                    sched.state_changed.wait(remaining)
-                    continue
-            sched.run(inv, ex, self._caller_trace_row())
+        self._scheduler.help_until(predicate, timeout, what, self._caller_trace_row())
 
     def _caller_trace_row(self) -> int:
         """The trace row of the thread that calls process() (registered on first use)."""
@@ -551,10 +488,7 @@ class Graph:
         sched = self._scheduler
         if sched is None:
             return
-        with sched.lock:
-            finalize = sched.cancel()
-        if finalize:
-            sched._finalize()
+        sched.cancel()
 
     def __enter__(self) -> "Graph":
         return self
@@ -579,7 +513,7 @@ class Graph:
         Outputs with no packet at that timestamp are None. Inputs left out are marked empty at that timestamp.
         """
         with self._sync_lock:
-            if not self.started:
+            if not self.started or self._run_over:
                 self.start(synchronous=True)
             elif not all(out.collect_sync for out in self.outputs.values()):
                 raise PosegraphError("process() needs a graph started with start(..., synchronous=True) "

@@ -10,6 +10,7 @@ from .config.model import NodeSpec
 from .errors import ConfigIssue, GraphConfigError, StreamError
 from .packet import Packet, Timestamp
 from .profiler import NodeStats
+from .stream_handlers import policy_for
 
 if TYPE_CHECKING:
     from .graph import GraphOutput
@@ -74,6 +75,8 @@ class NodeRuntime:
         contract = spec.calculator_class.contract
         self.timestamp_offset = contract.timestamp_offset
         self.handler = spec.input_stream_handler or contract.input_stream_handler
+        self.immediate = self.handler == "immediate"
+        self.policy = None  # None: the scheduler's built-in default/immediate paths
         self.process_bounds = contract.process_timestamp_bounds
         self.max_in_flight = max(1, spec.max_in_flight)
         if self.max_in_flight > 1 and not contract.concurrent_process:
@@ -114,6 +117,7 @@ class NodeRuntime:
         self.throttled_by = 0  # full queues downstream of this source (it is paused while > 0)
         self.last_ts = Timestamp.UNSTARTED
         self.stats = NodeStats(spec.name, spec.calculator)
+        self.policy = policy_for(self.handler, self)  # None: the scheduler's built-in default/immediate paths
         self.deferred_errors: list[BaseException] = []
 
     # -- slot lookup used by contexts ---------------------------------------------------------------------------

@@ -43,7 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 from .calculator import STOP
 from .context import CloseContext, ProcessContext
-from .errors import CalculatorError, DeadlockError, GraphCancelledError, WatchdogError
+from .errors import (CalculatorError, DeadlockError, GraphCancelledError, GraphTimeoutError, StreamError,
+                     WatchdogError)
 from .node import CLOSED, OPENED, InputQueue, NodeRuntime, OutputStream
 from .packet import Packet, Timestamp
 from .profiler import TraceRecorder
@@ -60,6 +61,7 @@ _perf_ns = time.perf_counter_ns
 _committing = threading.local()
 _TRACE_PACK = TraceRecorder.RECORD.pack
 _UNSET = Timestamp.UNSET
+_POLL_SLICE_S = 0.1  # every blocking wait wakes at least this often to notice failure or cancellation
 
 
 @dataclass(slots=True)
@@ -80,8 +82,9 @@ class Invocation:
 class Executor:
     """A named pool of worker threads with its own ready heap."""
 
-    def __init__(self, name: str, num_threads: int, lock: threading.Lock):
+    def __init__(self, name: str, num_threads: int, lock: threading.Lock, thread_name_prefix: str = ""):
         self.name = name or "default"
+        self.thread_name_prefix = thread_name_prefix or f"posegraph-{self.name}-"
         self.num_threads = max(1, num_threads)
         self.heap: list[tuple[int, int, NodeRuntime, int]] = []
         self.cond = threading.Condition(lock)
@@ -105,6 +108,10 @@ class Scheduler:
         self.report_deadlock = report_deadlock
         self.stopped_by: str | None = None  # a non-source node that returned STOP (the inputs closed because of it)
         _link_throttling(nodes, self.graph_inputs)
+        self._streams: dict[str, OutputStream] = dict(self.graph_inputs)
+        for n in nodes:
+            for out in n.outputs:
+                self._streams[out.name] = out
         self.error_policy = error_policy
         self.trace = trace
         self._trace_record = None
@@ -136,7 +143,7 @@ class Scheduler:
             self.watch.start()
         for ex in self.executors.values():
             for i in range(ex.num_threads):
-                t = threading.Thread(target=self._worker, args=(ex,), name=f"posegraph-{ex.name}-{i}", daemon=True)
+                t = threading.Thread(target=self._worker, args=(ex,), name=f"{ex.thread_name_prefix}{i}", daemon=True)
                 ex.threads.append(t)
                 t.start()
 
@@ -190,7 +197,7 @@ class Scheduler:
             sinks, finalize = self._complete(inv)
             _committing.executor = None
         if sinks:
-            self._deliver(sinks)
+            self.deliver(sinks)
         if finalize:
             self._finalize()
 
@@ -208,7 +215,7 @@ class Scheduler:
             finalize = self._should_finalize()
             sinks = self.take_pending_sinks()
         if sinks:
-            self._deliver(sinks)
+            self.deliver(sinks)
         if finalize:
             self._finalize()
 
@@ -264,10 +271,20 @@ class Scheduler:
             return
         if node.in_flight >= node.max_in_flight:
             return
-        if node.handler == "immediate":
+        if node.immediate:
             ts = node.immediate_readiness()
             if ts is not None and ts < Timestamp.DONE:
                 self._enqueue(node, PROCESS)
+                return
+            settled, any_packets = node.settled_bound(), node.has_packets()
+        elif node.policy is not None:
+            ts = node.policy.readiness(node)
+            if ts is not None:
+                if ts < Timestamp.DONE:
+                    self._enqueue(node, PROCESS)
+                elif not node.in_flight:  # the handler closes the node (queued packets are dropped)
+                    self._detach(node)
+                    self._enqueue(node, CLOSE)
                 return
             settled, any_packets = node.settled_bound(), node.has_packets()
         else:
@@ -298,7 +315,23 @@ class Scheduler:
                 return None  # check() closes it
             inv = Invocation(node, SOURCE, 0)  # MediaPipe: a source's Process sees a dummy input timestamp of 0
         else:
-            if node.handler == "immediate":
+            immediate = node.immediate
+            if node.policy is not None:
+                ts = node.policy.readiness(node)
+                if ts is None or ts >= Timestamp.DONE:
+                    return None
+                packets = node.policy.fill(node, ts)
+                for q in node.inputs:
+                    if q.full and len(q.packets) < q.limit:
+                        self._unfull(q)
+                node.last_ts = ts
+                inv = Invocation(node, PROCESS, ts, packets)
+                inv.seq = node.next_seq
+                node.next_seq += 1
+                node.in_flight += 1
+                self.running += 1
+                return inv
+            if immediate:
                 ts = node.immediate_readiness()
                 if ts is None or ts >= Timestamp.DONE:
                     return None
@@ -312,7 +345,7 @@ class Scheduler:
             packets: list[Packet | None] = []
             latency = 0
             for q in node.inputs:
-                if q.packets and q.packets[0][0].timestamp == ts and (node.handler != "immediate" or taken[q.slot]):
+                if q.packets and q.packets[0][0].timestamp == ts and (not immediate or taken[q.slot]):
                     packet, enqueued = q.packets.popleft()
                     latency = max(latency, now - enqueued)
                     packets.append(packet)
@@ -321,7 +354,7 @@ class Scheduler:
                 else:
                     packets.append(None)
             inv = Invocation(node, PROCESS, ts, packets, latency_ns=latency)
-            if node.handler == "immediate":
+            if immediate:
                 inv.bounds = [q.head_or_bound() for q in node.inputs]
         inv.seq = node.next_seq
         node.next_seq += 1
@@ -333,7 +366,9 @@ class Scheduler:
     def _execute(self, inv: Invocation, worker: int = 0) -> None:
         node = inv.node
         calc = node.calculator
-        watch = self.watch if inv.kind in self._watch_kinds else None
+        watch = self.watch
+        if watch is not None and inv.kind not in self._watch_kinds:
+            watch = None
         if watch is not None:
             watch.begin(id(inv), node.name, _METHOD[inv.kind], None if inv.kind == CLOSE else inv.timestamp)
         start = _perf_ns()
@@ -398,7 +433,8 @@ class Scheduler:
         if self.full_queues and self.running == 0 and not any(ex.heap for ex in self.executors.values()) \
                 and any(src.throttled_by and not src.stopped for src in self.sources):
             self._relieve_deadlock()
-        return self.take_pending_sinks(), self._should_finalize()
+            return self.take_pending_sinks(), self._should_finalize()
+        return self.take_pending_sinks(), False
 
     def _commit(self, inv: Invocation) -> None:
         node = inv.node
@@ -431,11 +467,7 @@ class Scheduler:
         elif inv.kind == PROCESS and inv.result is STOP:
             # MediaPipe: a non-source node returning StatusStop closes every source and graph input stream; what
             # is already in the graph drains, and this node closes now.
-            node.closing = True
-            for q in node.inputs:
-                q.packets.clear()
-                if q.full:
-                    self._unfull(q)
+            self._detach(node)
             self._enqueue(node, CLOSE)
             self.close_packet_sources(node.name)
         elif inv.kind == CLOSE:
@@ -445,6 +477,18 @@ class Scheduler:
                     self.publish(out, (), Timestamp.DONE)
             if all(n.state == CLOSED for n in self.nodes):
                 self._finish()
+
+    def _detach(self, node: NodeRuntime) -> None:
+        """`node` closes before its inputs are done: drop what waits for it and take it off its streams, so that
+        nothing more queues up there (lock held)."""
+        node.closing = True
+        for q in node.inputs:
+            q.packets.clear()
+            if q.full:
+                self._unfull(q)
+            stream = self._streams.get(q.name)
+            if stream is not None and q in stream.consumers:
+                stream.consumers.remove(q)
 
     def close_packet_sources(self, by: str) -> None:
         """Stop every source node and close every graph input stream (MediaPipe's CloseAllPacketSources)."""
@@ -464,7 +508,7 @@ class Scheduler:
         if packets:
             now = _perf_ns()
         for q in out.consumers:
-            if packets and not q.node.closing:  # a node closing (it returned STOP) takes nothing more
+            if packets:
                 q.packets.extend((p, now) for p in packets)
                 if q.limit > 0 and not q.full and len(q.packets) >= q.limit:
                     q.full = True
@@ -536,12 +580,20 @@ class Scheduler:
             ex.heap.clear()
         self.state_changed.notify_all()
 
-    def cancel(self) -> bool:
-        """Stop at once; returns whether the caller must finalize (nothing was running)."""
-        if self.finished.is_set():
-            return False
-        self.fail(GraphCancelledError("graph was cancelled"))
-        return self._should_finalize()
+    def cancel(self) -> None:
+        """Stop at once: no further process() calls; the nodes that opened are closed (here, when nothing runs)."""
+        with self.lock:
+            if self.finished.is_set():
+                return
+            self.fail(GraphCancelledError("graph was cancelled"))
+            finalize = self._should_finalize()
+        if finalize:
+            self._finalize()
+
+    def finish_now(self) -> None:
+        """End a run that never got going (start() failed after some nodes opened and were closed)."""
+        with self.lock:
+            self._finish()
 
     def _stuck(self, node: str, method: str, timestamp: int | None, limit: float) -> None:
         """The watchdog found a call that has not returned: fail the run, close the others, release the waiters."""
@@ -593,8 +645,81 @@ class Scheduler:
         self.finished.set()
         self.state_changed.notify_all()
 
+    # -- the application's side: graph inputs and waits (no lock held on entry) ------------------------------------
+    def add_input_packet(self, out: OutputStream, packet: Packet, block: bool, timeout: float | None) -> bool:
+        """Send `packet` into graph input `out`; while a queue downstream is full, wait (up to `timeout`), or with
+        ``block=False`` return False at once. Deadlock relief runs here when this wait is what blocks the graph."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            while True:
+                if self.error is not None:
+                    raise self.error
+                if not out.throttled_by:  # only the inputs upstream of a full queue wait (as MediaPipe)
+                    break
+                if not block:
+                    return False
+                if self.relieve_if_stuck():
+                    continue
+                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
+                if remaining <= 0:
+                    raise GraphTimeoutError(f"add_packet('{out.name}') blocked by back-pressure for {timeout} s")
+                self.state_changed.wait(remaining)
+            if out.bound >= Timestamp.DONE:
+                why = f" (node '{self.stopped_by}' returned STOP)" if self.stopped_by else ""
+                raise StreamError(f"graph input stream '{out.name}' is closed{why}")
+            out.check_timestamp(packet.timestamp)
+            self.publish(out, (packet,), Timestamp.next_allowed(packet.timestamp))
+            sinks = self.take_pending_sinks()
+        if sinks:
+            self.deliver(sinks)
+        return True
+
+    def advance_input(self, out: OutputStream, bound: int) -> None:
+        """Promise that graph input `out` carries nothing below `bound` (Done closes it)."""
+        with self.lock:
+            if bound > out.bound:
+                self.publish(out, (), bound)
+                if bound >= Timestamp.DONE:
+                    self.input_closed()
+            sinks = self.take_pending_sinks()
+        if sinks:
+            self.deliver(sinks)
+
+    def wait_for(self, predicate, timeout: float | None, what: str) -> None:
+        """Wait (lock held while checking) until `predicate()` or a failure; GraphTimeoutError after `timeout`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            while not predicate():
+                if self.error is not None:
+                    break
+                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
+                if remaining <= 0:
+                    raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
+                self.state_changed.wait(remaining)
+
+    def help_until(self, predicate, timeout: float | None, what: str, trace_row: int = 0) -> None:
+        """Like `wait_for`, but the calling thread runs ready nodes of the default executor meanwhile (the same
+        take/run steps as a worker): a frame-at-a-time caller then costs no thread hand-offs on a chain."""
+        ex = self.executors[""]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if predicate() or self.error is not None:
+                    if ex.heap:
+                        ex.cond.notify()  # work this thread left behind
+                    return
+                inv = self.take(ex)
+                if inv is None:
+                    remaining = (_POLL_SLICE_S if deadline is None
+                                 else min(_POLL_SLICE_S, deadline - time.monotonic()))
+                    if remaining <= 0:
+                        raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
+                    self.state_changed.wait(remaining)
+                    continue
+            self.run(inv, ex, trace_row)
+
     # -- delivery to graph outputs (no lock) --------------------------------------------------------------------
-    def _deliver(self, sinks: list["GraphOutput"]) -> None:
+    def deliver(self, sinks: list["GraphOutput"]) -> None:
         self._drain(sinks)
         with self.lock:
             self.state_changed.notify_all()  # waiters on delivered bounds (process(), wait_until_idle)

@@ -60,6 +60,7 @@ class NodeSpec:
     input_side_packets: list[PortBinding] = field(default_factory=list)
     output_side_packets: list[PortBinding] = field(default_factory=list)
     input_stream_handler: str = "default"
+    input_stream_handler_options: Any = None  # the MediaPipeOptions message of the handler config, if any
     executor: str = ""
     max_in_flight: int = 1
     location: SourceLocation = field(default_factory=SourceLocation)
@@ -70,6 +71,7 @@ class NodeSpec:
 class ExecutorSpec:
     name: str
     num_threads: int
+    thread_name_prefix: str = ""
 
 
 @dataclass(frozen=True)

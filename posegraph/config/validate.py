@@ -9,6 +9,8 @@ handlers, max_in_flight and graph settings are valid.
 
 from __future__ import annotations
 
+import copy
+
 import difflib
 import os
 import types
@@ -32,9 +34,8 @@ from .streams import KIND_WORDS, KINDS, format_ref
 PORT_KINDS = {"input_stream": Input, "output_stream": Output, "input_side_packet": InputSidePacket,
               "output_side_packet": OutputSidePacket}
 
-HANDLERS = {"default": "default", "defaultinputstreamhandler": "default",
-            "immediate": "immediate", "immediateinputstreamhandler": "immediate"}
-HANDLER_NAMES = "DefaultInputStreamHandler (default), ImmediateInputStreamHandler (immediate)"
+from ..stream_handlers import ALIASES as HANDLERS  # noqa: E402
+from ..stream_handlers import NAMES as HANDLER_NAMES  # noqa: E402
 
 DEFAULT_MAX_QUEUE_SIZE = 100
 MAX_NUM_THREADS = 1024  # a graph file cannot ask for more worker threads than this (each costs a stack)
@@ -112,6 +113,15 @@ def _close(word: str, choices: Iterable[str]) -> list[str]:
 
 def _tag_label(tag: str) -> str:
     return tag or "<untagged>"
+
+
+def _thread_pool_options(executor: Any) -> Any:
+    """The ThreadPoolExecutorOptions extension of an ExecutorConfig, or None."""
+    if not executor.HasField("options"):
+        return None
+    from google.protobuf import descriptor_pool
+    ext = descriptor_pool.Default().FindExtensionByName("posegraph.ThreadPoolExecutorOptions.ext")
+    return executor.options.Extensions[ext] if executor.options.HasExtension(ext) else None
 
 
 def _normalize_handler(value: str) -> str | None:
@@ -222,6 +232,9 @@ class Validator:
             word = KIND_WORDS[kind]
             for entry in node.entries[kind]:
                 port = ports.get(entry.ref.tag)
+                if port is None and "*" in ports:  # a port that takes any tag (e.g. PassThroughCalculator)
+                    port = copy.copy(ports["*"])
+                    port.tag = entry.ref.tag
                 if port is None:
                     valid = ", ".join(_tag_label(t) for t in ports) or "none"
                     self.issues.append(node.issue(
@@ -239,7 +252,7 @@ class Validator:
                 continue
             given = {e.ref.tag for e in node.entries[kind]}
             for tag, port in ports.items():
-                if not port.optional and tag not in given:
+                if not port.optional and tag not in given and tag != "*":
                     dropped = node.dropped.get(kind, {}).get(tag)
                     why = f" ({dropped})" if dropped else ""
                     self.issues.append(node.issue(
@@ -437,6 +450,17 @@ class Validator:
         declared = [(e, self.file, self.graph_line(("executor", j))) for j, e in enumerate(self.top.executor)]
         for executor, file, line in declared + self.extra_executors:
             threads = executor.num_threads if executor.HasField("num_threads") else None
+            pool_options = _thread_pool_options(executor)  # MediaPipe's syntax: type + ThreadPoolExecutorOptions
+            if executor.type not in ("", "ThreadPoolExecutor"):
+                self.add(f"executor '{executor.name}': unknown type '{executor.type}' (posegraph has "
+                         f"ThreadPoolExecutor)", file, line)
+            if pool_options is not None and pool_options.HasField("num_threads"):
+                if threads is not None and threads != pool_options.num_threads:
+                    self.add(f"executor '{executor.name}': num_threads given twice ({threads} and "
+                             f"{pool_options.num_threads} in ThreadPoolExecutorOptions)", file, line)
+                threads = pool_options.num_threads
+                if threads <= 0 and not executor.name:
+                    threads = None  # MediaPipe: -1 or 0 on the default executor means one per CPU
             if threads is not None and threads < 1:
                 self.add(f"executor '{executor.name}': num_threads must be at least 1, got {threads}", file, line)
                 threads = None
@@ -458,7 +482,8 @@ class Validator:
                     self.add(f"executor '{executor.name}' is declared twice (first at {where[executor.name]})",
                              file, line)
                 continue
-            specs[executor.name] = ExecutorSpec(executor.name, threads or 1)
+            prefix = pool_options.thread_name_prefix if pool_options is not None else ""
+            specs[executor.name] = ExecutorSpec(executor.name, threads or 1, prefix)
             where[executor.name] = _where(file, line)
         for node in self.nodes:
             if node.executor and node.executor not in specs:
@@ -558,11 +583,15 @@ class Validator:
             bindings = {kind: [PortBinding(e.port, e.ref.index, e.ref.name, e.back_edge) for e in node.entries[kind]]
                         for kind in KINDS}
             max_in_flight = node.message.max_in_flight if node.message.max_in_flight >= 1 else 1
+            handler_config = (node.message.input_stream_handler if node.message.HasField("input_stream_handler")
+                              else self.top.input_stream_handler)
             specs.append(NodeSpec(
                 name=node.name, calculator=node.calculator, calculator_class=cls, options=self.options[k],
                 inputs=bindings["input_stream"], outputs=bindings["output_stream"],
                 input_side_packets=bindings["input_side_packet"], output_side_packets=bindings["output_side_packet"],
                 input_stream_handler=handlers[k], executor=node.executor, max_in_flight=max_in_flight,
+                input_stream_handler_options=(handler_config.options if handler_config.HasField("options")
+                                              else None),
                 location=SourceLocation(node.file, node.line), subgraph_path=node.subgraph_path))
         return specs
 

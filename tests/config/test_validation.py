@@ -369,10 +369,10 @@ executor { num_threads: 2 }
 
 def test_unknown_input_stream_handler(tmp_path):
     text = GOOD.replace('  output_stream: "y"\n', '  output_stream: "y"\n'
-                        '  input_stream_handler { input_stream_handler: "SyncSetInputStreamHandler" }\n')
+                        '  input_stream_handler { input_stream_handler: "TimestampAlignInputStreamHandler" }\n')
     issues, path = issues_of(tmp_path, text)
-    issue = find(issues, "unknown input stream handler 'SyncSetInputStreamHandler'", file=path,
-                 line=line_of(text, "SyncSet"), node="scale")
+    issue = find(issues, "unknown input stream handler 'TimestampAlignInputStreamHandler'", file=path,
+                 line=line_of(text, "TimestampAlign"), node="scale")
     assert "ImmediateInputStreamHandler" in issue.message
 
 

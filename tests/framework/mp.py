@@ -302,3 +302,36 @@ class ProcessBoundToPacket(Calculator):
             if t == ctx.timestamp and t >= self.next_bound.get(i, Timestamp.MIN):
                 ctx.send(self.OUT, t, index=i, timestamp=t)
                 self.next_bound[i] = t + 1
+
+
+@calculator("MpRecordCallsCalculator")
+class RecordCalls(Calculator):
+    """Records every process() call: (input timestamp, packet values by input index), and close()."""
+
+    IN = Input("", multiple=True)
+
+    def process(self, ctx):
+        RECORDS.setdefault(self.name, []).append((ctx.timestamp, tuple(ctx.values(self.IN))))
+
+    def close(self, ctx):
+        RECORDS.setdefault(self.name, []).append("close")
+
+
+@calculator("MpInputsToDebugStringCalculator")
+class InputsToDebugString(Calculator):
+    """InputsToDebugString (sync_set_input_stream_handler_test.cc): records "Timestamp(t),i,j..." with the
+    indices of the inputs that carry a packet."""
+
+    IN = Input("", multiple=True)
+
+    def process(self, ctx):
+        text = ""
+        for i in range(ctx.count(self.IN)):
+            packet = ctx.packet(self.IN, i)
+            if packet is not None:
+                if not text:
+                    ts = packet.timestamp
+                    text = (f"Timestamp::{Timestamp.describe(ts)}()" if Timestamp.describe(ts) != str(ts)
+                            else f"Timestamp({ts})")
+                text += f",{i}"
+        RECORDS.setdefault(self.name, []).append(text)

@@ -176,3 +176,46 @@ def test_run_again_after_close_gets_fresh_calculators():
     h.graph.start({"global_counter": [1]})
     h.graph.close(timeout=10)
     assert h.got["output"] == first == [(i, i) for i in range(6)]
+
+
+POOL = "options {{ [posegraph.ThreadPoolExecutorOptions.ext] {{ num_threads: 1 {extra} }} }}"
+TWO_NODES = """
+input_stream: 'in'
+output_stream: 'out'
+num_threads: 1
+executor {{ {name} type: 'ThreadPoolExecutor' {options} }}
+node {{ calculator: 'PassThroughCalculator' input_stream: 'in' output_stream: 'mid' }}
+node {{ name: 'second' calculator: 'MpThreadNameCalculator' {executor} input_stream: 'mid' output_stream: 'out' }}
+"""
+
+
+@pytest.fixture(scope="module")
+def thread_name_calculator():
+    from posegraph import Calculator, Input, Output, calculator
+
+    @calculator("MpThreadNameCalculator")
+    class ThreadName(Calculator):
+        IN = Input("")
+        OUT = Output("")
+
+        def process(self, ctx):
+            ctx.send(self.OUT, threading.current_thread().name)
+
+
+def test_num_threads_and_default_executor_config():
+    """TEST(CalculatorGraph, NumThreadsAndDefaultExecutorConfig): num_threads and an unnamed executor clash."""
+    from posegraph import GraphConfigError, load_graph
+    with pytest.raises(GraphConfigError, match="default executor"):
+        load_graph(TWO_NODES.format(name="", options=POOL.format(extra=""), executor="")
+                   .replace("MpThreadNameCalculator", "PassThroughCalculator"))
+
+
+def test_num_threads_and_non_default_executor_config(thread_name_calculator):
+    """TEST(CalculatorGraph, NumThreadsAndNonDefaultExecutorConfig), run: MediaPipe's executor syntax (type and
+    ThreadPoolExecutorOptions) gives the node its own pool, named by thread_name_prefix."""
+    text = TWO_NODES.format(name="name: 'xyz'", options=POOL.format(extra="thread_name_prefix: 'xyz-worker-'"),
+                            executor="executor: 'xyz'")
+    h = Harness(text, ["out"])
+    h.send("in", 1, 0)
+    h.close()
+    assert h.got["out"] == [(0, "xyz-worker-0")]
