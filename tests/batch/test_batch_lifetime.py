@@ -141,9 +141,14 @@ def test_worker_memory_stays_flat_over_repeated_pose_runs(tmp_path, media, model
     spec = load_graph("pose_tracking_cpu")
     runner = FileRunner(text_format.MessageToString(spec.config), side={"max_frames": 1})
     image = str(media / "yoga_tree_pose.jpeg")
+    last = []
     for k in range(23):
         outcome = runner.run(image, {"landmarks_path": str(tmp_path / "out.jsonl")})
         assert outcome.ok, outcome.detail
         if k == 2:
             start = rss_mb()
-    assert rss_mb() - start < 20, f"grew {rss_mb() - start:.1f} MB over 20 files"
+        elif k >= 18:
+            last.append(rss_mb())
+    # the smallest of the last five readings: a leak raises every reading, while the allocator keeping one file's
+    # freed buffers for a moment (a transient ~30 MB) raises only some
+    assert min(last) - start < 20, f"grew {min(last) - start:.1f} MB over 20 files (last readings {last})"
