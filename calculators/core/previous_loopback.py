@@ -51,7 +51,11 @@ class PreviousLoopback(Calculator):
             self._prev_main_ts = main_ts
             self._main_timestamps.popleft()
             advanced = True
-        if not self._main_timestamps and ctx.input_bound(self.MAIN) >= Timestamp.DONE:
+        main_bound = ctx.input_bound(self.MAIN)
+        if not self._main_timestamps and main_bound < Timestamp.DONE:
+            # MAIN moved on without a packet (a stream that is not at every frame, e.g. a mask): so does PREV_LOOP.
+            ctx.set_next_bound(self.PREV_LOOP, main_bound)
+        if not self._main_timestamps and main_bound >= Timestamp.DONE:
             # MAIN is over: close PREV_LOOP so the loop body, and through it LOOP, can finish. Not in the call that
             # settled the last frame, though (unless LOOP is over too): downstream must see that frame's bound
             # before Done, or nodes that report absence (PacketPresence) would never see the last frame.
