@@ -13,12 +13,13 @@ converts frames and results; everything else is the graph's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .graph import Graph
+from .segmentation_options import blazepose_side_packets, segmentation_masks
 
 DEFAULT_FRAME_INTERVAL_US = 33_333  # timestamps for apps that do not give their own: 30 frames/s
 
@@ -37,6 +38,12 @@ class PoseTrackerResult:
     score: float
     timestamp_us: int
     poses: list
+    segmentation_masks: list = field(default_factory=list)  # one float32 H x W per pose, with segmentation=True
+
+    @property
+    def segmentation_mask(self) -> np.ndarray | None:
+        """The first pose's mask (float32 H x W in [0, 1]), or None."""
+        return self.segmentation_masks[0] if self.segmentation_masks else None
 
     @property
     def found(self) -> bool:
@@ -48,7 +55,10 @@ class PoseTracker:
 
     `static_image_mode` runs the detector on every frame (unrelated images); otherwise the previous frame's
     landmarks give the next region and landmarks are smoothed over time (`smooth_landmarks`).
-    `landmark_model` selects another landmark model file (full, heavy) with the same tensors.
+    `model_complexity` 0 (lite), 1 (full) or 2 (heavy, with its file as `landmark_model`) picks the landmark model,
+    as MediaPipe; `landmark_model` selects any landmark model file with the same tensors.
+    `segmentation` (MediaPipe's enable_segmentation) adds `result.segmentation_mask`, float32 H x W in [0, 1] (and
+    one per pose in `result.segmentation_masks`); `smooth_segmentation` also smooths it over tracked frames.
     `max_poses` > 1 tracks several people (graph `pose_landmark_multi_cpu`): `result.poses` holds them all, each with
     a `track_id` stable across frames, and `result.landmarks` is the first (lowest id); `detection_interval` is how
     many frames pass between searches for new people while people are tracked (default: the graph's, 10).
@@ -60,7 +70,8 @@ class PoseTracker:
     def __init__(self, static_image_mode: bool = False, smooth_landmarks: bool = True,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  min_presence_confidence: float = 0.5, landmark_model: str | None = None,
-                 num_threads: int | None = None, max_poses: int = 1, detection_interval: int | None = None):
+                 num_threads: int | None = None, max_poses: int = 1, detection_interval: int | None = None,
+                 model_complexity: int = 0, segmentation: bool = False, smooth_segmentation: bool = False):
         for name, value in (("min_detection_confidence", min_detection_confidence),
                             ("min_tracking_confidence", min_tracking_confidence),
                             ("min_presence_confidence", min_presence_confidence)):
@@ -76,6 +87,9 @@ class PoseTracker:
                 "min_presence_confidence": min_presence_confidence}
         if landmark_model:
             side["landmark_model"] = landmark_model
+        side.update(blazepose_side_packets(model_complexity, segmentation, smooth_segmentation, landmark_model))
+        if multi and segmentation:
+            raise ValueError("segmentation=True is for one person (max_poses=1) for now")
         if multi:
             side["max_poses"] = int(max_poses)
             if detection_interval is not None:
@@ -103,7 +117,7 @@ class PoseTracker:
             return PoseTrackerResult(None, None, outputs.get("roi"), 0.0, int(timestamp_us), [])
         pose = poses[0]
         return PoseTrackerResult(pose.landmarks, pose.world_landmarks, pose.roi, pose.score, int(timestamp_us),
-                                 poses)
+                                 poses, segmentation_masks(poses))
 
     def profile(self):
         return self._graph.profile()

@@ -10,7 +10,8 @@ from .._numba import jit
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     """``1.0 / (std::exp(-x) + 1.0)`` as MediaPipe writes it: exp in float, the division in double, stored float."""
-    e = np.exp(-np.asarray(logits, dtype=np.float32)).astype(np.float64)
+    with np.errstate(over="ignore"):  # exp(88+) is inf in float, and 1 / (inf + 1) = 0 as in C++
+        e = np.exp(-np.asarray(logits, dtype=np.float32)).astype(np.float64)
     return (1.0 / (e + 1.0)).astype(np.float32)
 
 

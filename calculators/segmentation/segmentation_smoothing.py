@@ -54,9 +54,9 @@ class SegmentationSmoothing(Calculator):
 
 @calculator("SegmentationSmoothingEnableCalculator")
 class SegmentationSmoothingEnable(Calculator):
-    """TRACKING (use_prev_landmarks, default true) and SMOOTH (smooth_segmentation, default true) -> ENABLE side
-    packet: MediaPipe's solution smooths masks only across tracked frames (``smooth_segmentation and not
-    static_image_mode``)."""
+    """TRACKING (use_prev_landmarks, default true) and SMOOTH (smooth_segmentation, default false) -> ENABLE side
+    packet: masks are smoothed only across tracked frames (``smooth_segmentation and not static_image_mode``, as
+    MediaPipe's legacy solution). The default is MediaPipe Tasks' (PoseLandmarker does not smooth masks)."""
 
     TRACKING = InputSidePacket[bool]("TRACKING", optional=True)
     SMOOTH = InputSidePacket[bool]("SMOOTH", optional=True)
@@ -64,7 +64,7 @@ class SegmentationSmoothingEnable(Calculator):
 
     def open(self, ctx):
         tracking = bool(ctx.side(self.TRACKING)) if ctx.has_side(self.TRACKING) else True
-        smooth = bool(ctx.side(self.SMOOTH)) if ctx.has_side(self.SMOOTH) else True
+        smooth = bool(ctx.side(self.SMOOTH)) if ctx.has_side(self.SMOOTH) else False
         ctx.set_side(self.ENABLE, tracking and smooth)
 
     def process(self, ctx):
