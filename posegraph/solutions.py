@@ -88,8 +88,8 @@ class PoseTracker:
         if landmark_model:
             side["landmark_model"] = landmark_model
         side.update(blazepose_side_packets(model_complexity, segmentation, smooth_segmentation, landmark_model))
-        if multi and segmentation:
-            raise ValueError("segmentation=True is for one person (max_poses=1) for now")
+        if multi:
+            side.pop("smooth_segmentation", None)  # per-person masks are not smoothed (nor in MediaPipe Tasks)
         if multi:
             side["max_poses"] = int(max_poses)
             if detection_interval is not None:

@@ -85,3 +85,16 @@ def test_pose_tracker_segmentation(media):
             assert len(result.segmentation_masks) == len(result.poses) == 1
     with PoseTracker() as tracker:
         assert tracker.process(np.zeros((64, 64, 3), np.uint8)).segmentation_mask is None
+
+
+def test_multi_person_one_mask_per_tracked_person(media):
+    from posegraph.solutions import PoseTracker
+
+    rgb = cv2.cvtColor(cv2.imread(str(media / "people_two_walking_snow.bmp")), cv2.COLOR_BGR2RGB)
+    with PoseTracker(static_image_mode=True, segmentation=True, max_poses=4) as tracker:
+        result = tracker.process(rgb)
+    assert len(result.poses) == 2 and len(result.segmentation_masks) == 2
+    first, second = (m > 0.5 for m in result.segmentation_masks)
+    assert first.any() and second.any()
+    # Each mask is its own person's: the two overlap little.
+    assert (first & second).sum() < 0.5 * min(first.sum(), second.sum())
