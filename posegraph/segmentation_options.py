@@ -9,8 +9,6 @@ from typing import Any
 
 import numpy as np
 
-SEGMENTATION_MASK_KEY = "_segmentation_mask"  # Pose.extras key, as set by PoseResultCalculator
-
 
 def blazepose_side_packets(model_complexity: int, segmentation: bool, smooth_segmentation: bool,
                            landmark_model: str | None = None) -> dict[str, Any]:
@@ -29,4 +27,6 @@ def blazepose_side_packets(model_complexity: int, segmentation: bool, smooth_seg
 
 def segmentation_masks(poses: list) -> list[np.ndarray]:
     """Each pose's mask, for the poses that carry one."""
+    from .calculators.landmarks.pose_result import SEGMENTATION_MASK_KEY  # lazily: the calculators are heavy
+
     return [p.extras[SEGMENTATION_MASK_KEY] for p in poses if SEGMENTATION_MASK_KEY in getattr(p, "extras", {})]
