@@ -50,6 +50,8 @@ def warp_matrix(matrix: np.ndarray, src_width: int, src_height: int, dst_width: 
     as in MediaPipe (``kOpenCvCompatibility``) there is no half-pixel shift: scale_src * matrix * normalize_dst.
     """
     m = np.asarray(matrix, dtype=np.float32)
+    if m.ndim == 1 and m.size in (9, 16):  # MediaPipe passes std::array<float, 16>, row-major
+        m = m.reshape(3, 3) if m.size == 9 else m.reshape(4, 4)
     if m.shape == (3, 3):
         full = np.eye(4, dtype=np.float32)
         full[:2, :2], full[:2, 3] = m[:2, :2], m[:2, 2]

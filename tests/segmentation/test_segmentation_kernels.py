@@ -83,3 +83,4 @@ def test_warp_matrix_accepts_4x4():
     m4 = np.eye(4, dtype=np.float32)
     m4[:2, :2], m4[:2, 3] = m3[:2, :2], m3[:2, 2]
     np.testing.assert_array_equal(warp_matrix(m3, 10, 20, 30, 40), warp_matrix(m4, 10, 20, 30, 40))
+    np.testing.assert_array_equal(warp_matrix(m4.ravel(), 10, 20, 30, 40), warp_matrix(m3, 10, 20, 30, 40))
