@@ -8,11 +8,12 @@ from . import core  # noqa: F401
 from .detection import (detections_to_rois, letterbox_removal, non_max_suppression,  # noqa: F401
                         tensors_to_detections)
 from .inference import tflite_inference  # noqa: F401
-from .io import landmarks_sink, media_source, video_sink  # noqa: F401
-from .landmarks import (landmark_projection, landmarks_to_roi, pose_result, smoothing_calculator,  # noqa: F401
-                        tensors_to_landmarks)
+from .io import landmarks_sink, mask_sink, media_source, video_sink  # noqa: F401
+from .landmarks import (landmark_projection, landmarks_to_roi, model_complexity, pose_result,  # noqa: F401
+                        smoothing_calculator, tensors_to_landmarks)
 from .image import image_to_tensor  # noqa: F401
 from .render import pose_renderer  # noqa: F401
+from . import segmentation  # noqa: F401
 from .topdown import heatmap_pose  # noqa: F401
 from .topdown import normalize  # noqa: F401
 from .topdown import person_crop  # noqa: F401

@@ -21,7 +21,7 @@ from .cli_report import (EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line_warn
 from .errors import PosegraphError
 
 MEDIA_FLAGS = {"input": "input_path", "output": "output_video_path", "landmarks": "landmarks_path",
-               "max_frames": "max_frames"}
+               "max_frames": "max_frames", "masks": "masks_path", "model_complexity": "model_complexity"}
 
 
 def parse_side_value(text: str) -> Any:
@@ -52,6 +52,8 @@ def _side_packets(args: argparse.Namespace, declared: list[str], media_flags: bo
             side[name] = value
     if getattr(args, "static", False) and "use_prev_landmarks" in declared:  # no tracking state: nothing to do
         side["use_prev_landmarks"] = False
+    if getattr(args, "masks", None) and "enable_segmentation" in declared:
+        side.setdefault("enable_segmentation", True)  # --masks needs the masks computed
     unknown = sorted(set(side) - set(declared))
     if unknown:
         flags = {v: f"--{k.replace('_', '-')}" for k, v in MEDIA_FLAGS.items()}
@@ -269,6 +271,10 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
                                          "(side packet landmarks_path)")
     run.add_argument("--max-frames", type=int, dest="max_frames", help="stop after N frames")
     run.add_argument("--static", action="store_true", help="static-image mode: no tracking between frames")
+    run.add_argument("--masks", metavar="DIR/|MASKS.mp4", help="person masks: one 8-bit PNG per frame in DIR, or a "
+                     "mask video (side packet masks_path; sets enable_segmentation)")
+    run.add_argument("--model-complexity", type=int, choices=(0, 1, 2), dest="model_complexity",
+                     help="BlazePose landmark model: 0 lite, 1 full, 2 heavy (side packet model_complexity)")
     run.add_argument("--side", action="append", metavar="KEY=VALUE", help="input side packet (repeatable)")
     run.add_argument("--profile", nargs="?", const="", default=None, metavar="TRACE.json",
                      help="print the per-node timing table; with a file name also write a Chrome trace of every "

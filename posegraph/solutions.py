@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .graph import Graph
+from .segmentation_options import blazepose_side_packets, pose_mask
 
 DEFAULT_FRAME_INTERVAL_US = 33_333  # timestamps for apps that do not give their own: 30 frames/s
 
@@ -91,6 +92,11 @@ class PoseTrackerResult:
     def segmentation_mask(self) -> np.ndarray | None:
         return self.poses[0].segmentation_mask if self.poses else None
 
+    @property
+    def segmentation_masks(self) -> list[np.ndarray]:
+        """Every pose's mask, for the poses that carry one (a tracker made with segmentation=True)."""
+        return [p.segmentation_mask for p in self.poses if p.segmentation_mask is not None]
+
 
 ResultCallback = Callable[[PoseTrackerResult, np.ndarray, int], None]  # (result, rgb image, timestamp in ms)
 
@@ -102,10 +108,9 @@ def _as_frame(frame: Any, bgr: bool, index: int):
 
 
 def _detected(pose: Any) -> DetectedPose:
-    extras = getattr(pose, "extras", None) or {}
     return DetectedPose(landmarks=pose.landmarks, world_landmarks=pose.world_landmarks, score=float(pose.score),
                         topology=pose.topology, track_id=pose.track_id, roi=pose.roi,
-                        segmentation_mask=extras.get("segmentation_mask"))
+                        segmentation_mask=pose_mask(pose))
 
 
 class PoseTracker:
@@ -113,8 +118,12 @@ class PoseTracker:
 
     `running_mode`: "image", "video" (default) or "live_stream" (then `result_callback` is required);
     `static_image_mode=True` is the same as running_mode="image". Otherwise the previous frame's landmarks give
-    the next region and landmarks are smoothed over time (`smooth_landmarks`). `landmark_model` selects another
-    landmark model file with the same tensors. `max_poses` > 1 tracks several people (graph
+    the next region and landmarks are smoothed over time (`smooth_landmarks`).
+    `model_complexity` 0 (lite), 1 (full) or 2 (heavy, with its file as `landmark_model`) picks the landmark model,
+    as MediaPipe; `landmark_model` selects any landmark model file with the same tensors.
+    `segmentation` (MediaPipe's enable_segmentation) gives each pose a `segmentation_mask`, float32 H x W in [0, 1]
+    (`result.segmentation_mask` is the first pose's, `result.segmentation_masks` all of them);
+    `smooth_segmentation` also smooths it over tracked frames. `max_poses` > 1 tracks several people (graph
     `pose_landmark_multi_cpu`), each with a stable `track_id`; `detection_interval` is how many frames pass between
     searches for new people (default: the graph's, 10).
     """
@@ -126,6 +135,7 @@ class PoseTracker:
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  min_presence_confidence: float = 0.5, landmark_model: str | None = None,
                  num_threads: int | None = None, max_poses: int = 1, detection_interval: int | None = None,
+                 model_complexity: int = 0, segmentation: bool = False, smooth_segmentation: bool = False,
                  *, running_mode: RunningMode | str | None = None,
                  result_callback: ResultCallback | None = None):
         for name, value in (("min_detection_confidence", min_detection_confidence),
@@ -153,7 +163,9 @@ class PoseTracker:
                 "min_presence_confidence": min_presence_confidence}
         if landmark_model:
             side["landmark_model"] = landmark_model
+        side.update(blazepose_side_packets(model_complexity, segmentation, smooth_segmentation, landmark_model))
         if multi:
+            side.pop("smooth_segmentation", None)  # per-person masks are not smoothed (nor in MediaPipe Tasks)
             side["max_poses"] = int(max_poses)
             if detection_interval is not None:
                 side["detection_interval"] = int(detection_interval)

@@ -12,6 +12,13 @@ Frames are decoded once up front (MediaPipe's figures exclude decoding too). Pri
   * mediapipe - MediaPipe 1.2.2 Tasks PoseLandmarker (VIDEO mode), run in its own environment when one is given
                 or found (--mediapipe-python, $MEDIAPIPE_PYTHON, ../mp-venv, .venv-mediapipe); else said so.
 plus kernel timings and the time from `posegraph run` to the first frame.
+
+    python tools/bench_blazepose.py --variants [--base ../base] [--repeat 5]
+
+measures instead the options' cost: the pose_landmark_cpu graph (tracking, streaming and frame at a time) with
+segmentation off (the default), on, on with smoothing, the full model, and the full model with segmentation; with
+--base, also another checkout's default graph (its own .venv), interleaved in the same rounds, each variant in a
+fresh subprocess.
 """
 
 from __future__ import annotations
@@ -155,6 +162,83 @@ print(json.dumps(out))
 """
 
 
+VARIANT_SCRIPT = r"""
+import json, sys, time, cv2
+from posegraph import Graph
+from posegraph.calculators.types import ImageFrame
+video, limit, threads, side = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
+cap = cv2.VideoCapture(video); fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+frames = []
+while len(frames) < limit:
+    ok, bgr = cap.read()
+    if not ok: break
+    frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+stamps = [round(i * 1000 / fps) * 1000 for i in range(len(frames))]
+side = {"use_prev_landmarks": True, "inference_threads": threads, **side}
+graph = Graph("pose_landmark_cpu")
+graph.start(side)
+graph.add_packet("image", ImageFrame(frames[0], "warm-up", 0), -1)
+graph.wait_until_idle(timeout=60)
+start = time.perf_counter()
+for i, (rgb, ts) in enumerate(zip(frames, stamps)):
+    graph.add_packet("image", ImageFrame(rgb, "bench", i), ts)
+graph.close(timeout=120)
+stream = len(frames) / (time.perf_counter() - start)
+graph = Graph("pose_landmark_cpu")
+graph.start(side, synchronous=True)
+graph.process({"image": ImageFrame(frames[0], "warm-up", 0)}, timestamp=-1)
+times = []
+cpu = time.process_time()
+for i, (rgb, ts) in enumerate(zip(frames, stamps)):
+    t = time.perf_counter()
+    graph.process({"image": ImageFrame(rgb, "bench", i)}, timestamp=ts)
+    times.append(time.perf_counter() - t)
+cpu = time.process_time() - cpu
+graph.close(timeout=60)
+times.sort()
+print(json.dumps({"stream_fps": stream, "sync_median_ms": 1e3 * times[len(times) // 2],
+                  "sync_mean_ms": 1e3 * sum(times) / len(times), "sync_cpu_ms": 1e3 * cpu / len(frames)}))
+"""
+
+VARIANTS = {
+    "default (segmentation off)": {},
+    "segmentation on": {"enable_segmentation": True},
+    "segmentation + smoothing": {"enable_segmentation": True, "smooth_segmentation": True},
+    "full model": {"model_complexity": 1},
+    "full model + segmentation": {"model_complexity": 1, "enable_segmentation": True},
+}
+
+
+def bench_variants(video: Path, limit: int, threads: int, repeat: int, base: Path | None,
+                   only_default: bool = False) -> None:
+    """Each variant in a fresh process, rounds interleaved; best of `repeat` per variant, ratios to the default.
+    CPU ms/frame (process time over the frame-at-a-time run) is the figure least disturbed by a busy machine."""
+    runs: dict[str, list[dict]] = {}
+    variants = list(VARIANTS.items())[:1] if only_default else VARIANTS.items()
+    plan = [(name, sys.executable, side) for name, side in variants]
+    if base is not None:
+        plan.insert(1, (f"base checkout {base.name} (default)", str(base / ".venv" / "bin" / "python"), {}))
+    for _ in range(repeat):
+        for name, python, side in plan:
+            done = subprocess.run([python, "-c", VARIANT_SCRIPT, str(video), str(limit), str(threads),
+                                   json.dumps(side)], capture_output=True, text=True, timeout=900,
+                                  cwd=str(base) if python != sys.executable and base is not None else None)
+            if done.returncode != 0:
+                raise RuntimeError(f"{name}: {done.stderr[-2000:]}")
+            runs.setdefault(name, []).append(json.loads(done.stdout.strip().splitlines()[-1]))
+    default = max(r["stream_fps"] for r in runs["default (segmentation off)"])
+    default_ms = min(r["sync_median_ms"] for r in runs["default (segmentation off)"])
+    default_cpu = min(r["sync_cpu_ms"] for r in runs["default (segmentation off)"])
+    print(f"{'variant':36s} {'stream fps':>10s} {'vs default':>10s} {'sync median ms':>15s} {'vs default':>10s} "
+          f"{'CPU ms/frame':>13s} {'vs default':>10s}")
+    for name, results in runs.items():
+        fps = max(r["stream_fps"] for r in results)
+        ms = min(r["sync_median_ms"] for r in results)
+        cpu = min(r["sync_cpu_ms"] for r in results)
+        print(f"{name:36s} {fps:10.1f} {fps / default:9.3f}x {ms:15.2f} {ms / default_ms:9.3f}x {cpu:13.2f} "
+              f"{cpu / default_cpu:9.3f}x")
+
+
 def find_mediapipe_python(given: str | None) -> str | None:
     candidates = [given, os.environ.get("MEDIAPIPE_PYTHON"), str(REPO.parent / "mp-venv" / "bin" / "python"),
                   str(REPO / ".venv-mediapipe" / "bin" / "python")]
@@ -227,10 +311,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--inference-threads", type=int, default=0, help="0: the graphs' default (auto)")
     parser.add_argument("--mediapipe-python")
+    parser.add_argument("--variants", action="store_true", help="the cost of segmentation and the full model")
+    parser.add_argument("--base", type=Path, help="with --variants: another checkout to compare the default with")
+    parser.add_argument("--only-default", action="store_true", help="with --variants: only the default and --base")
     args = parser.parse_args()
     video = SHARED / "media" / args.video
-    frames, stamps = decode(video, args.frames)
     threads = args.inference_threads or auto_threads()
+    if args.variants:
+        bench_variants(video, args.frames or 10_000, threads, args.repeat, args.base, args.only_default)
+        return
+    frames, stamps = decode(video, args.frames)
     print(f"{args.video}: {len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]}, interpreter threads "
           f"{threads}, graph worker threads {os.cpu_count()}, best of {args.repeat} interleaved runs")
 

@@ -1,6 +1,8 @@
 """Runs the shipped pose_tracking_cpu graph on shared media and compares with MediaPipe's reference outputs.
 
-    python tools/compare_graph_mediapipe.py [--only NAME ...]
+    python tools/compare_graph_mediapipe.py [--only NAME ...] [--model-complexity 1]
+
+--model-complexity 1 runs the full landmark model against ../shared/reference/mediapipe_full/.
 
 Images run in static-image mode, videos in tracking mode with smoothing (the graph reads videos itself, so the
 timestamps are the reference's). Prints per file: found/not-found agreement, mean and max landmark distance in px
@@ -23,6 +25,7 @@ from posegraph.calculators.io.jsonl import read_jsonl
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MEDIA = SHARED / "media"
 REFERENCE = SHARED / "reference" / "mediapipe"
+REFERENCES = {0: REFERENCE, 1: SHARED / "reference" / "mediapipe_full"}
 VIDEO_SUFFIXES = {".mp4"}
 
 
@@ -38,18 +41,21 @@ class Comparison:
     frame_mean_pct_max: float
 
 
-def run_graph(media: Path, jsonl: Path, static: bool) -> None:
+def run_graph(media: Path, jsonl: Path, static: bool, model_complexity: int = 0) -> None:
     graph = Graph("pose_tracking_cpu")
-    graph.start({"input_path": str(media), "landmarks_path": str(jsonl), "use_prev_landmarks": not static})
+    side = {"input_path": str(media), "landmarks_path": str(jsonl), "use_prev_landmarks": not static}
+    if model_complexity:
+        side["model_complexity"] = model_complexity
+    graph.start(side)
     graph.wait_until_done(timeout=600)
 
 
-def compare(media: Path) -> Comparison:
+def compare(media: Path, model_complexity: int = 0) -> Comparison:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.jsonl"
-        run_graph(media, out, static=media.suffix.lower() not in VIDEO_SUFFIXES)
+        run_graph(media, out, static=media.suffix.lower() not in VIDEO_SUFFIXES, model_complexity=model_complexity)
         ours = read_jsonl(out)
-    ref = read_jsonl(REFERENCE / f"{media.name}.jsonl")
+    ref = read_jsonl(REFERENCES[model_complexity] / f"{media.name}.jsonl")
     assert len(ours) == len(ref), (media.name, len(ours), len(ref))
     agree, dists, frame_means = 0, [], []
     diag = 0.0
@@ -72,13 +78,15 @@ def compare(media: Path) -> Comparison:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*")
+    parser.add_argument("--model-complexity", type=int, choices=sorted(REFERENCES), default=0)
     args = parser.parse_args()
-    files = sorted(p for p in MEDIA.iterdir() if p.is_file() and (REFERENCE / f"{p.name}.jsonl").exists())
+    reference = REFERENCES[args.model_complexity]
+    files = sorted(p for p in MEDIA.iterdir() if p.is_file() and (reference / f"{p.name}.jsonl").exists())
     if args.only:
         files = [p for p in files if any(o in p.name for o in args.only)]
     print(f"{'file':44s} {'agree':>9s} {'mean px':>8s} {'max px':>8s} {'mean %d':>8s} {'max %d':>8s}")
     for media in files:
-        c = compare(media)
+        c = compare(media, args.model_complexity)
         print(f"{c.name:44s} {c.agree:4d}/{c.frames:<4d} {c.mean_px:8.3f} {c.max_px:8.2f} {c.mean_pct:8.4f} "
               f"{c.max_pct:8.3f}")
 

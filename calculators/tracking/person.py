@@ -34,6 +34,7 @@ class TrackedPersonCollect(Calculator):
     AUX_LANDMARKS = Input[np.ndarray]("AUX_LANDMARKS", optional=True)
     PRESENCE = Input[float]("PRESENCE", optional=True)
     NEXT_ROI = Input[NormalizedRect]("NEXT_ROI", optional=True)
+    SEGMENTATION_MASK = Input[np.ndarray]("SEGMENTATION_MASK", optional=True)
     PERSON = Output[TrackedPerson]("PERSON")
 
     def process(self, ctx):
@@ -48,4 +49,5 @@ class TrackedPersonCollect(Calculator):
             world_landmarks=ctx[self.WORLD_LANDMARKS] if landmarks is not None else None,
             aux_landmarks=ctx[self.AUX_LANDMARKS] if landmarks is not None else None,
             presence=None if presence is None else float(presence),
-            next_roi=ctx[self.NEXT_ROI] if landmarks is not None else None))
+            next_roi=ctx[self.NEXT_ROI] if landmarks is not None else None,
+            segmentation_mask=ctx[self.SEGMENTATION_MASK] if landmarks is not None else None))

@@ -47,6 +47,7 @@ class TrackedPerson:
     aux_landmarks: np.ndarray | None = None
     presence: float | None = None
     next_roi: NormalizedRect | None = None
+    segmentation_mask: np.ndarray | None = None  # float32 H x W, when the graph runs with enable_segmentation
 
     @property
     def found(self) -> bool:

@@ -8,6 +8,7 @@ import numpy as np
 
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
+from ..landmarks.pose_result import SEGMENTATION_MASK_KEY
 from ..types import ImageFrame, Pose
 from .mask import paint_people
 from .matching import (alignment_points_similarity, greedy_unique, landmark_similarity, rect_iou,
@@ -164,10 +165,12 @@ class PoseTrackUpdate(Calculator):
         active = []
         for track_id, p in sorted(zip(ids, kept), key=lambda item: item[0]):
             score = 1.0 if p.presence is None else float(p.presence)
+            extras = {"_auxiliary_landmarks": p.aux_landmarks, "_next_roi": p.next_roi,
+                      "_detection_score": p.track.score if p.track.is_new else None}
+            if p.segmentation_mask is not None:
+                extras[SEGMENTATION_MASK_KEY] = p.segmentation_mask
             poses.append(Pose(landmarks=p.landmarks, topology=o.topology, score=score,
-                              world_landmarks=p.world_landmarks, track_id=track_id, roi=p.track.roi,
-                              extras={"_auxiliary_landmarks": p.aux_landmarks, "_next_roi": p.next_roi,
-                                      "_detection_score": p.track.score if p.track.is_new else None}))
+                              world_landmarks=p.world_landmarks, track_id=track_id, roi=p.track.roi, extras=extras))
             if p.next_roi is not None:
                 points = None if p.aux_landmarks is None else np.asarray(p.aux_landmarks[:2, :2], dtype=np.float32)
                 active.append(TrackedRoi(track_id, p.next_roi, score, "track", points))
