@@ -30,3 +30,8 @@ def pose_mask(pose: Any) -> np.ndarray | None:
     from .calculators.landmarks.pose_result import SEGMENTATION_MASK_KEY  # lazily: the calculators are heavy
 
     return (getattr(pose, "extras", None) or {}).get(SEGMENTATION_MASK_KEY)
+
+
+def segmentation_masks(poses: list) -> list[np.ndarray]:
+    """Each pose's mask, for the poses that carry one."""
+    return [mask for mask in map(pose_mask, poses) if mask is not None]

@@ -1,25 +1,11 @@
-"""ImageProperties and InverseMatrix: the image size and inverse transform that a warp back to the image needs."""
+"""InverseMatrix: the inverse transform that a warp back to the image needs (the image size comes from
+ImagePropertiesCalculator, calculators/mediapipe/image.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from posegraph import Calculator, Input, Output, calculator
-
-from ..types import ImageFrame
-
-
-@calculator("ImagePropertiesCalculator")
-class ImageProperties(Calculator):
-    """IMAGE (an ImageFrame or an array) -> SIZE, (width, height) as MediaPipe's std::pair<int, int>."""
-
-    IMAGE = Input("IMAGE")
-    SIZE = Output[tuple]("SIZE")
-
-    def process(self, ctx):
-        image = ctx[self.IMAGE]
-        pixels = image.pixels if isinstance(image, ImageFrame) else np.asarray(image)
-        ctx.send(self.SIZE, (int(pixels.shape[1]), int(pixels.shape[0])))
 
 
 @calculator("InverseMatrixCalculator")

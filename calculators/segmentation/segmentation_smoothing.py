@@ -13,6 +13,7 @@ from .kernels import smooth_masks
 
 @dataclass
 class SegmentationSmoothingCalculatorOptions:
+    __proto_name__ = "mediapipe.SegmentationSmoothingCalculatorOptions"  # read under MediaPipe's name in MediaPipe's graph files
     # How much of the previous mask to mix in where the new value is fully uncertain (0.5); 0 = no smoothing.
     combine_with_previous_ratio: float = 0.0
 

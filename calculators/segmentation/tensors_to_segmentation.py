@@ -27,6 +27,7 @@ class GpuOrigin(enum.Enum):
 
 @dataclass
 class TensorsToSegmentationCalculatorOptions:
+    __proto_name__ = "mediapipe.TensorsToSegmentationCalculatorOptions"  # read under MediaPipe's name in MediaPipe's graph files
     # Only meaningful on GPU in MediaPipe; the CPU path (this one) reads tensors top row first either way.
     gpu_origin: GpuOrigin = GpuOrigin.DEFAULT
     activation: Activation = Activation.NONE

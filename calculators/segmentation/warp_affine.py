@@ -29,6 +29,7 @@ class Interpolation(enum.Enum):
 
 @dataclass
 class WarpAffineCalculatorOptions:
+    __proto_name__ = "mediapipe.WarpAffineCalculatorOptions"  # read under MediaPipe's name in MediaPipe's graph files
     border_mode: BorderMode = BorderMode.BORDER_UNSPECIFIED
     gpu_origin: GpuOrigin = GpuOrigin.DEFAULT  # GPU only in MediaPipe; the CPU path ignores it
     interpolation: Interpolation = Interpolation.INTER_UNSPECIFIED
