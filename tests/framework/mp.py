@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from posegraph import STOP, Calculator, Graph, Input, InputSidePacket, Output, Timestamp, calculator
+from posegraph import (STOP, Calculator, Graph, Input, InputSidePacket, Output, OutputSidePacket, Timestamp,
+                       calculator)
 
 EMPTY = None  # MediaPipe's empty packet inside a pair
 
@@ -354,3 +355,25 @@ class RoundRobinDemux(Calculator):
         self.index = (self.index + 1) % self.outputs
 
     outputs = 3  # the test graph's OUTPUT count
+
+
+@calculator("MpSideFromProcess")
+class SideFromProcess(Calculator):
+    IN = Input("")
+    SIDE = OutputSidePacket("SIDE")
+
+    def process(self, ctx):
+        if ctx.timestamp == 2:
+            ctx.set_side(self.SIDE, ctx[self.IN] * 100)
+
+@calculator("MpAddSide")
+class AddSide(Calculator):
+    IN = Input("")
+    OFFSET = InputSidePacket("OFFSET")
+    OUT = Output("")
+
+    def open(self, ctx):
+        RECORDS.setdefault("opened_with", []).append(ctx.side(self.OFFSET))
+
+    def process(self, ctx):
+        ctx.send(self.OUT, ctx[self.IN] + ctx.side(self.OFFSET))
