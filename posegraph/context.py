@@ -44,6 +44,11 @@ class _SideContext:
         """(tag, index) of every connected input stream, in declaration order (for calculators that take any tag)."""
         return [(b.port.tag, b.index) for b in self._node.spec.inputs]
 
+    def set_side(self, port: "Port", value: Any, index: int = 0) -> None:
+        """Produce an output side packet (in open(), process() or close(), as MediaPipe allows); nodes that need
+        it are opened once it exists."""
+        self._node.set_output_side_packet(port, index, value)
+
     def defer_error(self, error: BaseException) -> None:
         """Report a problem that must not stop the graph now (a damaged video after its good frames): everything
         already in flight drains, then ``wait_until_done`` raises it, naming this node."""
@@ -60,7 +65,7 @@ class OpenContext(_SideContext):
     __slots__ = ("_sends",)
     timestamp = Timestamp.UNSTARTED  # MediaPipe's InputTimestamp() in Open()
 
-    def __init__(self, node: "NodeRuntime"):
+    def __init__(self, node: "NodeRuntime", *_):
         super().__init__(node)
         self._sends: list[tuple[int, Packet | None, int]] = []
 
@@ -75,10 +80,6 @@ class OpenContext(_SideContext):
         slot = self._node.output_slot(port, index)
         if slot >= 0:
             self._sends.append((slot, None, as_timestamp(bound, f"node '{self._node.name}'")))
-
-    def set_side(self, port: "Port", value: Any, index: int = 0) -> None:
-        """Produce an output side packet (only in open())."""
-        self._node.set_output_side_packet(port, index, value)
 
 
 class CloseContext(_SideContext):

@@ -284,7 +284,7 @@ class Graph:
         open_sends = self._open_nodes()
         self._started_at = time.perf_counter()
         self._scheduler.start_workers()
-        self._scheduler.begin(open_sends)
+        self._scheduler.begin(open_sends, self._side_packets)
 
     def _open_nodes(self) -> list[tuple[NodeRuntime, OpenContext]]:
         """Open every node in order; with a watchdog limit for open(), on a helper thread so that a hang there
@@ -312,14 +312,23 @@ class Graph:
     def _open_all(self, progress: "_OpenProgress | None") -> list[tuple[NodeRuntime, OpenContext]]:
         values = self._side_packets
         opened = []
+        produced_later = {b.name for n in self._nodes for b in n.spec.output_side_packets}
         for node in self._nodes:
+            missing = []
             for binding in node.spec.input_side_packets:
                 if binding.name in values:
                     node.input_side_values[(binding.port.tag, binding.index)] = values[binding.name]
                 elif not binding.port.optional:
-                    self._close_opened()
-                    raise GraphConfigError(f"node '{node.name}' needs side packet '{binding.name}' "
-                                           f"({binding.port.tag or 'untagged'}) but it was not provided to start()")
+                    missing.append(binding)
+            if missing:
+                if all(b.name in produced_later for b in missing):
+                    # Made by a node's process() or close(): this node opens once they exist (as MediaPipe).
+                    node.waiting_side_packets = {b.name for b in missing}
+                    continue
+                binding = next(b for b in missing if b.name not in produced_later)
+                self._close_opened()
+                raise GraphConfigError(f"node '{node.name}' needs side packet '{binding.name}' "
+                                       f"({binding.port.tag or 'untagged'}) but it was not provided to start()")
             start = time.perf_counter_ns()
             ctx = OpenContext(node)
             if progress is not None:

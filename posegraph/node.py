@@ -100,6 +100,7 @@ class NodeRuntime:
         self.input_side_values: dict[tuple[str, int], Any] = {}
         self.output_side_names = {(b.port.tag, b.index): b.name for b in spec.output_side_packets}
         self.produced_side_packets: dict[str, Any] = {}
+        self.waiting_side_packets: set[str] = set()  # not opened yet: these side packets do not exist yet
         self.state = CREATED
         self.in_flight = 0
         self.queued = False

@@ -145,7 +145,7 @@ class TraceRecorder:
     """
 
     FIELDS = 7
-    KINDS = {0: "process", 1: "source", 2: "close"}  # a source's process() calls are "source"
+    KINDS = {0: "process", 1: "source", 2: "close", 3: "open"}  # a source's process() calls are "source"
     RECORD = struct.Struct("7q")
     UNSET = -(2**63)  # Timestamp.UNSET: no input timestamp (sources, close) / no packet sent
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .calculator import STOP
-from .context import CloseContext, ProcessContext
+from .context import CloseContext, OpenContext, ProcessContext
 from .errors import (CalculatorError, DeadlockError, GraphCancelledError, GraphTimeoutError, StreamError,
                      WatchdogError)
 from .node import CLOSED, OPENED, InputQueue, NodeRuntime, OutputStream
@@ -128,6 +128,9 @@ class Scheduler:
         self._seq = 0
         self._pending_sinks: list["GraphOutput"] = []
         self.queue_growths = 0
+        self.side_values: dict = {}
+        self.side_producer: dict = {}
+        self.waiting: list[NodeRuntime] = []  # nodes not opened yet: their side packets do not exist yet
         self.stuck = 0  # calls the watchdog gave up on (they still count in `running`)
         limits = watchdog or Watchdog(None, None, None)
         self.watch = CallWatch(limits, self._stuck) if (limits.process_s or limits.close_s) else None
@@ -201,8 +204,13 @@ class Scheduler:
         if finalize:
             self._finalize()
 
-    def begin(self, open_sends: list) -> None:
-        """After every node opened: commit what open() sent, then let every node run."""
+    def begin(self, open_sends: list, side_values: dict | None = None) -> None:
+        """After every node opened: commit what open() sent, then let every node run. `side_values` is the run's
+        side packets (updated here when process() or close() produce more, which opens the nodes waiting for
+        them)."""
+        self.side_values = side_values if side_values is not None else {}
+        self.side_producer = {b.name: n for n in self.nodes for b in n.spec.output_side_packets}
+        self.waiting = [n for n in self.nodes if n.waiting_side_packets]
         with self.lock:
             for node, ctx in open_sends:
                 if ctx._sends and not self.failed:
@@ -310,6 +318,8 @@ class Scheduler:
             return None
         if kind == CLOSE:
             inv = Invocation(node, CLOSE)
+        elif kind == OPEN:
+            inv = Invocation(node, OPEN)
         elif kind == SOURCE:
             if node.stopped:
                 return None  # check() closes it
@@ -376,6 +386,9 @@ class Scheduler:
             if inv.kind == CLOSE:
                 inv.ctx = CloseContext(node)
                 calc.close(inv.ctx)
+            elif inv.kind == OPEN:
+                inv.ctx = OpenContext(node)
+                calc.open(inv.ctx)
             else:
                 inv.ctx = ProcessContext(node, inv.timestamp, inv.packets, inv.bounds)
                 inv.result = calc.process(inv.ctx)
@@ -401,6 +414,10 @@ class Scheduler:
             stats.close_ns += inv.duration_ns
             if inv.error is not None:
                 node.state = CLOSED  # close() is attempted exactly once, failed or not
+        elif inv.kind == OPEN:
+            stats.open_ns += inv.duration_ns
+            if inv.error is None:
+                node.state = OPENED
         else:
             stats.record(inv.duration_ns, inv.latency_ns)
         if inv.error is not None:
@@ -429,6 +446,10 @@ class Scheduler:
             inv = node.pending_commits.pop(node.commit_seq, None)
             if inv is None:
                 break
+        if node.produced_side_packets or (self.waiting and node.state == CLOSED):
+            self._side_packets_changed(node)
+            if self.failed:
+                return self.take_pending_sinks(), self._should_finalize()
         self.check(node)
         if self.full_queues and self.running == 0 and not any(ex.heap for ex in self.executors.values()) \
                 and any(src.throttled_by and not src.stopped for src in self.sources):
@@ -477,6 +498,27 @@ class Scheduler:
                     self.publish(out, (), Timestamp.DONE)
             if all(n.state == CLOSED for n in self.nodes):
                 self._finish()
+
+    def _side_packets_changed(self, node: NodeRuntime) -> None:
+        """`node` may have produced side packets (or closed without them): open the nodes now complete, fail the
+        run for those whose side packet can no longer come (lock held)."""
+        for name, value in node.produced_side_packets.items():
+            if name not in self.side_values:
+                self.side_values[name] = value
+        for waiting in list(self.waiting):
+            for binding in waiting.spec.input_side_packets:
+                if binding.name in waiting.waiting_side_packets and binding.name in self.side_values:
+                    waiting.input_side_values[(binding.port.tag, binding.index)] = self.side_values[binding.name]
+            waiting.waiting_side_packets -= self.side_values.keys()
+            if not waiting.waiting_side_packets:
+                self.waiting.remove(waiting)
+                self._enqueue(waiting, OPEN)
+            elif any(self.side_producer[name].state == CLOSED for name in waiting.waiting_side_packets):
+                name = next(n for n in waiting.waiting_side_packets if self.side_producer[n].state == CLOSED)
+                self.fail(CalculatorError(waiting.name, "open", None, StreamError(
+                    f"side packet '{name}' was never produced: node '{self.side_producer[name].name}' closed "
+                    f"without setting it")))
+                return
 
     def _detach(self, node: NodeRuntime) -> None:
         """`node` closes before its inputs are done: drop what waits for it and take it off its streams, so that

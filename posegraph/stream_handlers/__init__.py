@@ -13,27 +13,31 @@ from __future__ import annotations
 
 from .barrier import BarrierInputStreamHandler
 from .early_close import EarlyCloseInputStreamHandler
+from .mux import MuxInputStreamHandler
 from .sync_set import SyncSetInputStreamHandler
 
 POLICIES = {"early_close": EarlyCloseInputStreamHandler, "barrier": BarrierInputStreamHandler,
-            "sync_set": SyncSetInputStreamHandler}
+            "sync_set": SyncSetInputStreamHandler, "mux": MuxInputStreamHandler}
 
 # Names accepted in graph files (case-insensitive) -> canonical name.
 ALIASES = {"default": "default", "defaultinputstreamhandler": "default",
            "immediate": "immediate", "immediateinputstreamhandler": "immediate",
            "early_close": "early_close", "earlycloseinputstreamhandler": "early_close",
            "barrier": "barrier", "barrierinputstreamhandler": "barrier",
-           "sync_set": "sync_set", "syncsetinputstreamhandler": "sync_set"}
+           "sync_set": "sync_set", "syncsetinputstreamhandler": "sync_set",
+           "mux": "mux", "muxinputstreamhandler": "mux"}
 NAMES = ("DefaultInputStreamHandler (default), ImmediateInputStreamHandler (immediate), "
          "EarlyCloseInputStreamHandler (early_close), BarrierInputStreamHandler (barrier), "
-         "SyncSetInputStreamHandler (sync_set)")
+         "SyncSetInputStreamHandler (sync_set), MuxInputStreamHandler (mux)")
 
 
 def policy_for(handler: str, node):
     """The policy object of a handler for one node, or None for the scheduler's built-in default/immediate."""
     cls = POLICIES.get(handler)
-    return cls(node) if cls is not None else None
+    if cls is None or not getattr(cls, "applies", lambda node: True)(node):
+        return None
+    return cls(node)
 
 
 __all__ = ["ALIASES", "NAMES", "POLICIES", "policy_for", "BarrierInputStreamHandler",
-           "EarlyCloseInputStreamHandler", "SyncSetInputStreamHandler"]
+           "EarlyCloseInputStreamHandler", "MuxInputStreamHandler", "SyncSetInputStreamHandler"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from posegraph import STOP, Calculator, Graph, Input, InputSidePacket, Output, Timestamp, calculator
+from posegraph import (STOP, Calculator, Graph, Input, InputSidePacket, Output, OutputSidePacket, Timestamp,
+                       calculator)
 
 EMPTY = None  # MediaPipe's empty packet inside a pair
 
@@ -335,3 +336,44 @@ class InputsToDebugString(Calculator):
                             else f"Timestamp({ts})")
                 text += f",{i}"
         RECORDS.setdefault(self.name, []).append(text)
+
+
+@calculator("MpRoundRobinDemuxCalculator")
+class RoundRobinDemux(Calculator):
+    """RoundRobinDemuxCalculator: input i goes to OUTPUT:(i mod n), SELECT says which."""
+
+    IN = Input("")
+    OUT = Output("OUTPUT", multiple=True)
+    SELECT = Output[int]("SELECT", optional=True)
+
+    def open(self, ctx):
+        self.index = 0
+
+    def process(self, ctx):
+        ctx.send(self.OUT, ctx[self.IN], index=self.index)
+        ctx.send(self.SELECT, self.index)
+        self.index = (self.index + 1) % self.outputs
+
+    outputs = 3  # the test graph's OUTPUT count
+
+
+@calculator("MpSideFromProcess")
+class SideFromProcess(Calculator):
+    IN = Input("")
+    SIDE = OutputSidePacket("SIDE")
+
+    def process(self, ctx):
+        if ctx.timestamp == 2:
+            ctx.set_side(self.SIDE, ctx[self.IN] * 100)
+
+@calculator("MpAddSide")
+class AddSide(Calculator):
+    IN = Input("")
+    OFFSET = InputSidePacket("OFFSET")
+    OUT = Output("")
+
+    def open(self, ctx):
+        RECORDS.setdefault("opened_with", []).append(ctx.side(self.OFFSET))
+
+    def process(self, ctx):
+        ctx.send(self.OUT, ctx[self.IN] + ctx.side(self.OFFSET))

@@ -219,3 +219,39 @@ def test_num_threads_and_non_default_executor_config(thread_name_calculator):
     h.send("in", 1, 0)
     h.close()
     assert h.got["out"] == [(0, "xyz-worker-0")]
+
+
+def test_side_packet_from_process_opens_the_node_that_needs_it():
+    """Output side packets may be set in Process()/Close(), and the nodes that consume them are opened once they
+    exist (CalculatorNode: input side packets ready before Open)."""
+    text = """
+input_stream: 'a'  input_stream: 'b'  output_stream: 'out'
+node { calculator: 'MpSideFromProcess' input_stream: 'a' output_side_packet: 'SIDE:offset' }
+node { calculator: 'MpAddSide' input_stream: 'b' input_side_packet: 'OFFSET:offset' output_stream: 'out' }
+"""
+    h = Harness(text, ["out"])
+    for t in range(4):
+        h.send("b", t, t)  # queued: the node is not open yet
+    h.idle()
+    assert h.got["out"] == [] and "opened_with" not in RECORDS
+    for t in range(3):
+        h.send("a", t, t)
+    h.idle()
+    assert RECORDS["opened_with"] == [200]
+    assert h.got["out"] == [(t, t + 200) for t in range(4)]
+    h.close()
+
+
+def test_side_packet_never_produced_fails_the_run():
+    """A node waiting for a side packet whose producer closed without it: the run fails, naming both."""
+    from posegraph import CalculatorError
+    text = """
+input_stream: 'a'  input_stream: 'b'
+node { calculator: 'MpSideFromProcess' input_stream: 'a' output_side_packet: 'SIDE:offset' }
+node { name: 'needs_it' calculator: 'MpAddSide' input_stream: 'b' input_side_packet: 'OFFSET:offset'
+       output_stream: 'out' }
+"""
+    h = Harness(text, [])
+    h.send("a", 1, 0)
+    with pytest.raises(CalculatorError, match="needs_it.*'offset' was never produced"):
+        h.close()
