@@ -5,8 +5,9 @@ timed in one run with the posegraph Python API on the same media, interleaved, s
     python tools/bench_upstream.py [--quick] [--repeat R] [--frames N] [--threads T] [--only FAMILY ...]
 
 Every measurement runs in its own subprocess (`--worker`), so each side's peak RSS is its own and no side warms
-the other's caches. Per family it prints the upstream loop's and posegraph's ms/frame (best of R, interleaved),
-the speed ratio (upstream time / posegraph time: > 1 means posegraph is faster) with its target, and the peak RSS of
+the other's caches. Per family it prints the upstream loop's and posegraph's wall ms/frame (best of R,
+interleaved) and CPU ms/frame (all threads, user + system: the steadier figure when the machine is shared), the
+speed ratios (upstream time / posegraph time: > 1 means posegraph is faster) with their target, and the peak RSS of
 both processes with the ratio's target. `--quick` runs 30 frames, one repeat.
 
 The upstream loops (their behaviour per frame, written from reading each project's code):
@@ -68,6 +69,13 @@ RSS_TARGET = 2.0
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process, all threads (user + system): on a busy shared machine a steadier measure of
+    the work done than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def default_threads() -> int:
@@ -324,10 +332,11 @@ def upstream_worker(family: str, video: str, frames: int, out_path: str, threads
             count += 1
             if first:  # start-up = opening, first decode and the first (warm-up) inference
                 first = False
-                loop_start = time.perf_counter()
+                loop_start, loop_cpu = time.perf_counter(), cpu_s()
                 startup = loop_start - start
     seconds = time.perf_counter() - loop_start
-    return {"frames": count - 1, "seconds": seconds, "startup_s": startup, "rss_mb": peak_rss_mb()}
+    return {"frames": count - 1, "seconds": seconds, "cpu_s": cpu_s() - loop_cpu, "startup_s": startup,
+            "rss_mb": peak_rss_mb()}
 
 
 def posegraph_worker(graph_name: str, video: str, frames: int, out_path: str, extra: dict) -> dict:
@@ -337,16 +346,23 @@ def posegraph_worker(graph_name: str, video: str, frames: int, out_path: str, ex
     start = time.perf_counter()
     graph = Graph(graph_name)
     stamps: list[float] = []
-    graph.observe_output("poses", lambda packet: stamps.append(time.perf_counter()))
+    first_cpu: list[float] = []
+
+    def seen(packet) -> None:
+        if not stamps:
+            first_cpu.append(cpu_s())
+        stamps.append(time.perf_counter())
+
+    graph.observe_output("poses", seen)
     graph.start({"input_path": video, "output_video_path": "", "landmarks_path": out_path, "max_frames": frames,
                  **extra})
     graph.wait_until_done(timeout=900)
-    end = time.perf_counter()
+    end, end_cpu = time.perf_counter(), cpu_s()
     graph.close()
     # As for the upstream loops: timed from the first frame's result (start-up and warm-up frame subtracted) to the
     # end of the run (sinks flushed).
-    return {"frames": len(stamps) - 1, "seconds": end - stamps[0], "startup_s": stamps[0] - start,
-            "rss_mb": peak_rss_mb()}
+    return {"frames": len(stamps) - 1, "seconds": end - stamps[0], "cpu_s": end_cpu - first_cpu[0],
+            "startup_s": stamps[0] - start, "rss_mb": peak_rss_mb()}
 
 
 MEDIAPIPE_SCRIPT = r"""
@@ -375,10 +391,13 @@ with open(out_path, "w") as out:
         count += 1
         if count == 1:
             loop_start = time.perf_counter()
+            u = resource.getrusage(resource.RUSAGE_SELF); loop_cpu = u.ru_utime + u.ru_stime
             startup = loop_start - start
 seconds = time.perf_counter() - loop_start
+u = resource.getrusage(resource.RUSAGE_SELF)
 lm.close()
-print(json.dumps({"frames": count - 1, "seconds": seconds, "startup_s": startup,
+print(json.dumps({"frames": count - 1, "seconds": seconds, "cpu_s": u.ru_utime + u.ru_stime - loop_cpu,
+                  "startup_s": startup,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
 """
 
@@ -425,6 +444,7 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
     for side, runs in results.items():
         b = min(runs, key=lambda r: r["seconds"] / max(r["frames"], 1))
         b["ms_per_frame"] = 1e3 * b["seconds"] / max(b["frames"], 1)
+        b["cpu_ms_per_frame"] = min(1e3 * r["cpu_s"] / max(r["frames"], 1) for r in runs)
         b["rss_mb"] = max(r["rss_mb"] for r in runs)
         best[side] = b
     return best
@@ -437,9 +457,11 @@ def target_of(row: str) -> float:
 def report(rows: dict[str, dict | str], args) -> None:
     print(f"\nposegraph vs upstream loops: {args.video.name}, {args.frames} frames after a warm-up frame, "
           f"{args.threads} interpreter threads, best of {args.repeat} interleaved runs, start-up subtracted")
-    header = (f"{'family':<20} {'upstream ms/f':>13} {'posegraph ms/f':>14} {'speed ratio':>11} {'target':>7} "
-              f"{'met':>4}   {'RSS upstream':>12} {'RSS posegraph':>13} {'RSS ratio':>9} {'target':>7} {'met':>4}")
+    header = (f"{'family':<20} {'upstream':>9} {'posegraph':>9} {'ratio':>6} {'target':>6} {'met':>3} | "
+              f"{'cpu up':>7} {'cpu pg':>7} {'ratio':>6} {'met':>3} | {'RSS up':>7} {'RSS pg':>7} {'ratio':>6} "
+              f"{'target':>6} {'met':>3}")
     print(header)
+    print(f"{'':<20} {'wall ms/frame':^38} | {'CPU ms/frame (all threads)':^30} | {'peak RSS, MB':^36}")
     print("-" * len(header))
     for row, r in rows.items():
         if isinstance(r, str):
@@ -447,16 +469,19 @@ def report(rows: dict[str, dict | str], args) -> None:
             continue
         up, pg = r["upstream"], r["posegraph"]
         ratio = up["ms_per_frame"] / pg["ms_per_frame"]
+        cpu_ratio = up["cpu_ms_per_frame"] / pg["cpu_ms_per_frame"]
         rss = pg["rss_mb"] / up["rss_mb"]
         target = target_of(row)
-        print(f"{row:<20} {up['ms_per_frame']:13.2f} {pg['ms_per_frame']:14.2f} {ratio:10.2f}x {target:6.2f}x "
-              f"{'yes' if ratio >= target else 'no':>4}   {up['rss_mb']:10.0f}MB {pg['rss_mb']:11.0f}MB "
-              f"{rss:8.2f}x {RSS_TARGET:6.1f}x {'yes' if rss <= RSS_TARGET else 'no':>4}")
+        yes = lambda ok: "yes" if ok else "no"  # noqa: E731
+        print(f"{row:<20} {up['ms_per_frame']:9.2f} {pg['ms_per_frame']:9.2f} {ratio:5.2f}x {target:5.2f}x "
+              f"{yes(ratio >= target):>3} | {up['cpu_ms_per_frame']:7.2f} {pg['cpu_ms_per_frame']:7.2f} "
+              f"{cpu_ratio:5.2f}x {yes(cpu_ratio >= target):>3} | {up['rss_mb']:7.0f} {pg['rss_mb']:7.0f} "
+              f"{rss:5.2f}x {RSS_TARGET:5.1f}x {yes(rss <= RSS_TARGET):>3}")
     for row, reason in SKIPPED.items():
         if not args.only or row in args.only:
             print(f"{row:<20} skipped: {reason}")
-    print("speed ratio = upstream ms/frame / posegraph ms/frame (> 1: posegraph faster); "
-          "RSS ratio = posegraph peak RSS / upstream peak RSS")
+    print("speed ratios = upstream ms/frame / posegraph ms/frame (> 1: posegraph faster), wall and CPU; "
+          "RSS ratio = posegraph peak RSS / upstream peak RSS (target: at most 2x)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,14 @@ Two warp back ends give the uint8 crop:
   kernels in floating point; `cv2.warpPerspective` of opencv-python 5.0 differs by up to 3-4 grey levels on
   thousands of pixels, which moves landmarks by up to ~100 px on hard images.
 - "opencv": `cv2.warpPerspective` of the installed OpenCV (a little faster; exact only with OpenCV <= 4.10).
+
+How "classic" runs fast: OpenCV <= 4.10's warpPerspective was two steps, fixed-point maps (source pixel as int16
+x, y and the 1/32 fractions) computed per 64x16 block, then `remap` on them. Only the first step changed in 4.11;
+`cv2.remap` with those CV_16SC2 + CV_16UC1 maps still runs the integer bilinear path. So the maps are computed here
+(`_fixed_point_maps`, Numba, vectorised; one table per axis when the crop is not rotated) and handed to
+`cv2.remap`; with a zero border only the window that reads the image is remapped. Once per process
+`_remap_is_classic` compares that path with the all-Numba kernel on rotated, projective, scaled and partly-outside
+crops (1, 3 and 4 channels, both borders) and, should an OpenCV release ever change remap, falls back to the kernel.
 """
 
 from __future__ import annotations
