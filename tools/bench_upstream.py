@@ -3,6 +3,7 @@ here from its published source (same model files, same runtime and thread count,
 timed in one run with the posegraph Python API on the same media, interleaved, start-up subtracted.
 
     python tools/bench_upstream.py [--quick] [--repeat R] [--frames N] [--threads T] [--only FAMILY ...]
+                                   [--baseline-python OTHER_CHECKOUT/.venv/bin/python]
 
 Every measurement runs in its own subprocess (`--worker`), so each side's peak RSS is its own and no side warms
 the other's caches. Per family it prints the upstream loop's and posegraph's wall ms/frame (best of R,
@@ -437,9 +438,15 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
                   str(tmp / f"{row}_up.jsonl"), str(args.threads)]
     pg_cmd = me + ["posegraph", graph, str(args.video), str(frames), str(tmp / f"{row}_pg.jsonl"), extra_json]
     results: dict[str, list[dict]] = {"upstream": [], "posegraph": []}
+    if args.baseline_python:
+        results["baseline"] = []
+        bl_cmd = [args.baseline_python, *pg_cmd[1:]]
+        bl_cmd[-2] = str(tmp / f"{row}_bl.jsonl")
     for _ in range(args.repeat):
         results["upstream"].append(_run(up_cmd, env))
         results["posegraph"].append(_run(pg_cmd, env))
+        if args.baseline_python:
+            results["baseline"].append(_run(bl_cmd, env))
     best = {}
     for side, runs in results.items():
         b = min(runs, key=lambda r: r["seconds"] / max(r["frames"], 1))
@@ -477,6 +484,15 @@ def report(rows: dict[str, dict | str], args) -> None:
               f"{yes(ratio >= target):>3} | {up['cpu_ms_per_frame']:7.2f} {pg['cpu_ms_per_frame']:7.2f} "
               f"{cpu_ratio:5.2f}x {yes(cpu_ratio >= target):>3} | {up['rss_mb']:7.0f} {pg['rss_mb']:7.0f} "
               f"{rss:5.2f}x {RSS_TARGET:5.1f}x {yes(rss <= RSS_TARGET):>3}")
+    baseline = {row: r for row, r in rows.items() if isinstance(r, dict) and "baseline" in r}
+    if baseline:
+        print(f"\nposegraph now vs the baseline build ({args.baseline_python}), same run:")
+        for row, r in baseline.items():
+            pg, bl = r["posegraph"], r["baseline"]
+            print(f"{row:<20} wall {bl['ms_per_frame']:7.2f} -> {pg['ms_per_frame']:7.2f} ms/frame "
+                  f"({bl['ms_per_frame'] / pg['ms_per_frame']:.2f}x)   CPU {bl['cpu_ms_per_frame']:7.2f} -> "
+                  f"{pg['cpu_ms_per_frame']:7.2f} ms/frame ({bl['cpu_ms_per_frame'] / pg['cpu_ms_per_frame']:.2f}x)   "
+                  f"RSS {bl['rss_mb']:.0f} -> {pg['rss_mb']:.0f} MB")
     for row, reason in SKIPPED.items():
         if not args.only or row in args.only:
             print(f"{row:<20} skipped: {reason}")
@@ -503,6 +519,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None,
                         help=f"rows to run: {', '.join([*FAMILIES, *BLAZEPOSE_ROWS])}")
     parser.add_argument("--mediapipe-python", default="/tmp/mpenv/bin/python")
+    parser.add_argument("--baseline-python", default=None,
+                        help="also run posegraph's side with this interpreter (e.g. another checkout's venv), "
+                             "interleaved, for before/after figures")
     parser.add_argument("--json", type=Path, default=None, help="also write the measurements as JSON")
     args = parser.parse_args(argv)
     if args.quick:
