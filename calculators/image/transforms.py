@@ -481,8 +481,9 @@ def warm_up() -> None:
     """Compile (or load from the cache) the warp kernels and run the OpenCV check, so that no frame pays for it."""
     img = np.zeros((4, 4, 3), dtype=np.uint8)
     _u8_to_float_kernel(img, 1.0, 0.0, np.empty((4, 4, 3), dtype=np.float32))
-    _warp_classic_kernel(img, np.eye(3), True, 1.0, 0.0, _NO_U8, np.empty((2, 2, 3), dtype=np.float32), False, True)
-    _remap_is_classic()
+    if not _remap_is_classic():  # the fused float kernel is only used without the remap path
+        _warp_classic_kernel(img, np.eye(3), True, 1.0, 0.0, _NO_U8, np.empty((2, 2, 3), dtype=np.float32), False,
+                             True)
 
 
 @jit

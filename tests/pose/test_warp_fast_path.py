@@ -32,8 +32,12 @@ def _rects(rng, n):
                              float(rng.choice([0.0, rng.uniform(-3.2, 3.2)])))
 
 
+@pytest.mark.parametrize("use_remap", [True, False])
 @pytest.mark.parametrize("shape", [(61, 83, 3), (90, 40, 4)])
-def test_fast_warp_is_bit_identical(shape):
+def test_fast_warp_is_bit_identical(shape, use_remap, monkeypatch):
+    """Both paths: remap (this OpenCV) and the Numba-only fallback (an OpenCV whose remap changed)."""
+    assert T._remap_is_classic()
+    monkeypatch.setattr(T, "_remap_checked", use_remap)
     rng = np.random.default_rng(3)
     image = cv2.GaussianBlur(rng.integers(0, 256, shape, dtype=np.uint8), (0, 0), 1.5)
     configs = [(32, 32, False, (0.0, 1.0), "replicate"), (28, 28, True, (-1.0, 1.0), "zero"),
