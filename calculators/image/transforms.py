@@ -382,25 +382,28 @@ def _fixed_point_maps(minv: np.ndarray, out_w: int, out_h: int, row0: int, col0:
     for yy in range(row0, row0 + win_h):
         for x in range((col0 // bw0) * bw0, col1, bw0):
             first = max(col0 - x, 0)
-            last = min(col1 - x, bw0)
+            n = min(col1 - x, bw0) - first
             x0 = m0 * x + m1 * yy + m2
             y0 = m3 * x + m4 * yy + m5
             w0 = m6 * x + m7 * yy + m8
-            for x1 in range(first, last):
+            # Loops from 0 (and x1 as a double, the value OpenCV multiplies): LLVM vectorises these, not a loop
+            # over range(first, last).
+            for j in range(n):
+                x1 = np.float64(first + j)
                 w = w0 + m6 * x1
                 w = 32.0 / w if w != 0.0 else 0.0
                 fx = max(-2147483648.0, min(2147483647.0, (x0 + m0 * x1) * w))
                 fy = max(-2147483648.0, min(2147483647.0, (y0 + m3 * x1) * w))
-                ixs[x1] = np.int32((fx + magic) - magic)
-                iys[x1] = np.int32((fy + magic) - magic)
-            base = (yy - row0) * win_w + x - col0
-            for x1 in range(first, last):
-                ix = ixs[x1]
-                iy = iys[x1]
+                ixs[j] = np.int32((fx + magic) - magic)
+                iys[j] = np.int32((fy + magic) - magic)
+            base = (yy - row0) * win_w + x + first - col0
+            for j in range(n):
+                ix = ixs[j]
+                iy = iys[j]
                 sx = max(np.int32(-32768), min(np.int32(32767), ix >> np.int32(5)))
                 sy = max(np.int32(-32768), min(np.int32(32767), iy >> np.int32(5)))
-                xyf[base + x1] = (sx & np.int32(0xFFFF)) | (sy << np.int32(16))
-                af[base + x1] = np.uint16((iy & np.int32(31)) * np.int32(32) + (ix & np.int32(31)))
+                xyf[base + j] = (sx & np.int32(0xFFFF)) | (sy << np.int32(16))
+                af[base + j] = np.uint16((iy & np.int32(31)) * np.int32(32) + (ix & np.int32(31)))
 
 
 def _sampled_window(fwd: np.ndarray, src_w: int, src_h: int, width: int, height: int) -> tuple[int, int, int, int]:
