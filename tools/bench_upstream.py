@@ -32,7 +32,8 @@ The upstream loops (their behaviour per frame, written from reading each project
 
 Each frame of both sides: decode (OpenCV for the upstream loops; posegraph's MediaSourceCalculator), BGR -> RGB,
 model, decode, one JSON line written to a buffered file. Interpreter threads: `--threads` (default: what posegraph
-picks on this machine, one per core up to 4) for both sides (OMP_NUM_THREADS for posegraph).
+picks on this machine, one per core up to 4) for both sides (OMP_NUM_THREADS for posegraph); MediaPipe's Tasks
+API has no thread setting, so it runs with its own.
 """
 
 from __future__ import annotations
@@ -137,7 +138,8 @@ class MoveNetUpstream:
     def next_crop(self, kps, h: int, w: int) -> dict:
         np = self.np
         s = kps[:, 2]
-        if not ((s[11] > self.MIN_SCORE or s[12] > self.MIN_SCORE) and (s[5] > self.MIN_SCORE or s[6] > self.MIN_SCORE)):
+        m = self.MIN_SCORE
+        if not ((s[11] > m or s[12] > m) and (s[5] > m or s[6] > m)):  # torso visible
             return self.init_crop(h, w)
         ys, xs = kps[:, 0] * h, kps[:, 1] * w
         cy, cx = (ys[11] + ys[12]) / 2, (xs[11] + xs[12]) / 2
@@ -371,7 +373,7 @@ import json, resource, sys, time
 import cv2, mediapipe as mp
 from mediapipe.tasks import python as mpt
 from mediapipe.tasks.python import vision
-video, task, frames, mode, out_path, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+video, task, frames, mode, out_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 start = time.perf_counter()
 opts = vision.PoseLandmarkerOptions(base_options=mpt.BaseOptions(model_asset_path=task),
                                     running_mode=getattr(vision.RunningMode, mode), num_poses=1)
@@ -387,7 +389,8 @@ with open(out_path, "w") as out:
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         ts = int(count * 1000 / fps)
         res = lm.detect_for_video(image, ts) if mode == "VIDEO" else lm.detect(image)
-        poses = [{"landmarks": [[p.x, p.y, p.z, p.visibility, p.presence] for p in pose]} for pose in res.pose_landmarks]
+        poses = [{"landmarks": [[p.x, p.y, p.z, p.visibility, p.presence] for p in pose]}
+                 for pose in res.pose_landmarks]
         out.write(json.dumps({"frame": count, "timestamp_us": ts * 1000, "poses": poses}) + "\n")
         count += 1
         if count == 1:
@@ -435,7 +438,7 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
         mode, tracking, _ = BLAZEPOSE_ROWS[row]
         graph, extra_json = "pose_tracking_cpu", json.dumps({"use_prev_landmarks": tracking})
         up_cmd = [mp_python, "-c", MEDIAPIPE_SCRIPT, str(args.video), str(MEDIAPIPE_TASK), str(frames), mode,
-                  str(tmp / f"{row}_up.jsonl"), str(args.threads)]
+                  str(tmp / f"{row}_up.jsonl")]
     pg_cmd = me + ["posegraph", graph, str(args.video), str(frames), str(tmp / f"{row}_pg.jsonl"), extra_json]
     results: dict[str, list[dict]] = {"upstream": [], "posegraph": []}
     if args.baseline_python:
