@@ -13,7 +13,7 @@ from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 from ...models import resolve_model
 from ..inference.tflite_model import ModelMismatchError, TfliteModel
 from ..types import ImageFrame, LetterboxPadding, NormalizedRect
-from .transforms import image_to_tensor
+from .transforms import image_to_tensor, warm_up
 
 
 class BorderMode(enum.Enum):
@@ -96,6 +96,7 @@ class ImageToTensor(Calculator):
         model = ctx.side(self.MODEL) or self.options.model
         if model:
             self.options = sized_for_model(self.options, model, self.name)
+        warm_up()  # compile or load the warp kernels now, not in the first frame
 
     def process(self, ctx):
         opts = self.options
@@ -106,12 +107,11 @@ class ImageToTensor(Calculator):
         crop = image_to_tensor(frame.pixels, rect, opts.output_tensor_width, opts.output_tensor_height,
                                keep_aspect_ratio=opts.keep_aspect_ratio, value_range=(opts.range_min, opts.range_max),
                                border=opts.border_mode.value, backend=opts.backend,
-                               interpolation=opts.interpolation)
+                               interpolation=opts.interpolation,
+                               dtype=np.uint8 if opts.tensor_type is TensorType.UINT8 else np.float32)
         tensor = crop.tensor
         if opts.bgr:
             tensor = tensor[:, :, ::-1]
-        if opts.tensor_type is TensorType.UINT8:
-            tensor = tensor.astype(np.uint8)
         ctx.send(self.TENSORS, [np.ascontiguousarray(tensor)[None]])
         ctx.send(self.LETTERBOX_PADDING, crop.padding)
         ctx.send(self.MATRIX, crop.matrix)

@@ -26,6 +26,14 @@ Two warp back ends give the uint8 crop:
   kernels in floating point; `cv2.warpPerspective` of opencv-python 5.0 differs by up to 3-4 grey levels on
   thousands of pixels, which moves landmarks by up to ~100 px on hard images.
 - "opencv": `cv2.warpPerspective` of the installed OpenCV (a little faster; exact only with OpenCV <= 4.10).
+
+How "classic" runs fast: OpenCV <= 4.10's warpPerspective was two steps, fixed-point maps (source pixel as int16
+x, y and the 1/32 fractions) computed per 64x16 block, then `remap` on them. Only the first step changed in 4.11;
+`cv2.remap` with those CV_16SC2 + CV_16UC1 maps still runs the integer bilinear path. So the maps are computed here
+(`_fixed_point_maps`, Numba, vectorised; one table per axis when the crop is not rotated) and handed to
+`cv2.remap`; with a zero border only the window that reads the image is remapped. Once per process
+`_remap_is_classic` compares that path with the all-Numba kernel on rotated, projective, scaled and partly-outside
+crops (1, 3 and 4 channels, both borders) and, should an OpenCV release ever change remap, falls back to the kernel.
 """
 
 from __future__ import annotations
@@ -199,6 +207,10 @@ def crop_matrix(roi: PixelRoi, image_width: int, image_height: int, flip_horizon
 
 _NO_U8 = np.empty((1, 1, 1), dtype=np.uint8)  # placeholder when only the float tensor is wanted
 
+# 1.5 * 2**52: adding then subtracting it rounds a double with |x| < 2**51 to the nearest integer, ties to even
+# (`cvRound`, `np.rint`), in two additions that LLVM vectorises where a call to rint is not.
+_RINT_MAGIC = 6755399441055744.0
+
 
 @jit
 def _warp_classic_kernel(src: np.ndarray, minv: np.ndarray, border_replicate: bool, scale: float, offset: float,
@@ -323,11 +335,173 @@ def _warp_classic_kernel(src: np.ndarray, minv: np.ndarray, border_replicate: bo
 
 
 @jit
+def _fixed_point_maps(minv: np.ndarray, out_w: int, out_h: int, row0: int, col0: int, xy: np.ndarray,
+                      alpha: np.ndarray) -> None:
+    """The maps OpenCV <= 4.10's `warpPerspective` hands to `remap` for INTER_LINEAR, for the window of an
+    out_w x out_h output whose top-left pixel is (col0, row0) and whose size is alpha's: per pixel the source pixel
+    (x, y) as saturated int16 (`xy`, int32, each the little-endian x, y pair of a CV_16SC2 map) and the 1/32
+    fractions (fy & 31) * 32 + (fx & 31) (`alpha`, uint16). Coordinates come from the same doubles as in
+    `_warp_classic_kernel`: X0 at the first column of the pixel's 64x16 block of the whole output, plus M0 * x1.
+    Two branch-free passes per row (doubles -> int32 grid, then int32 -> maps) that LLVM vectorises."""
+    win_h, win_w = alpha.shape[0], alpha.shape[1]
+    xyf = xy.reshape(-1)
+    af = alpha.reshape(-1)  # both C-contiguous (allocated by the caller)
+    m0, m1, m2 = minv[0, 0], minv[0, 1], minv[0, 2]
+    m3, m4, m5 = minv[1, 0], minv[1, 1], minv[1, 2]
+    m6, m7, m8 = minv[2, 0], minv[2, 1], minv[2, 2]
+    bh0 = min(16, out_h)
+    bw0 = min(1024 // bh0, out_w)
+    magic = _RINT_MAGIC
+    col1 = col0 + win_w
+    if m1 == 0.0 and m3 == 0.0 and m6 == 0.0 and m7 == 0.0 and m8 == 1.0:
+        # A scaling + shift (letterboxes, MoveNet's crops): w is exactly 1 and X0 does not depend on the row, Y0 not
+        # on the column, so one table per axis gives every pixel the same bits as the general loop below.
+        colx = np.empty(win_w, dtype=np.int32)
+        rowy = np.empty(win_h, dtype=np.int32)
+        for xx in range(col0, col1):
+            x = (xx // bw0) * bw0
+            x0 = m0 * x + m1 * row0 + m2
+            fx = max(-2147483648.0, min(2147483647.0, (x0 + m0 * (xx - x)) * 32.0))
+            colx[xx - col0] = np.int32((fx + magic) - magic)
+        for yy in range(row0, row0 + win_h):
+            fy = max(-2147483648.0, min(2147483647.0, (m3 * 0 + m4 * yy + m5 + m3 * 0) * 32.0))
+            rowy[yy - row0] = np.int32((fy + magic) - magic)
+        for r in range(win_h):
+            iy = rowy[r]
+            sy = max(np.int32(-32768), min(np.int32(32767), iy >> np.int32(5))) << np.int32(16)
+            ay = (iy & np.int32(31)) * np.int32(32)
+            base = r * win_w
+            for c in range(win_w):
+                ix = colx[c]
+                sx = max(np.int32(-32768), min(np.int32(32767), ix >> np.int32(5)))
+                xyf[base + c] = (sx & np.int32(0xFFFF)) | sy
+                af[base + c] = np.uint16(ay + (ix & np.int32(31)))
+        return
+    ixs = np.empty(bw0, dtype=np.int32)
+    iys = np.empty(bw0, dtype=np.int32)
+    for yy in range(row0, row0 + win_h):
+        for x in range((col0 // bw0) * bw0, col1, bw0):
+            first = max(col0 - x, 0)
+            n = min(col1 - x, bw0) - first
+            x0 = m0 * x + m1 * yy + m2
+            y0 = m3 * x + m4 * yy + m5
+            w0 = m6 * x + m7 * yy + m8
+            # Loops from 0 (and x1 as a double, the value OpenCV multiplies): LLVM vectorises these, not a loop
+            # over range(first, last).
+            for j in range(n):
+                x1 = np.float64(first + j)
+                w = w0 + m6 * x1
+                w = 32.0 / w if w != 0.0 else 0.0
+                fx = max(-2147483648.0, min(2147483647.0, (x0 + m0 * x1) * w))
+                fy = max(-2147483648.0, min(2147483647.0, (y0 + m3 * x1) * w))
+                ixs[j] = np.int32((fx + magic) - magic)
+                iys[j] = np.int32((fy + magic) - magic)
+            base = (yy - row0) * win_w + x + first - col0
+            for j in range(n):
+                ix = ixs[j]
+                iy = iys[j]
+                sx = max(np.int32(-32768), min(np.int32(32767), ix >> np.int32(5)))
+                sy = max(np.int32(-32768), min(np.int32(32767), iy >> np.int32(5)))
+                xyf[base + j] = (sx & np.int32(0xFFFF)) | (sy << np.int32(16))
+                af[base + j] = np.uint16((iy & np.int32(31)) * np.int32(32) + (ix & np.int32(31)))
+
+
+def _sampled_window(fwd: np.ndarray, src_w: int, src_h: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """(row0, row1, col0, col1): output pixels outside this window read no source pixel at all, so that with a zero
+    border they are 0. The source rectangle grown by 2 pixels (a bilinear tap reaches one pixel further) is mapped
+    through the affine `fwd` and its bounding box grown by one output pixel; the whole output when `fwd` is
+    projective."""
+    if abs(fwd[2, 0]) > 1e-12 or abs(fwd[2, 1]) > 1e-12 or fwd[2, 2] <= 0:
+        return 0, height, 0, width
+    corners = np.array([[-2.0, -2.0, 1.0], [src_w + 2.0, -2.0, 1.0], [-2.0, src_h + 2.0, 1.0],
+                        [src_w + 2.0, src_h + 2.0, 1.0]]) @ np.asarray(fwd, np.float64).T
+    xs = corners[:, 0] / corners[:, 2]
+    ys = corners[:, 1] / corners[:, 2]
+    col0 = min(max(int(math.floor(xs.min())) - 1, 0), width)
+    col1 = min(max(int(math.ceil(xs.max())) + 2, col0), width)
+    row0 = min(max(int(math.floor(ys.min())) - 1, 0), height)
+    row1 = min(max(int(math.ceil(ys.max())) + 2, row0), height)
+    return row0, row1, col0, col1
+
+
+def _warp_remap(src: np.ndarray, minv: np.ndarray, fwd: np.ndarray, width: int, height: int,
+                border: BorderMode) -> np.ndarray:
+    """The classic warp as OpenCV <= 4.10 ran it: fixed-point maps (`_fixed_point_maps`), then `cv2.remap` with
+    them, whose integer bilinear path (15-bit weights) did not change when 4.11 rewrote `warpPerspective`.
+    Used only when `_remap_is_classic()` confirmed it on this OpenCV; about 3x faster than the Numba kernel. With a
+    zero border only the window that reads the image is remapped (letterbox bands are zero-filled)."""
+    cn = src.shape[2]
+    row0, row1, col0, col1 = 0, height, 0, width
+    if border == "zero":
+        row0, row1, col0, col1 = _sampled_window(fwd, src.shape[1], src.shape[0], width, height)
+    if row1 <= row0 or col1 <= col0:
+        return np.zeros((height, width, cn), dtype=np.uint8)
+    xy = np.empty((row1 - row0, col1 - col0, 2), dtype=np.int16)
+    alpha = np.empty((row1 - row0, col1 - col0), dtype=np.uint16)
+    _fixed_point_maps(minv, width, height, row0, col0, xy.view(np.int32)[:, :, 0], alpha)
+    border_cv = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
+    crop = cv2.remap(src, xy, alpha, cv2.INTER_LINEAR, borderMode=border_cv, borderValue=(0, 0, 0, 0))
+    if crop.ndim == 2:
+        crop = crop[:, :, None]
+    if (row0, row1, col0, col1) == (0, height, 0, width):
+        return crop
+    out = np.zeros((height, width, cn), dtype=np.uint8)
+    out[row0:row1, col0:col1] = crop
+    return out
+
+
+_remap_checked: bool | None = None
+
+
+def _remap_is_classic() -> bool:
+    """Whether the installed OpenCV's `remap` gives exactly what `_warp_classic_kernel` gives, checked once per
+    process on rotated, perspective, scaled and partly-outside crops with both borders and 1, 3 and 4 channels.
+    When it does not (an OpenCV that changed its fixed-point remap), the Numba kernel alone is used."""
+    global _remap_checked
+    if _remap_checked is None:
+        rng = np.random.default_rng(17)
+        ok = True
+        for cn in (3, 1, 4):
+            img = rng.integers(0, 256, (37, 53, cn), dtype=np.uint8)
+            for k in range(6):
+                src_pts = np.float32([[0, 0], [52, 0], [52, 36], [0, 36]]) + rng.uniform(-20, 20, (4, 2)).astype(
+                    np.float32) * (k > 0)
+                if k == 5:
+                    src_pts = src_pts * np.float32(0.1) + np.float32(20)
+                dst = np.float32([[0, 0], [31, 0], [31, 23], [0, 23]])
+                fwd = cv2.getPerspectiveTransform(src_pts, dst)
+                minv = cv2.invert(fwd, flags=cv2.DECOMP_LU)[1]
+                for border in ("zero", "replicate"):
+                    ref = np.empty((24, 32, cn), dtype=np.uint8)
+                    _warp_classic_kernel(img, minv, border == "replicate", 1.0, 0.0, ref,
+                                         np.empty((24, 32, 0), dtype=np.float32), True, False)
+                    ok = ok and np.array_equal(ref, _warp_remap(img, minv, fwd, 32, 24, border))
+        _remap_checked = ok
+    return _remap_checked
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) the warp kernels and run the OpenCV check, so that no frame pays for it."""
+    img = np.zeros((4, 4, 3), dtype=np.uint8)
+    _u8_to_float_kernel(img, 1.0, 0.0, np.empty((4, 4, 3), dtype=np.float32))
+    if not _remap_is_classic():  # the fused float kernel is only used without the remap path
+        _warp_classic_kernel(img, np.eye(3), True, 1.0, 0.0, _NO_U8, np.empty((2, 2, 3), dtype=np.float32), False,
+                             True)
+
+
+@jit
 def _u8_to_float_kernel(src: np.ndarray, scale: float, offset: float, out: np.ndarray) -> None:
     """uint8 -> float32 as `float(src) * scale + offset` with two float32 roundings (no FMA), which is what
-    MediaPipe's `convertTo` produced: a fused multiply-add moves BlazePose landmarks by ~0.01 px."""
+    MediaPipe's `convertTo` produced: a fused multiply-add moves BlazePose landmarks by ~0.01 px. (One flat loop
+    over C-contiguous arrays, which LLVM vectorises; a strided `out` takes the nested loop.)"""
     s = np.float32(scale)
     o = np.float32(offset)
+    if src.flags.c_contiguous and out.flags.c_contiguous and src.size == out.size:
+        flat_in = src.reshape(-1)
+        flat_out = out.reshape(-1)
+        for i in range(flat_in.size):
+            flat_out[i] = np.float32(flat_in[i]) * s + o
+        return
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):
             for k in range(src.shape[2]):
@@ -341,20 +515,24 @@ def warp_perspective_classic(image: np.ndarray, matrix: np.ndarray, width: int, 
     if src.ndim == 2:
         src = src[:, :, None]
     minv = cv2.invert(np.asarray(matrix, dtype=np.float64), flags=cv2.DECOMP_LU)[1]
-    out = np.empty((height, width, src.shape[2]), dtype=np.uint8)
-    shape_only = np.empty((height, width, 0), dtype=np.float32)
-    _warp_classic_kernel(src, minv, border == "replicate", 1.0, 0.0, out, shape_only, True, False)
+    if _remap_is_classic():
+        out = _warp_remap(src, minv, np.asarray(matrix, dtype=np.float64), width, height, border)
+    else:
+        out = np.empty((height, width, src.shape[2]), dtype=np.uint8)
+        shape_only = np.empty((height, width, 0), dtype=np.float32)
+        _warp_classic_kernel(src, minv, border == "replicate", 1.0, 0.0, out, shape_only, True, False)
     return out if image.ndim == 3 else out[:, :, 0]
 
 
 def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width: int, tensor_height: int, *,
                     keep_aspect_ratio: bool, value_range: tuple[float, float], border: BorderMode = "zero",
                     backend: WarpBackend = "classic", out: np.ndarray | None = None,
-                    interpolation: Interpolation = "linear") -> CropResult:
+                    interpolation: Interpolation = "linear", dtype: type = np.float32) -> CropResult:
     """Crop `rect` of an RGB uint8 image into a float32 tensor like MediaPipe's CPU ImageToTensorCalculator.
 
     `out` (tensor_height x tensor_width x 3 float32, e.g. a view of an interpreter input buffer) is written in place
-    when given. RGBA input is reduced to RGB after the warp, as MediaPipe does.
+    when given. RGBA input is reduced to RGB after the warp, as MediaPipe does. `dtype` np.uint8 (value_range must
+    be (0, 255)) returns the uint8 crop itself, the same values as the float tensor without the conversion.
 
     interpolation "cubic" (for models trained on `cv2.resize(..., INTER_CUBIC)` input, e.g. PaddleDetection's
     PicoDet) samples with OpenCV's bicubic kernel and pixel-centre alignment: the whole frame stretched to the tensor
@@ -363,30 +541,43 @@ def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width
     """
     if image.dtype != np.uint8 or image.ndim != 3:
         raise ValueError("image must be H x W x C uint8")
+    as_u8 = np.dtype(dtype) == np.uint8
+    if as_u8 and (tuple(value_range) != (0.0, 255.0) or out is not None):
+        raise ValueError("a uint8 tensor needs value_range (0, 255) and no `out`")
     img_h, img_w = image.shape[0], image.shape[1]
     roi = roi_in_pixels(rect, img_w, img_h)
     roi, padding = pad_roi(roi, tensor_width, tensor_height, keep_aspect_ratio)
     fwd = perspective_transform(roi, tensor_width, tensor_height)
     scale, offset = value_range_transform(*value_range)
-    if out is None:
-        out = np.empty((tensor_height, tensor_width, 3), dtype=np.float32)
     src = image if image.flags.c_contiguous else np.ascontiguousarray(image)
+    crop_u8 = None
     if interpolation == "cubic":
         crop_u8 = _cubic_crop(src, rect is None and not keep_aspect_ratio, fwd, tensor_width, tensor_height, border)
-        _u8_to_float_kernel(np.ascontiguousarray(crop_u8[:, :, :3]), scale, offset, out)
-    elif backend == "classic" and src.shape[2] == 3:
+    elif backend == "classic":
         minv = cv2.invert(fwd, flags=cv2.DECOMP_LU)[1]
-        _warp_classic_kernel(src, minv, border == "replicate", scale, offset, _NO_U8, out, False, True)
-    else:
-        if backend == "classic":
-            crop_u8 = warp_perspective_classic(src, fwd, tensor_width, tensor_height, border)
+        if _remap_is_classic():
+            crop_u8 = _warp_remap(src, minv, fwd, tensor_width, tensor_height, border)
+        elif as_u8 or src.shape[2] != 3:
+            crop_u8 = np.empty((tensor_height, tensor_width, src.shape[2]), dtype=np.uint8)
+            shape_only = np.empty((tensor_height, tensor_width, 0), dtype=np.float32)
+            _warp_classic_kernel(src, minv, border == "replicate", 1.0, 0.0, crop_u8, shape_only, True, False)
         else:
-            border_cv = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
-            crop_u8 = cv2.warpPerspective(src, fwd, (tensor_width, tensor_height), flags=cv2.INTER_LINEAR,
-                                          borderMode=border_cv, borderValue=(0, 0, 0, 0))
-        if crop_u8.shape[2] > 3:
+            if out is None:
+                out = np.empty((tensor_height, tensor_width, 3), dtype=np.float32)
+            _warp_classic_kernel(src, minv, border == "replicate", scale, offset, _NO_U8, out, False, True)
+    else:
+        border_cv = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
+        crop_u8 = cv2.warpPerspective(src, fwd, (tensor_width, tensor_height), flags=cv2.INTER_LINEAR,
+                                      borderMode=border_cv, borderValue=(0, 0, 0, 0))
+    if crop_u8 is not None:
+        if crop_u8.shape[2] != 3:
             crop_u8 = np.ascontiguousarray(crop_u8[:, :, :3])
-        _u8_to_float_kernel(crop_u8, scale, offset, out)
+        if as_u8:
+            out = crop_u8
+        else:
+            if out is None:
+                out = np.empty((tensor_height, tensor_width, 3), dtype=np.float32)
+            _u8_to_float_kernel(crop_u8, scale, offset, out)
     matrix = crop_matrix(roi, img_w, img_h)
     z_scale = float(_F32(roi.width) / _F32(img_w))
     return CropResult(tensor=out, padding=padding, matrix=matrix, roi=roi, z_scale=z_scale)

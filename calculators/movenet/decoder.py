@@ -59,7 +59,8 @@ class MoveNetDecoder(Calculator):
     Options = MoveNetDecoderOptions
 
     def open(self, ctx):
-        decode_movenet(np.zeros((17, 3), np.float32), np.eye(3))  # compile / load the kernel before frame 1
+        # compile / load the kernels before frame 1
+        pose_score(decode_movenet(np.zeros((17, 3), np.float32), np.eye(3)))
         model = ctx.side(self.MODEL) or self.options.model
         self._checked = False
         if model:

