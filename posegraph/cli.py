@@ -63,6 +63,18 @@ def _side_packets(args: argparse.Namespace, declared: list[str], media_flags: bo
     return side
 
 
+DEFAULT_WATCHDOG_S = 300.0  # a stuck node, not a slow model: minutes per frame is a hang on any machine
+
+
+def _watchdog(seconds: float):
+    """The run's watchdog: `--watchdog` seconds for any one process() call (0: no limit), generous limits for
+    open() and close(), so that a stuck node is named and the run fails instead of waiting forever."""
+    from .watchdog import Watchdog
+
+    defaults = Watchdog()
+    return Watchdog(defaults.open_s, seconds if seconds > 0 else None, defaults.close_s)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from . import run_media
     from .cli_progress import FinishedFrames, Progress
@@ -70,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     plan = run_media.plan_run(args)  # checks the media flags; live mode / watching rewrite the graph
     graph = Graph(plan.graph, search_paths=plan.search_paths, num_threads=args.threads,
-                  trace_path=args.profile or None)
+                  trace_path=args.profile or None, watchdog=_watchdog(args.watchdog))
     if graph.spec.input_streams and args.input and os.path.isfile(args.graph):
         # a graph file fed through its image input stream (MediaPipe's graph files); the shipped subgraphs are for
         # Python and get the usage error below
@@ -281,6 +293,9 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
                           "process() call (open it in Perfetto)")
     run.add_argument("--threads", type=int, help="worker threads (default: the graph's num_threads or cores)")
     run.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    run.add_argument("--watchdog", type=float, default=DEFAULT_WATCHDOG_S, metavar="SECONDS",
+                     help=f"fail the run, naming the node, when one process() call takes longer than this "
+                          f"(default {DEFAULT_WATCHDOG_S:g} s; 0 turns it off); open() and close() get 600 s")
     run.add_argument("--top", type=int, default=8, help="rows of the per-node timing table")
     run.add_argument("--dashboard", nargs="?", type=int, const=-1, default=None, metavar="PORT",
                      help="serve a live view on http://127.0.0.1:PORT/ while the graph runs (default port 8765, "

@@ -1,0 +1,33 @@
+"""`posegraph run --watchdog`: a node stuck in process() is named and the run fails instead of waiting forever."""
+
+from __future__ import annotations
+
+import time
+
+from posegraph.cli import main
+from posegraph.cli_report import EXIT_RUN
+
+from tests.runtime import calcs  # noqa: F401  (registers RtCountSource, RtSleep)
+
+GRAPH = """
+node { calculator: "RtCountSource" output_stream: "n"
+       options { [posegraph.CountOptions.ext] { count: 3 } } }
+node { name: "stuck" calculator: "RtSleep" input_stream: "n" output_stream: "out"
+       options { [posegraph.SleepOptions.ext] { seconds: %s } } }
+"""
+
+
+def test_watchdog_names_the_stuck_node_and_fails_the_run(tmp_path, capsys):
+    graph = tmp_path / "stuck.pbtxt"
+    graph.write_text(GRAPH % 5)
+    started = time.monotonic()
+    assert main(["run", str(graph), "--watchdog", "0.5"]) == EXIT_RUN
+    assert time.monotonic() - started < 4.5  # failed at the limit, not after the 5 s call returned
+    err = capsys.readouterr().err
+    assert "stuck" in err and "process" in err and "Traceback" not in err
+
+
+def test_watchdog_zero_is_off_and_a_slow_node_finishes(tmp_path, capsys):
+    graph = tmp_path / "slow.pbtxt"
+    graph.write_text(GRAPH % 0.2)
+    assert main(["run", str(graph), "--watchdog", "0"]) == 0
