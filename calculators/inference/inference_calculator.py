@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from posegraph import Calculator, Input, InputSidePacket, Output, calculator
+from posegraph import Calculator, Input, InputSidePacket, Output, OutputSidePacket, calculator
 
 from ...models import resolve_model
-from .openvino_model import PRECISIONS, OpenVinoModel
-from .tflite_model import ModelMismatchError, TfliteModel
+from .base import ModelMismatchError, ModelSpecs
+from .openvino_model import PRECISIONS
+from .specs import load_model, publish
 
 BACKENDS = ("tflite", "openvino")
 
@@ -91,6 +92,9 @@ class _InferenceBase(Calculator):
     MODEL = InputSidePacket[str]("MODEL", optional=True)
     # Overrides num_threads: lets an app size interpreter threads against the graph's worker threads.
     NUM_THREADS = InputSidePacket[int]("NUM_THREADS", optional=True)
+    # The model's tensors (names, shapes, dtypes, quantisation), whatever the backend; also published through
+    # calculators.inference.specs for the decoders and crops configured with the same model.
+    SPECS = OutputSidePacket[ModelSpecs]("SPECS", optional=True)
     Options = InferenceOptions
 
     def open(self, ctx):
@@ -101,11 +105,10 @@ class _InferenceBase(Calculator):
             raise ValueError(f"node '{self.name}': no model given (set options.model or the MODEL side packet)")
         path = resolve_model(model)
         _check_format(path, opts.backend)
-        if opts.backend == "openvino":
-            self.model = OpenVinoModel(path, num_threads=threads, device=opts.device,
-                                       precision=opts.precision)
-        else:
-            self.model = TfliteModel(path, num_threads=threads)
+        self.model = load_model(path, opts.backend, num_threads=threads, device=opts.device,
+                                precision=opts.precision)
+        publish(self.model.specs)
+        ctx.set_side(self.SPECS, self.model.specs)
         if opts.input_shapes or opts.output_shapes:
             try:
                 self.model.check_shapes([parse_shape(s) for s in opts.input_shapes] or None,

@@ -9,7 +9,8 @@ import numpy as np
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
 from ...models import resolve_model
-from ..inference.tflite_model import ModelMismatchError, TfliteModel
+from ..inference.base import ModelMismatchError
+from ..inference.specs import model_specs
 from ..types import NormalizedRect, Pose
 from .kernels import decode_movenet, pose_score
 
@@ -64,7 +65,7 @@ class MoveNetDecoder(Calculator):
         self._checked = False
         if model:
             path = resolve_model(model)
-            shapes = [tuple(t.shape) for t in TfliteModel(path).outputs]
+            shapes = [tuple(t.shape) for t in model_specs(path).outputs]
             check_outputs(self.name, shapes, f"the outputs of model {path}")
             self._checked = True
 

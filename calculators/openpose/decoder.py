@@ -9,7 +9,8 @@ import numpy as np
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
 from ...models import resolve_model
-from ..inference.tflite_model import ModelMismatchError, TfliteModel
+from ..inference.base import ModelMismatchError
+from ..inference.specs import model_specs
 from ..types import Pose
 from .kernels import NUM_PARTS, find_peaks, group_people, people_to_coco17
 
@@ -95,7 +96,7 @@ class OpenPoseDecoder(Calculator):
         self._checked = False
         if model:
             path = resolve_model(model)
-            check_shapes(self.name, [tuple(t.shape) for t in TfliteModel(path).outputs],
+            check_shapes(self.name, [tuple(t.shape) for t in model_specs(path).outputs],
                          f"the outputs of model {path}")
             self._checked = True
 

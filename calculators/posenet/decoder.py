@@ -10,7 +10,8 @@ import numpy as np
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
 from ...models import resolve_model
-from ..inference.tflite_model import ModelMismatchError, TfliteModel
+from ..inference.base import ModelMismatchError
+from ..inference.specs import model_specs
 from ..types import ImageFrame, Pose
 from .kernels import NUM_KEYPOINTS, decode_multi_pose, decode_single_pose, dequantize
 
@@ -111,7 +112,7 @@ class PoseNetDecoder(Calculator):
         model = ctx.side(self.MODEL) or opts.model
         if model:
             path = resolve_model(model)
-            outputs = TfliteModel(path).outputs
+            outputs = model_specs(path).outputs
             check_shapes(self.name, [tuple(t.shape) for t in outputs], f"the outputs of model {path}")
             self._quant = [(t.quant_scale, t.quant_zero_point) for t in outputs]
             self._checked = True
