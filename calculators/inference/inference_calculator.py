@@ -1,8 +1,7 @@
 """Inference: runs a model on a list of tensors, with a choice of runtime (TFLite / LiteRT or OpenVINO).
 
-One calculator, two names: ``InferenceCalculator`` (options ``posegraph.InferenceOptions``) and the original
-``TfliteInferenceCalculator`` (options ``posegraph.TfliteInferenceOptions``), which behave the same and both take
-the ``backend`` option ("tflite", the default, or "openvino"). The backend only changes which wrapper loads the
+``InferenceCalculator`` (options ``posegraph.InferenceOptions``) takes the ``backend`` option ("tflite", the
+default, or "openvino"); ``TfliteInferenceCalculator`` is its deprecated 0.1 name, kept for graphs that still use it. The backend only changes which wrapper loads the
 model; the contract (TENSORS list in, TENSORS list out, model outputs in order) is the same, so a graph swaps
 runtimes by changing one option.
 """
@@ -10,6 +9,7 @@ runtimes by changing one option.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,8 +84,8 @@ def _check_format(path: Path, backend: str) -> None:
 
 
 class _InferenceBase(Calculator):
-    """The shared implementation of InferenceCalculator and TfliteInferenceCalculator (registered separately so
-    that each name has its own options message)."""
+    """The implementation of InferenceCalculator (its deprecated name TfliteInferenceCalculator subclasses it only
+    to read the old options message)."""
 
     TENSORS_IN = Input("TENSORS")
     TENSORS_OUT = Output[list]("TENSORS")
@@ -130,19 +130,30 @@ class Inference(_InferenceBase):
     The MODEL side packet, when given, overrides the ``model`` option (e.g. to swap the lite landmark model for
     the full one). One interpreter / infer request per node; inference releases the GIL, so other nodes run
     meanwhile. ``backend: "openvino"`` needs the optional ``openvino`` package (pip install 'posegraph[openvino]').
+    SPECS (optional output side packet): the model's tensor specs, also published for decoders and crops.
     """
 
     Options = InferenceOptions
 
 
-@calculator("TfliteInferenceCalculator")
-class TfliteInference(_InferenceBase):
-    """TENSORS -> TENSORS through a TFLite model (the original name of InferenceCalculator; same options).
+_warned_deprecated = False
 
-    Kept so that existing graphs run unchanged; ``backend: "openvino"`` works here too.
-    """
+
+@calculator("TfliteInferenceCalculator")
+class TfliteInference(Inference):
+    """Deprecated: the 0.1 name of InferenceCalculator (options ``posegraph.TfliteInferenceOptions``, the same
+    fields). Graphs still written with it run unchanged and warn once per process (DeprecationWarning); write
+    ``calculator: "InferenceCalculator"`` with ``[posegraph.InferenceOptions.ext]`` instead."""
 
     Options = TfliteInferenceOptions
+
+    def open(self, ctx):
+        global _warned_deprecated
+        if not _warned_deprecated:
+            _warned_deprecated = True
+            warnings.warn("calculator 'TfliteInferenceCalculator' is deprecated: use 'InferenceCalculator' (options "
+                          "posegraph.InferenceOptions, the same fields)", DeprecationWarning, stacklevel=2)
+        super().open(ctx)
 
 
 __all__ = ["BACKENDS", "Inference", "InferenceOptions", "TfliteInference", "TfliteInferenceOptions", "parse_shape"]
