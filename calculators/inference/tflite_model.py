@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .base import (InputTensorError, ModelLoadError, ModelMismatchError, TensorModel, TensorSpec,  # noqa: F401
-                   expected_size_note, raise_on_mismatch, shape_matches)
+                   expected_size_note, shape_matches)
 
 __all__ = [
     "InputTensorError",
