@@ -75,9 +75,6 @@ class TrainingReport:
     def num_samples(self) -> int:
         return sum(self.samples_per_class.values())
 
-    def skipped_for(self, reason_start: str) -> list[SkippedSample]:
-        return [s for s in self.skipped if s.reason.startswith(reason_start)]
-
     def lines(self) -> list[str]:
         out = [f"{self.num_samples} samples ({self.topology or 'no poses'}) in {len(self.samples_per_class)} "
                f"class(es): " + ", ".join(f"{k} {v}" for k, v in self.samples_per_class.items())]

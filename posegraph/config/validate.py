@@ -36,7 +36,6 @@ HANDLERS = {"default": "default", "defaultinputstreamhandler": "default",
             "immediate": "immediate", "immediateinputstreamhandler": "immediate"}
 HANDLER_NAMES = "DefaultInputStreamHandler (default), ImmediateInputStreamHandler (immediate)"
 
-DEFAULT_MAX_QUEUE_SIZE = 100
 MAX_NUM_THREADS = 1024  # a graph file cannot ask for more worker threads than this (each costs a stack)
 
 
@@ -596,4 +595,4 @@ class Validator:
             source=SourceLocation(self.file), graph_type=self.top.type, config=self.expanded_config())
 
 
-__all__ = ["Validator", "types_compatible", "HANDLERS", "DEFAULT_MAX_QUEUE_SIZE"]
+__all__ = ["Validator", "types_compatible", "HANDLERS"]
