@@ -28,8 +28,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..io.images import ImageDecodeError, list_images, read_image
-from .knn import KnnPoseClassifier, PoseSampleSet
+from ..calculators.classify.knn import KnnPoseClassifier, PoseSampleSet
+from ..calculators.io.images import ImageDecodeError, list_images, read_image
 
 __all__ = ["Outlier", "SkippedSample", "TrainingReport", "collect_samples", "find_outliers", "register",
            "train_classifier"]
