@@ -13,10 +13,13 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from .base import ModelSpecs, TensorModel
 
-__all__ = ["load_model", "model_specs", "publish"]
+__all__ = ["OutputCheck", "load_model", "model_specs", "publish"]
 
 _published: dict[tuple[Path, int, int], ModelSpecs] = {}
 _lock = threading.Lock()
@@ -58,3 +61,34 @@ def model_specs(model: str | os.PathLike[str]) -> ModelSpecs:
     specs = load_model(path).specs
     with _lock:
         return _published.setdefault(key, specs)
+
+
+class OutputCheck:
+    """A decoder's check of the model outputs it decodes, done once: at open() against the model's specs when the
+    node is given the model, else on the first tensors it receives.
+
+    `check(shapes, what)` raises (naming the node and both shapes) when the shapes do not fit the decoder.
+    """
+
+    def __init__(self, check: Callable[[list[tuple[int, ...]], str], None]):
+        self._check = check
+        self.done = False
+        self.specs: ModelSpecs | None = None
+
+    def open(self, model: str | os.PathLike[str] | None) -> ModelSpecs | None:
+        """Check `model`'s outputs now (no model: nothing, the first tensors will be); return its specs."""
+        self.done = False
+        self.specs = None
+        if model:
+            self.specs = model_specs(model)
+            self._check([tuple(t.shape) for t in self.specs.outputs], f"the outputs of model {self.specs.path}")
+            self.done = True
+        return self.specs
+
+    def first_tensors(self, tensors: Sequence[Any]) -> bool:
+        """Check `tensors` unless the check is done; True when this call did it."""
+        if self.done:
+            return False
+        self._check([tuple(np.shape(t)) for t in tensors], "the input tensors")
+        self.done = True
+        return True
