@@ -7,7 +7,7 @@ Importing this package registers every built-in calculator; the runtime does so 
 from . import core  # noqa: F401
 from .detection import (detections_to_rois, letterbox_removal, non_max_suppression,  # noqa: F401
                         tensors_to_detections)
-from .inference import tflite_inference  # noqa: F401
+from .inference import inference_calculator  # noqa: F401
 from .io import landmarks_sink, mask_sink, media_source, video_sink  # noqa: F401
 from .landmarks import (landmark_projection, landmarks_to_roi, model_complexity, pose_result,  # noqa: F401
                         smoothing_calculator, tensors_to_landmarks)

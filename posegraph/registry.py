@@ -8,7 +8,6 @@ third-party package would (see ``pyproject.toml``), so a plugin is never second-
 from __future__ import annotations
 
 import difflib
-import importlib
 import threading
 import warnings
 from importlib.metadata import entry_points
@@ -71,11 +70,6 @@ def load_plugins() -> None:
             except Exception as exc:  # noqa: BLE001 - a plugin must not break the runtime
                 _plugin_errors[ep.value] = f"{type(exc).__name__}: {exc}"
                 warnings.warn(f"posegraph: could not load calculator plugin {ep.value!r}: {exc}", stacklevel=2)
-
-
-def import_module(module: str) -> None:
-    """Import a module so its ``@calculator`` classes register (graph files may list extra modules)."""
-    importlib.import_module(module)
 
 
 def get(name: str) -> type[Calculator]:

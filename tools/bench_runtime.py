@@ -12,28 +12,10 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from posegraph import Calculator, Graph, Input, Output, calculator
-
-
-@dataclass
-class BenchSleepOptions:
-    seconds: float = 0.005
-
-
-@calculator("BenchSleep")
-class BenchSleep(Calculator):
-    """Sleeps (the GIL is released, as in inference or OpenCV work) then forwards its input."""
-
-    IN = Input("")
-    OUT = Output("")
-    Options = BenchSleepOptions
-
-    def process(self, ctx):
-        time.sleep(self.options.seconds)
-        ctx.send(self.OUT, ctx[self.IN])
+import posegraph.testing  # noqa: F401  (DelayCalculator: sleeps, GIL released, as in inference)
+from posegraph import Graph
 
 
 def chain_text(hops: int) -> str:
@@ -60,8 +42,10 @@ node { calculator: 'MergeCalculator' input_stream: 'in' input_stream: 'prev' out
 
 PARALLEL = """
 input_stream: 'in'  output_stream: 'out'
-node { calculator: 'BenchSleep' input_stream: 'in' output_stream: 'a' }
-node { calculator: 'BenchSleep' input_stream: 'in' output_stream: 'b' }
+node { calculator: 'DelayCalculator' input_stream: 'in' output_stream: 'a'
+       options { [posegraph.DelayOptions.ext] { ms: 5 } } }
+node { calculator: 'DelayCalculator' input_stream: 'in' output_stream: 'b'
+       options { [posegraph.DelayOptions.ext] { ms: 5 } } }
 node { calculator: 'MergeCalculator' input_stream: 'a' input_stream: 'b' output_stream: 'out' }
 """
 

@@ -18,65 +18,21 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
-from posegraph import STOP, Calculator, Graph, Input, Output, calculator
+import posegraph.testing  # noqa: F401  (CountSourceCalculator, DelayCalculator with busy_us)
+from posegraph import Graph
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-@dataclass
-class BenchVizSourceOptions:
-    seconds: float = 2.0
-
-
-@calculator("BenchVizSource")
-class BenchVizSource(Calculator):
-    """Emits integers as fast as the graph takes them, for `seconds`."""
-
-    OUT = Output[int]("")
-    Options = BenchVizSourceOptions
-
-    def open(self, ctx):
-        self.i = 0
-        self.stop_at = time.perf_counter() + self.options.seconds
-
-    def process(self, ctx):
-        if time.perf_counter() >= self.stop_at:
-            return STOP
-        ctx.send(self.OUT, self.i, timestamp=self.i)
-        self.i += 1
-
-
-@dataclass
-class BenchVizBusyOptions:
-    us: float = 300.0
-
-
-@calculator("BenchVizBusy")
-class BenchVizBusy(Calculator):
-    """Spins in Python for `us` microseconds holding the GIL: the worst case for anything else in the process."""
-
-    IN = Input("")
-    OUT = Output("")
-    Options = BenchVizBusyOptions
-
-    def process(self, ctx):
-        end = time.perf_counter() + self.options.us / 1e6
-        x = 0
-        while time.perf_counter() < end:
-            x += 1
-        ctx.send(self.OUT, ctx[self.IN])
-
-
 def busy_graph(seconds: float) -> str:
     stages = "".join(
-        f"node {{ calculator: 'BenchVizBusy' name: 'stage{i}' input_stream: 's{i}' output_stream: 's{i + 1}' "
-        f"options {{ [posegraph.BenchVizBusyOptions.ext] {{ us: {150 + 100 * i} }} }} }}\n" for i in range(4))
+        f"node {{ calculator: 'DelayCalculator' name: 'stage{i}' input_stream: 's{i}' output_stream: 's{i + 1}' "
+        f"options {{ [posegraph.DelayOptions.ext] {{ busy_us: {150 + 100 * i} }} }} }}\n" for i in range(4))
     return (f"output_stream: 's4'\nmax_queue_size: 20\n"
-            f"node {{ calculator: 'BenchVizSource' name: 'source' output_stream: 's0' "
-            f"options {{ [posegraph.BenchVizSourceOptions.ext] {{ seconds: {seconds} }} }} }}\n{stages}")
+            f"node {{ calculator: 'CountSourceCalculator' name: 'source' output_stream: 's0' "
+            f"options {{ [posegraph.CountSourceOptions.ext] {{ seconds: {seconds} }} }} }}\n{stages}")
 
 
 def run_once(text: str, dashboard: bool, poll_s: float, use_browser: bool) -> float:

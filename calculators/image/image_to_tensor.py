@@ -11,7 +11,8 @@ import numpy as np
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
 from ...models import resolve_model
-from ..inference.tflite_model import ModelMismatchError, TfliteModel
+from ..inference.base import ModelMismatchError
+from ..inference.specs import model_specs
 from ..types import ImageFrame, LetterboxPadding, NormalizedRect
 from .transforms import image_to_tensor, warm_up
 
@@ -61,7 +62,7 @@ class ImageToTensorOptions:
 def sized_for_model(options: ImageToTensorOptions, model: str, node: str) -> ImageToTensorOptions:
     """`options` with the tensor size and type of `model`'s first input."""
     path = resolve_model(model)
-    spec = TfliteModel(path).inputs[0]
+    spec = model_specs(path).inputs[0]
     shape = tuple(spec.shape)
     if len(shape) != 4 or shape[0] != 1 or shape[3] != 3 or spec.dtype not in (np.uint8, np.float32):
         raise ModelMismatchError(f"node '{node}': model {path} input {spec.name!r} is {list(shape)} {spec.dtype}; "

@@ -1,8 +1,7 @@
 """Inference: runs a model on a list of tensors, with a choice of runtime (TFLite / LiteRT or OpenVINO).
 
-One calculator, two names: ``InferenceCalculator`` (options ``posegraph.InferenceOptions``) and the original
-``TfliteInferenceCalculator`` (options ``posegraph.TfliteInferenceOptions``), which behave the same and both take
-the ``backend`` option ("tflite", the default, or "openvino"). The backend only changes which wrapper loads the
+``InferenceCalculator`` (options ``posegraph.InferenceOptions``) takes the ``backend`` option ("tflite", the
+default, or "openvino"); ``TfliteInferenceCalculator`` is its deprecated 0.1 name, kept for graphs that still use it. The backend only changes which wrapper loads the
 model; the contract (TENSORS list in, TENSORS list out, model outputs in order) is the same, so a graph swaps
 runtimes by changing one option.
 """
@@ -10,16 +9,18 @@ runtimes by changing one option.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from posegraph import Calculator, Input, InputSidePacket, Output, calculator
+from posegraph import Calculator, Input, InputSidePacket, Output, OutputSidePacket, calculator
 
 from ...models import resolve_model
-from .openvino_model import PRECISIONS, OpenVinoModel
-from .tflite_model import ModelMismatchError, TfliteModel
+from .base import ModelMismatchError, ModelSpecs
+from .openvino_model import PRECISIONS
+from .specs import load_model, publish
 
 BACKENDS = ("tflite", "openvino")
 
@@ -83,14 +84,17 @@ def _check_format(path: Path, backend: str) -> None:
 
 
 class _InferenceBase(Calculator):
-    """The shared implementation of InferenceCalculator and TfliteInferenceCalculator (registered separately so
-    that each name has its own options message)."""
+    """The implementation of InferenceCalculator (its deprecated name TfliteInferenceCalculator subclasses it only
+    to read the old options message)."""
 
     TENSORS_IN = Input("TENSORS")
     TENSORS_OUT = Output[list]("TENSORS")
     MODEL = InputSidePacket[str]("MODEL", optional=True)
     # Overrides num_threads: lets an app size interpreter threads against the graph's worker threads.
     NUM_THREADS = InputSidePacket[int]("NUM_THREADS", optional=True)
+    # The model's tensors (names, shapes, dtypes, quantisation), whatever the backend; also published through
+    # calculators.inference.specs for the decoders and crops configured with the same model.
+    SPECS = OutputSidePacket[ModelSpecs]("SPECS", optional=True)
     Options = InferenceOptions
 
     def open(self, ctx):
@@ -101,11 +105,10 @@ class _InferenceBase(Calculator):
             raise ValueError(f"node '{self.name}': no model given (set options.model or the MODEL side packet)")
         path = resolve_model(model)
         _check_format(path, opts.backend)
-        if opts.backend == "openvino":
-            self.model = OpenVinoModel(path, num_threads=threads, device=opts.device,
-                                       precision=opts.precision)
-        else:
-            self.model = TfliteModel(path, num_threads=threads)
+        self.model = load_model(path, opts.backend, num_threads=threads, device=opts.device,
+                                precision=opts.precision)
+        publish(self.model.specs)
+        ctx.set_side(self.SPECS, self.model.specs)
         if opts.input_shapes or opts.output_shapes:
             try:
                 self.model.check_shapes([parse_shape(s) for s in opts.input_shapes] or None,
@@ -127,19 +130,30 @@ class Inference(_InferenceBase):
     The MODEL side packet, when given, overrides the ``model`` option (e.g. to swap the lite landmark model for
     the full one). One interpreter / infer request per node; inference releases the GIL, so other nodes run
     meanwhile. ``backend: "openvino"`` needs the optional ``openvino`` package (pip install 'posegraph[openvino]').
+    SPECS (optional output side packet): the model's tensor specs, also published for decoders and crops.
     """
 
     Options = InferenceOptions
 
 
-@calculator("TfliteInferenceCalculator")
-class TfliteInference(_InferenceBase):
-    """TENSORS -> TENSORS through a TFLite model (the original name of InferenceCalculator; same options).
+_warned_deprecated = False
 
-    Kept so that existing graphs run unchanged; ``backend: "openvino"`` works here too.
-    """
+
+@calculator("TfliteInferenceCalculator")
+class TfliteInference(Inference):
+    """Deprecated: the 0.1 name of InferenceCalculator (options ``posegraph.TfliteInferenceOptions``, the same
+    fields). Graphs still written with it run unchanged and warn once per process (DeprecationWarning); write
+    ``calculator: "InferenceCalculator"`` with ``[posegraph.InferenceOptions.ext]`` instead."""
 
     Options = TfliteInferenceOptions
+
+    def open(self, ctx):
+        global _warned_deprecated
+        if not _warned_deprecated:
+            _warned_deprecated = True
+            warnings.warn("calculator 'TfliteInferenceCalculator' is deprecated: use 'InferenceCalculator' (options "
+                          "posegraph.InferenceOptions, the same fields)", DeprecationWarning, stacklevel=2)
+        super().open(ctx)
 
 
 __all__ = ["BACKENDS", "Inference", "InferenceOptions", "TfliteInference", "TfliteInferenceOptions", "parse_shape"]

@@ -17,14 +17,12 @@ Inference runs with the GIL released. One infer request per instance: use an ins
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .tflite_model import (InputTensorError, ModelLoadError, TensorModel, TensorSpec, _expected_size_note,
-                           _shape_matches)
+from .base import InputTensorError, ModelLoadError, TensorModel, TensorSpec, expected_size_note, shape_matches
 
 __all__ = ["OpenVinoMissingError", "OpenVinoModel", "PRECISIONS", "import_openvino"]
 
@@ -149,7 +147,7 @@ class OpenVinoModel(TensorModel):
             model = core.read_model(str(self.path), str(weights))
         except Exception as exc:  # openvino raises RuntimeError subclasses with long C++ traces
             raise ModelLoadError(f"OpenVINO model {self.path} cannot be read: {_first_line(exc)}."
-                                 f"{_expected_size_note(self.path)}", self.path) from exc
+                                 f"{expected_size_note(self.path)}", self.path) from exc
         config: dict[str, Any] = {"INFERENCE_NUM_THREADS": num_threads, "NUM_STREAMS": 1,
                                   "PERFORMANCE_HINT": "LATENCY"}
         if device.upper().startswith("CPU"):
@@ -165,7 +163,7 @@ class OpenVinoModel(TensorModel):
         self._inputs = [_spec_from_port(p, i) for i, p in enumerate(self._compiled.inputs)]
         self._outputs = [_spec_from_port(p, i) for i, p in enumerate(self._compiled.outputs)]
         self._request = self._compiled.create_infer_request()
-        self._lock = threading.Lock()
+        self._lock_init()
 
     def __repr__(self) -> str:
         ins = ", ".join(t.describe() for t in self._inputs)
@@ -173,32 +171,18 @@ class OpenVinoModel(TensorModel):
         return (f"OpenVinoModel({str(self.path)!r}, runtime={self.runtime}, device={self.device}, "
                 f"precision={self.precision or 'default'}, inputs=[{ins}], outputs=[{outs}])")
 
-    def _check_input(self, spec: TensorSpec, array: np.ndarray, position: int) -> None:
+    def _check_input(self, spec: TensorSpec, array: np.ndarray, position: int) -> bool:
         where = self._check_dtype(spec, array, position)
-        if not _shape_matches(spec.shape, tuple(array.shape)):
+        if not shape_matches(spec.shape, tuple(array.shape)):
             raise InputTensorError(f"{where} expects shape {list(spec.shape)} ({spec.dtype}), got "
                                    f"{list(array.shape)}")
+        return False  # dynamic dimensions need no resize: the infer request reshapes itself
 
-    def run(self, *arrays: np.ndarray) -> list[np.ndarray]:
-        """Run the model on one array per input (in input order); return one new array per output."""
-        if len(arrays) != len(self._inputs):
-            described = "; ".join(t.describe() for t in self._inputs)
-            raise InputTensorError(f"OpenVinoModel {self.path.name} has {len(self._inputs)} input(s) ({described}), "
-                                   f"got {len(arrays)} array(s)")
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError(f"OpenVinoModel {self.path.name} is already running on another thread; create one "
-                               "OpenVinoModel per thread")
-        try:
-            prepared = [np.ascontiguousarray(a) for a in arrays]
-            for i, (spec, array) in enumerate(zip(self._inputs, prepared)):
-                self._check_input(spec, array, i)
-            # share_inputs: no copy of our (contiguous, checked) arrays; outputs are copied (share_outputs False),
-            # so they stay valid after the next call.
-            results = self._request.infer(prepared, share_inputs=True, share_outputs=False)
-            return [np.asarray(results[port]) for port in self._compiled.outputs]
-        finally:
-            self._lock.release()
-
+    def _invoke(self, arrays: list[np.ndarray], resize: list[bool]) -> list[np.ndarray]:
+        # share_inputs: no copy of our (contiguous, checked) arrays; outputs are copied (share_outputs False),
+        # so they stay valid after the next call.
+        results = self._request.infer(arrays, share_inputs=True, share_outputs=False)
+        return [np.asarray(results[port]) for port in self._compiled.outputs]
 
 
 def _first_line(exc: BaseException) -> str:

@@ -16,12 +16,13 @@ Give each worker thread its own `TfliteModel`.
 from __future__ import annotations
 
 import os
-import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, Sequence
+from typing import Any, Literal
 
 import numpy as np
+
+from .base import (InputTensorError, ModelLoadError, ModelMismatchError, TensorModel, TensorSpec,  # noqa: F401
+                   expected_size_note, shape_matches)
 
 __all__ = [
     "InputTensorError",
@@ -38,55 +39,6 @@ _TFLITE_IDENTIFIER = b"TFL3"
 
 class TfliteRuntimeMissingError(ImportError):
     """Neither ai-edge-litert nor tflite-runtime can be imported."""
-
-
-class ModelLoadError(ValueError):
-    """A model file is missing, empty, truncated, not a TFLite model, or needs something the runtime lacks."""
-
-    def __init__(self, message: str, path: Path):
-        super().__init__(message)
-        self.path = path
-
-
-class ModelMismatchError(ValueError):
-    """The model's tensors differ from what the caller (or the manifest) expects."""
-
-
-class InputTensorError(ValueError):
-    """An array passed to `run()` does not fit the model input it is meant for."""
-
-
-@dataclass(frozen=True, slots=True)
-class TensorSpec:
-    """One input or output tensor as the interpreter reports it.
-
-    `shape` is the allocated shape; `shape_signature` keeps -1 for dimensions the model leaves dynamic.
-    `quant_scale == 0` means the tensor is not quantised.
-    """
-
-    name: str
-    index: int
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    quant_scale: float = 0.0
-    quant_zero_point: int = 0
-    shape_signature: tuple[int, ...] = ()
-
-    @property
-    def quantized(self) -> bool:
-        return self.quant_scale != 0.0
-
-    def describe(self) -> str:
-        quant = f" quant({self.quant_scale:g}, {self.quant_zero_point})" if self.quantized else ""
-        return f"{self.name!r} {list(self.shape)} {self.dtype}{quant}"
-
-
-class _HasShape(Protocol):
-    @property
-    def shape(self) -> Sequence[int]: ...
-
-
-ShapeLike = Sequence[int] | _HasShape
 
 
 def _interpreter_class(runtime: Runtime | None) -> tuple[type, str]:
@@ -132,21 +84,6 @@ def _sniff(path: Path) -> bytes:
     return head
 
 
-def _expected_size_note(path: Path) -> str:
-    """A hint when the manifest knows this file name and its size differs (the usual sign of truncation)."""
-    try:
-        from ...models.manifest import find_spec
-    except ImportError:  # used outside the posegraph package
-        return ""
-    spec = find_spec(path.name)
-    if spec is None:
-        return ""
-    actual = path.stat().st_size
-    if actual != spec.size:
-        return f" The manifest entry {spec.name!r} expects {spec.size} bytes but the file has {actual}: truncated?"
-    return ""
-
-
 def _spec_from_detail(detail: dict[str, Any]) -> TensorSpec:
     scale, zero_point = detail.get("quantization", (0.0, 0))
     signature = detail.get("shape_signature")
@@ -159,53 +96,6 @@ def _spec_from_detail(detail: dict[str, Any]) -> TensorSpec:
         quant_zero_point=int(zero_point),
         shape_signature=tuple(int(d) for d in (signature if signature is not None else detail["shape"])),
     )
-
-
-def _shape_of(item: ShapeLike) -> tuple[int, ...]:
-    shape = getattr(item, "shape", item)
-    return tuple(int(d) for d in shape)
-
-
-def _shape_matches(expected: tuple[int, ...], actual: tuple[int, ...]) -> bool:
-    return len(expected) == len(actual) and all(e == -1 or e == a for e, a in zip(expected, actual))
-
-
-class TensorModel:
-    """What every inference backend shares: its tensor specs, and checks of arrays and shapes against them.
-
-    Subclasses set `path`, `_inputs` and `_outputs` when they load, and say what they are in `KIND`.
-    """
-
-    KIND = "model"
-    path: Path
-    _inputs: list[TensorSpec]
-    _outputs: list[TensorSpec]
-
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return list(self._inputs)
-
-    @property
-    def outputs(self) -> list[TensorSpec]:
-        return list(self._outputs)
-
-    def _check_dtype(self, spec: TensorSpec, array: np.ndarray, position: int) -> str:
-        """Raise unless `array` has the input's dtype; returns how to name the input in further errors."""
-        where = f"{type(self).__name__} {self.path.name}: input {position} {spec.name!r}"
-        if array.dtype != spec.dtype:
-            raise InputTensorError(f"{where} expects dtype {spec.dtype}, got {array.dtype} (shape "
-                                   f"{list(array.shape)}); convert with .astype(np.{spec.dtype})")
-        return where
-
-    def check_shapes(self, expected_inputs: Sequence[ShapeLike] | None = None,
-                     expected_outputs: Sequence[ShapeLike] | None = None) -> None:
-        """Raise ModelMismatchError listing every difference from the expected tensor shapes.
-
-        Each expected entry is a shape (sequence of ints, -1 matches any size) or an object with `.shape` (and
-        optionally `.dtype`, `.name`), such as a manifest `TensorInfo`. None skips that side.
-        """
-        raise_on_mismatch(f"{self.KIND} {self.path}", expected_inputs, expected_outputs, self._inputs,
-                          self._outputs)
 
 
 class TfliteModel(TensorModel):
@@ -230,7 +120,7 @@ class TfliteModel(TensorModel):
             self._interpreter = interpreter_class(model_path=str(self.path), num_threads=num_threads)
         except ValueError as exc:
             raise ModelLoadError(f"TFLite model {self.path} ({self.path.stat().st_size} bytes) cannot be loaded by "
-                                 f"{self.runtime}: {exc}.{_expected_size_note(self.path)}", self.path) from exc
+                                 f"{self.runtime}: {exc}.{expected_size_note(self.path)}", self.path) from exc
         except (ImportError, AttributeError) as exc:  # tflite-runtime built for numpy 1 under numpy 2
             raise TfliteRuntimeMissingError(
                 f"{self.runtime} is installed but cannot create an interpreter ({exc}); tflite-runtime needs "
@@ -245,7 +135,7 @@ class TfliteModel(TensorModel):
             raise ModelLoadError(f"TFLite model {self.path} loaded but its tensors cannot be allocated by "
                                  f"{self.runtime}: {message}{hint}", self.path) from exc
         self._refresh_specs()
-        self._lock = threading.Lock()
+        self._lock_init()
 
     def _refresh_specs(self) -> None:
         self._inputs = [_spec_from_detail(d) for d in self._interpreter.get_input_details()]
@@ -262,65 +152,21 @@ class TfliteModel(TensorModel):
         actual = tuple(array.shape)
         if actual == spec.shape:
             return False
-        if -1 in spec.shape_signature and _shape_matches(spec.shape_signature, actual):
+        if -1 in spec.shape_signature and shape_matches(spec.shape_signature, actual):
             return True
         expected = list(spec.shape_signature) if -1 in spec.shape_signature else list(spec.shape)
         raise InputTensorError(f"{where} expects shape {expected} ({spec.dtype}), got {list(actual)}")
 
-    def run(self, *arrays: np.ndarray) -> list[np.ndarray]:
-        """Run the model on one array per input (in input order); return one new array per output.
-
-        Dtypes must match exactly (no silent casts); shapes must match, except dimensions the model declares
-        dynamic (-1 in `shape_signature`), which are resized on demand.
-        """
-        if len(arrays) != len(self._inputs):
-            described = "; ".join(t.describe() for t in self._inputs)
-            raise InputTensorError(f"TfliteModel {self.path.name} has {len(self._inputs)} input(s) ({described}), "
-                                   f"got {len(arrays)} array(s)")
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError(f"TfliteModel {self.path.name} is already running on another thread; an interpreter "
-                               "must not be used concurrently: create one TfliteModel per thread")
-        try:
-            prepared = [np.ascontiguousarray(a) if isinstance(a, np.ndarray) else np.asarray(a) for a in arrays]
-            resize = [self._check_input(spec, a, i) for i, (spec, a) in enumerate(zip(self._inputs, prepared))]
-            if any(resize):
-                for spec, array, needed in zip(self._inputs, prepared, resize):
-                    if needed:
-                        self._interpreter.resize_tensor_input(spec.index, list(array.shape), strict=True)
-                self._interpreter.allocate_tensors()
-                self._refresh_specs()
-            for spec, array in zip(self._inputs, prepared):
-                self._interpreter.set_tensor(spec.index, array)
-            self._interpreter.invoke()
-            # get_tensor() returns a copy (unlike tensor()), so results stay valid after the next invoke().
-            return [self._interpreter.get_tensor(spec.index) for spec in self._outputs]
-        finally:
-            self._lock.release()
-
-
-
-def raise_on_mismatch(model: str, expected_inputs: Sequence[ShapeLike] | None,
-                      expected_outputs: Sequence[ShapeLike] | None, inputs: Sequence[TensorSpec],
-                      outputs: Sequence[TensorSpec]) -> None:
-    """ModelMismatchError listing every difference between a model's tensors and the expected ones (any backend)."""
-    problems: list[str] = []
-    for side, expected, actual in (("input", expected_inputs, inputs), ("output", expected_outputs, outputs)):
-        if expected is None:
-            continue
-        expected = list(expected)
-        if len(expected) != len(actual):
-            problems.append(f"{len(expected)} {side}(s) expected, the model has {len(actual)}: "
-                            f"expected {[list(_shape_of(e)) for e in expected]}, "
-                            f"actual {[list(t.shape) for t in actual]}")
-            continue
-        for i, (want, have) in enumerate(zip(expected, actual)):
-            want_shape = _shape_of(want)
-            if not _shape_matches(want_shape, have.shape):
-                problems.append(f"{side} {i} {have.name!r}: expected shape {list(want_shape)}, "
-                                f"actual {list(have.shape)}")
-            want_dtype = getattr(want, "dtype", None)
-            if want_dtype is not None and np.dtype(want_dtype) != have.dtype:
-                problems.append(f"{side} {i} {have.name!r}: expected dtype {np.dtype(want_dtype)}, "
-                                f"actual {have.dtype}")
-    if problems:
-        raise ModelMismatchError(f"{model} does not match the expected tensors:\n  - " + "\n  - ".join(problems))
+    def _invoke(self, arrays: list[np.ndarray], resize: list[bool]) -> list[np.ndarray]:
+        """Resize dynamic inputs when needed, then set, invoke and read back (get_tensor() copies)."""
+        if any(resize):
+            for spec, array, needed in zip(self._inputs, arrays, resize):
+                if needed:
+                    self._interpreter.resize_tensor_input(spec.index, list(array.shape), strict=True)
+            self._interpreter.allocate_tensors()
+            self._refresh_specs()
+        for spec, array in zip(self._inputs, arrays):
+            self._interpreter.set_tensor(spec.index, array)
+        self._interpreter.invoke()
+        # get_tensor() returns a copy (unlike tensor()), so results stay valid after the next invoke().
+        return [self._interpreter.get_tensor(spec.index) for spec in self._outputs]

@@ -8,8 +8,8 @@ import numpy as np
 
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
-from ...models import resolve_model
-from ..inference.tflite_model import ModelMismatchError, TfliteModel
+from ..inference.base import ModelMismatchError
+from ..inference.specs import OutputCheck
 from ..types import NormalizedRect, Pose
 from .kernels import decode_movenet, pose_score
 
@@ -61,19 +61,12 @@ class MoveNetDecoder(Calculator):
     def open(self, ctx):
         # compile / load the kernels before frame 1
         pose_score(decode_movenet(np.zeros((17, 3), np.float32), np.eye(3)))
-        model = ctx.side(self.MODEL) or self.options.model
-        self._checked = False
-        if model:
-            path = resolve_model(model)
-            shapes = [tuple(t.shape) for t in TfliteModel(path).outputs]
-            check_outputs(self.name, shapes, f"the outputs of model {path}")
-            self._checked = True
+        self._outputs = OutputCheck(lambda shapes, what: check_outputs(self.name, shapes, what))
+        self._outputs.open(ctx.side(self.MODEL) or self.options.model)
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS]
-        if not self._checked:
-            check_outputs(self.name, [tuple(np.shape(t)) for t in tensors], "the input tensors")
-            self._checked = True
+        self._outputs.first_tensors(tensors)
         raw = np.asarray(tensors[0], dtype=np.float32).reshape(-1, 3)
         matrix = np.asarray(ctx[self.MATRIX], dtype=np.float64)
         landmarks = decode_movenet(raw, matrix)

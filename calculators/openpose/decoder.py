@@ -8,8 +8,8 @@ import numpy as np
 
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
-from ...models import resolve_model
-from ..inference.tflite_model import ModelMismatchError, TfliteModel
+from ..inference.base import ModelMismatchError
+from ..inference.specs import OutputCheck
 from ..types import Pose
 from .kernels import NUM_PARTS, find_peaks, group_people, people_to_coco17
 
@@ -91,19 +91,12 @@ class OpenPoseDecoder(Calculator):
         parts, _ = group_people(peaks, np.ascontiguousarray(warm[:, :, _HEATMAPS:]), o.paf_steps, o.min_vec_score,
                                 o.min_hit_ratio, o.min_parts, o.min_person_score)
         people_to_coco17(peaks, parts, 2, 2)
-        model = ctx.side(self.MODEL) or self.options.model
-        self._checked = False
-        if model:
-            path = resolve_model(model)
-            check_shapes(self.name, [tuple(t.shape) for t in TfliteModel(path).outputs],
-                         f"the outputs of model {path}")
-            self._checked = True
+        self._outputs = OutputCheck(lambda shapes, what: check_shapes(self.name, shapes, what))
+        self._outputs.open(ctx.side(self.MODEL) or self.options.model)
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS]
-        if not self._checked:
-            check_shapes(self.name, [tuple(np.shape(t)) for t in tensors], "the input tensors")
-            self._checked = True
+        self._outputs.first_tensors(tensors)
         out = np.asarray(tensors[0], dtype=np.float32)[0]
         heatmaps = np.ascontiguousarray(out[:, :, :_HEATMAPS])
         pafs = np.ascontiguousarray(out[:, :, _HEATMAPS:])

@@ -9,8 +9,8 @@ import numpy as np
 
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
-from ...models import resolve_model
-from ..inference.tflite_model import ModelMismatchError, TfliteModel
+from ..inference.base import ModelMismatchError
+from ..inference.specs import OutputCheck
 from ..types import ImageFrame, Pose
 from .kernels import NUM_KEYPOINTS, decode_multi_pose, decode_single_pose, dequantize
 
@@ -107,25 +107,19 @@ class PoseNetDecoder(Calculator):
         _warm_up()
         opts = self.options
         self._quant = list(zip(opts.quant_scales, opts.quant_zero_points)) or [(0.0, 0)] * 3
-        self._checked = False
-        model = ctx.side(self.MODEL) or opts.model
-        if model:
-            path = resolve_model(model)
-            outputs = TfliteModel(path).outputs
-            check_shapes(self.name, [tuple(t.shape) for t in outputs], f"the outputs of model {path}")
-            self._quant = [(t.quant_scale, t.quant_zero_point) for t in outputs]
-            self._checked = True
+        self._outputs = OutputCheck(lambda shapes, what: check_shapes(self.name, shapes, what))
+        specs = self._outputs.open(ctx.side(self.MODEL) or opts.model)
+        if specs is not None:
+            self._quant = [(t.quant_scale, t.quant_zero_point) for t in specs.outputs]
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS]
-        if not self._checked:
-            check_shapes(self.name, [tuple(np.shape(t)) for t in tensors], "the input tensors")
+        if self._outputs.first_tensors(tensors):
             for t, (scale, _), name in zip(tensors, self._quant, _NAMES):
                 if np.issubdtype(np.asarray(t).dtype, np.integer) and scale == 0.0:
                     raise ValueError(f"node '{self.name}': the {name} tensor is {np.asarray(t).dtype} (quantised) "
                                      "but no quantisation is known: set the model option or MODEL side packet, or "
                                      "quant_scales and quant_zero_points")
-            self._checked = True
         opts = self.options
         used = 2 if opts.mode is PoseNetMode.SINGLE else 3  # single pose never reads the displacements
         maps = [dequantize(np.asarray(t)[0], scale, zero) for t, (scale, zero) in zip(tensors[:used], self._quant)]

@@ -22,7 +22,7 @@ class TrackedRoiToRect(Calculator):
 
 
 @calculator("TrackedPersonCalculator")
-class TrackedPersonCollect(Calculator):
+class TrackedPersonCalculator(Calculator):
     """One loop item's result: TRACK + what the landmark subgraph found for it -> PERSON (a TrackedPerson).
 
     Emitted for every TRACK, also when the landmarks are absent (presence below threshold), so that the tracker

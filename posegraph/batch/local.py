@@ -234,9 +234,6 @@ class LocalEngine(Engine):
             if not slot.dead:
                 slot.conn.close()
 
-    def worker_pids(self) -> list[int]:
-        return [slot.process.pid for slot in self._slots if not slot.dead]
-
 
 def default_local_workers() -> int:
     try:

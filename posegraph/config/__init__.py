@@ -29,6 +29,7 @@ from ..errors import ConfigIssue, GraphConfigError
 from . import options as _options
 from .expand import Expander
 from .finder import find_graph_file, is_file
+from .inspect import GraphInspection, inspect_graph
 from .model import (ExecutorSpec, NodeSpec, PortBinding, ProfilerSpec, SourceLocation, StreamRef,
                     ValidatedGraph)
 from .options import OptionsTypeError, options_message_class
@@ -114,7 +115,8 @@ def load_graph(source: GraphSource, *, search_paths: Iterable[str | os.PathLike]
 
 
 __all__ = [
-    "load_graph", "parse_graph_text", "find_graph_file", "options_message_class", "types_compatible",
+    "load_graph", "inspect_graph", "GraphInspection", "parse_graph_text", "find_graph_file", "options_message_class",
+    "types_compatible",
     "CalculatorGraphConfig", "CalculatorOptions", "SourceMap", "OptionsTypeError",
     "ValidatedGraph", "NodeSpec", "PortBinding", "StreamRef", "SourceLocation", "ExecutorSpec", "ProfilerSpec",
     "GraphConfigError", "ConfigIssue",

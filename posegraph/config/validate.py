@@ -37,7 +37,6 @@ PORT_KINDS = {"input_stream": Input, "output_stream": Output, "input_side_packet
 from ..stream_handlers import ALIASES as HANDLERS  # noqa: E402
 from ..stream_handlers import NAMES as HANDLER_NAMES  # noqa: E402
 
-DEFAULT_MAX_QUEUE_SIZE = 100
 MAX_NUM_THREADS = 1024  # a graph file cannot ask for more worker threads than this (each costs a stack)
 
 
@@ -625,4 +624,4 @@ class Validator:
             source=SourceLocation(self.file), graph_type=self.top.type, config=self.expanded_config())
 
 
-__all__ = ["Validator", "types_compatible", "HANDLERS", "DEFAULT_MAX_QUEUE_SIZE"]
+__all__ = ["Validator", "types_compatible", "HANDLERS"]

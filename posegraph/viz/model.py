@@ -363,66 +363,31 @@ def build_model(source: Any, *, search_paths: Iterable[str | os.PathLike] = (),
 
     Raises GraphConfigError only when there is no graph text at all (no such file or graph name, unreadable).
     """
-    from .. import registry
-    from ..config import _paths, _resolve
-    from ..config.expand import Expander
-    from ..config.validate import Validator
+    from ..config import inspect_graph
 
-    registry.load_plugins()
-    paths = _paths(search_paths)
     is_text = isinstance(source, str) and ("{" in source or "\n" in source)
     title = "<graph text>" if is_text else str(source)
-    try:
-        config, smap, file = _resolve(source, paths)
-    except GraphConfigError as exc:
-        if not all(i.message.startswith(("syntax error", "cannot parse")) for i in exc.issues):
-            raise  # no such graph, or unreadable: nothing to draw
-        model = GraphModel(title, getattr(exc.issues[0], "file", None) if exc.issues else None, [], [], [])
-        _attach_issues(model, exc.issues)
+    found = inspect_graph(source, search_paths=search_paths, side_packet_names=side_packet_names)
+    file, expanded = found.file, found.expanded
+    if expanded is None:
+        if file and found.config is not None:
+            title = file
+        model = GraphModel(title, file, [], [], [])
+        _attach_issues(model, found.issues)
         return model
     if file:
         title = file
-
-    class RecordingExpander(Expander):
-        """Remembers, for every expanded node, the type and location of each subgraph around it."""
-
-        def __init__(self, *args):
-            super().__init__(*args)
-            self.around: dict[int, list[tuple]] = {}
-
-        def subgraph(self, parent, path, stack):
-            sub = super().subgraph(parent, path, stack)
-            if sub is not None:
-                info = (parent.calculator, parent.file, parent.line, str(path))
-                for node in sub.nodes:
-                    self.around.setdefault(id(node), []).insert(0, info)
-            return sub
-
-    issues: list[ConfigIssue] = []
-    expander = RecordingExpander(paths, issues)
-    try:
-        expanded = expander.graph(config, smap, file)
-    except GraphConfigError as exc:  # defensive: expansion reports through `issues`
-        issues += exc.issues
-        model = GraphModel(title, file, [], [], [])
-        _attach_issues(model, issues)
-        return model
-    validator = Validator(config, smap, file, expanded, side_packet_names, issues, expander.calculators, paths)
-    try:
-        validator.run()
-    except GraphConfigError:
-        pass  # the issues are in `issues`
-    except Exception as exc:  # noqa: BLE001 - draw what we have, and say validation broke
-        issues.append(ConfigIssue(f"validation stopped early: {type(exc).__name__}: {exc}", file))
+    issues = found.issues
 
     b = _Builder(title, file)
     calc_nodes = []
     for k, raw in enumerate(expanded.nodes):
-        around = expander.around.get(id(raw), [])
-        for depth, info in enumerate(around[:len(raw.subgraph_path)]):
+        around = found.subgraphs_around(raw)
+        for depth, sub in enumerate(around[:len(raw.subgraph_path)]):
             path = raw.subgraph_path[depth]
-            b.cluster(path, info, raw.subgraph_path[depth - 1] if depth else None)
-        options = validator.options[k] if k < len(validator.options) else None
+            b.cluster(path, (sub.type, sub.file, sub.line, sub.subgraph_file),
+                      raw.subgraph_path[depth - 1] if depth else None)
+        options = found.options[k] if k < len(found.options) else None
         vnode = b.add_node("n", "calculator", raw.name, calculator=raw.calculator, cluster=tuple(raw.subgraph_path),
                            file=raw.file, line=raw.line, ports=_ports(raw), options_text=_written_options(raw.message),
                            options=_effective_options(options), settings=_settings(raw.message, raw.executor))

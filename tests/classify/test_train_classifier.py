@@ -12,7 +12,7 @@ import pytest
 
 from posegraph import Graph
 from posegraph.calculators.classify.knn import PoseSampleSet
-from posegraph.calculators.classify.train import train_classifier
+from posegraph.apps.train_classifier import train_classifier
 from posegraph.calculators.io.jsonl import read_jsonl
 from posegraph.cli import main as cli_main
 

@@ -106,8 +106,8 @@ node { calculator: "ImageToTensorCalculator" input_stream: "IMAGE:frames" output
        output_stream: "MATRIX:matrix"
        options { [posegraph.ImageToTensorOptions.ext] { output_tensor_width: 432 output_tensor_height: 368
                  keep_aspect_ratio: true range_min: 0 range_max: 255 bgr: true } } }
-node { calculator: "TfliteInferenceCalculator" input_stream: "TENSORS:t" output_stream: "TENSORS:raw"
-       options { [posegraph.TfliteInferenceOptions.ext] { model: "openpose_mobilenet_v2" } } }
+node { calculator: "InferenceCalculator" input_stream: "TENSORS:t" output_stream: "TENSORS:raw"
+       options { [posegraph.InferenceOptions.ext] { model: "openpose_mobilenet_v2" } } }
 node { calculator: "OpenPoseDecoderCalculator" input_stream: "TENSORS:raw" input_stream: "MATRIX:matrix"
        output_stream: "POSES:poses" options { [posegraph.OpenPoseDecoderOptions.ext] { @OPTIONS@ } } }
 """

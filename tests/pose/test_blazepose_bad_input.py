@@ -43,7 +43,7 @@ def test_wrong_model_for_the_node_names_node_and_shapes(models, media, tmp_path)
     done = run_tracking(media / "yoga_tree_pose.jpeg", tmp_path, "--side",
                         f"landmark_model={models / 'blazepose_pose_detection.tflite'}")
     assert done.returncode != 0
-    assert "pose/landmarks/TfliteInferenceCalculator" in done.stderr
+    assert "pose/landmarks/InferenceCalculator" in done.stderr
     assert "[1, 256, 256, 3]" in done.stderr and "[1, 224, 224, 3]" in done.stderr
 
 

@@ -71,8 +71,8 @@ def test_multipose_dequantises_with_the_model_quantisation(media):
            output_stream: "MATRIX:m"
            options { [posegraph.ImageToTensorOptions.ext] { output_tensor_width: 481 output_tensor_height: 353
                      keep_aspect_ratio: true range_min: 0 range_max: 255 tensor_type: UINT8 } } }
-    node { calculator: "TfliteInferenceCalculator" input_stream: "TENSORS:t" output_stream: "TENSORS:o"
-           options { [posegraph.TfliteInferenceOptions.ext] { model: "posenet" } } }
+    node { calculator: "InferenceCalculator" input_stream: "TENSORS:t" output_stream: "TENSORS:o"
+           options { [posegraph.InferenceOptions.ext] { model: "posenet" } } }
     node { calculator: "PoseNetDecoderCalculator" input_stream: "TENSORS:o" input_stream: "MATRIX:m"
            output_stream: "POSES:poses"
            options { [posegraph.PoseNetDecoderOptions.ext] { QUANT } } }
@@ -136,8 +136,8 @@ node { calculator: "ImageToTensorCalculator" input_stream: "IMAGE:frames" output
        output_stream: "MATRIX:m"
        options { [posegraph.ImageToTensorOptions.ext] { output_tensor_width: 481 output_tensor_height: 353
                  keep_aspect_ratio: @KEEP@ range_min: 0 range_max: 255 tensor_type: UINT8 } } }
-node { calculator: "TfliteInferenceCalculator" input_stream: "TENSORS:t" output_stream: "TENSORS:o"
-       options { [posegraph.TfliteInferenceOptions.ext] { model: "posenet" } } }
+node { calculator: "InferenceCalculator" input_stream: "TENSORS:t" output_stream: "TENSORS:o"
+       options { [posegraph.InferenceOptions.ext] { model: "posenet" } } }
 node { calculator: "PoseNetDecoderCalculator" input_stream: "TENSORS:o" input_stream: "MATRIX:m" @IMAGE@
        output_stream: "POSES:poses" options { [posegraph.PoseNetDecoderOptions.ext] { model: "posenet" } } }
 """

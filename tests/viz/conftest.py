@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import posegraph.testing  # noqa: F401  (registers the test calculators: CountSource, Delay, CollectSink)
 from posegraph.viz.browser import Browser, BrowserUnavailable, find_browser
-
-from . import calcs  # noqa: F401  (registers the VizTest* calculators)
 
 HERE = Path(__file__).parent
 GRAPHS = HERE / "graphs"

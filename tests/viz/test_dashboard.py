@@ -24,12 +24,12 @@ pytestmark = pytest.mark.timeout(90)
 # a source faster than the slow stage, so packets queue up in front of it
 QUEUEING = """
 output_stream: "done"
-node { calculator: "VizTestTicker" name: "ticker" output_stream: "TICK:ticks"
-       options { [posegraph.VizTestTickerOptions.ext] { count: 300 interval_ms: 2 } } }
-node { calculator: "VizTestWork" name: "slow" input_stream: "IN:ticks" output_stream: "OUT:worked"
-       options { [posegraph.VizTestWorkOptions.ext] { ms: 4 } } }
-node { calculator: "VizTestWork" name: "fast" input_stream: "IN:worked" output_stream: "OUT:done"
-       options { [posegraph.VizTestWorkOptions.ext] { ms: 0.5 } } }
+node { calculator: "CountSourceCalculator" name: "ticker" output_stream: "ticks"
+       options { [posegraph.CountSourceOptions.ext] { count: 300 step: 1000 interval_ms: 2 } } }
+node { calculator: "DelayCalculator" name: "slow" input_stream: "ticks" output_stream: "worked"
+       options { [posegraph.DelayOptions.ext] { ms: 4 } } }
+node { calculator: "DelayCalculator" name: "fast" input_stream: "worked" output_stream: "done"
+       options { [posegraph.DelayOptions.ext] { ms: 0.5 } } }
 """
 
 

@@ -28,8 +28,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..io.images import ImageDecodeError, list_images, read_image
-from .knn import KnnPoseClassifier, PoseSampleSet
+from ..calculators.classify.knn import KnnPoseClassifier, PoseSampleSet
+from ..calculators.io.images import ImageDecodeError, list_images, read_image
 
 __all__ = ["Outlier", "SkippedSample", "TrainingReport", "collect_samples", "find_outliers", "register",
            "train_classifier"]
@@ -74,9 +74,6 @@ class TrainingReport:
     @property
     def num_samples(self) -> int:
         return sum(self.samples_per_class.values())
-
-    def skipped_for(self, reason_start: str) -> list[SkippedSample]:
-        return [s for s in self.skipped if s.reason.startswith(reason_start)]
 
     def lines(self) -> list[str]:
         out = [f"{self.num_samples} samples ({self.topology or 'no poses'}) in {len(self.samples_per_class)} "
