@@ -29,6 +29,9 @@ NATIVE_NOISE = (
     re.compile(rb"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.\s*$"),  # LiteRT / tflite-runtime
     re.compile(rb"^INFO: Initialized TensorFlow Lite runtime\.\s*$"),
     re.compile(rb"^\[[\w,]+ @ 0x[0-9a-f]+\] "),  # FFmpeg through OpenCV (the run's own error says what is wrong)
+    # OpenCV's video I/O retrying a stream that is gone ("backend is generally available but can't be used to
+    # capture by name"): the reconnect warning says it better
+    re.compile(rb"^\[ WARN:[\d@.]+\] global cap[\w.]*\.cpp:\d+ "),
 )
 
 
