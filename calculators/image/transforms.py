@@ -68,8 +68,8 @@ __all__ = [
 BorderMode = Literal["zero", "replicate"]
 WarpBackend = Literal["classic", "opencv"]
 Interpolation = Literal["linear", "cubic"]
-# How the last two corners of a rotated rect are computed (see `box_points`): "direct" as OpenCV >= 4.11 (MediaPipe
-# Tasks 1.x), "reflected" as OpenCV <= 4.10 (the OpenCV bundled with mediapipe 0.10.x and its legacy solutions).
+# How the last two corners of a rotated rect are computed (see `box_points`): "direct" as newer OpenCV (5.x; what
+# MediaPipe Tasks 1.x crops with), "reflected" as OpenCV 4.10 (the form of the OpenCV in mediapipe 0.10.x).
 CornerForm = Literal["direct", "reflected"]
 
 _F32 = np.float32
@@ -157,10 +157,10 @@ def box_points(roi: PixelRoi, corners: CornerForm = "direct") -> np.ndarray:
     The angle goes through float32 degrees like MediaPipe's `roi.rotation * 180.f / M_PI`; cos/sin in double,
     rounded to float, halved. The first two corners are computed from the centre. The last two differ between
     OpenCV releases, in the last bit and so, through the 1/32-pixel sampling grid, in a few crop pixels:
-    "direct" computes them from the centre too (OpenCV >= 4.11, what MediaPipe Tasks 1.x bundles and what
-    reproduces its crops); "reflected" takes 2 * centre - the opposite corner (OpenCV <= 4.10, bundled with
-    mediapipe 0.10.x: measured to reproduce 0.10.21's landmark crops exactly where "direct" differs by 1-2 grey
-    levels in a few pixels).
+    "direct" computes them from the centre too (newer OpenCV, e.g. 5.x's `cv2.boxPoints`; it reproduces MediaPipe
+    Tasks 1.x's crops); "reflected" takes 2 * centre - the opposite corner (OpenCV 4.10's `cv2.boxPoints`, and the
+    OpenCV inside mediapipe 0.10.x: measured to reproduce 0.10.21's crops exactly, where "direct" differs by 1-2 grey levels
+    in a few pixels).
     """
     f = _F32
     angle = f(float(f(roi.rotation) * f(180.0)) / math.pi)

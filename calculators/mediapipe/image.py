@@ -129,7 +129,7 @@ class MpImageToTensorOptions:
                                     border_mode=border, tensor_type=kind)
 
 
-# The crop's rotated-rect corners as the OpenCV bundled with mediapipe 0.10.x computes them (`box_points`): with
+# The crop's rotated-rect corners as the OpenCV inside mediapipe 0.10.x computes them (`box_points`): with
 # "direct" (posegraph's own graphs, MediaPipe Tasks 1.x) 0.10.21's landmark crops differ by 1-2 grey levels in a
 # few pixels, which moves its landmarks by up to 1e-5 and keeps them from being bit-identical.
 RELEASED_CORNERS = "reflected"
