@@ -4,7 +4,8 @@ compares with mediapipe 0.10.21's legacy solution (../shared/reference/mediapipe
     python tools/compare_mediapipe_graphs.py [--model lite|full] [--only NAME ...] [--max-frames N]
 
 Images: static mode (use_prev_landmarks false, no smoothing). Videos: tracking with smoothing, frame i at
-i * 33333 us as the legacy solution stamps them. Prints per file: frames where found/not-found agree, bit-identical
+(i + 1) * 33333 us as the legacy solution feeds them (its records say i * 33333: the clock advances before each
+frame; `solution_timestamp`). Prints per file: frames where found/not-found agree, bit-identical
 frames, max |difference| of landmark values, mean and max landmark distance in % of the image diagonal.
 """
 
@@ -23,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from posegraph import Graph  # noqa: E402
 from posegraph.calculators.io.jsonl import read_jsonl  # noqa: E402
-from posegraph.calculators.mediapipe.runner import plan_streams, read_frames, run_on_frames  # noqa: E402
+from posegraph.calculators.mediapipe.runner import (plan_streams, read_frames, run_on_frames,  # noqa: E402
+                                                    solution_timestamp)
 
 SHARED = ROOT.parent / "shared"
 MEDIA = SHARED / "media"
@@ -68,7 +70,8 @@ def compare(media: Path, model: str, max_frames: int | None = None) -> Compariso
     max_abs = world_max = 0.0
     dists, visible = [], []
     for rec in ref:
-        ours = result.landmarks.get(rec.timestamp_us)
+        ts = rec.timestamp_us if rec.extra.get("mode") == "image" else solution_timestamp(rec.frame)
+        ours = result.landmarks.get(ts)
         agree += (ours is not None) == bool(rec.poses)
         if ours is None or not rec.poses:
             continue
@@ -80,7 +83,7 @@ def compare(media: Path, model: str, max_frames: int | None = None) -> Compariso
         d = np.hypot((ours[:, 0] - theirs[:, 0]) * rec.width, (ours[:, 1] - theirs[:, 1]) * rec.height)
         dists.append(d / math.hypot(rec.width, rec.height) * 100)
         visible.append(dists[-1][theirs[:, 3] >= 0.5])
-        world = result.world_landmarks.get(rec.timestamp_us)
+        world = result.world_landmarks.get(ts)
         if world is not None and rec.poses[0].world_landmarks is not None:
             world_max = max(world_max, float(np.abs(world[:, :3] - rec.poses[0].world_landmarks).max()))
     all_d = np.concatenate(dists) if dists else np.zeros(1)

@@ -50,6 +50,7 @@ from ..types import LetterboxPadding, NormalizedRect
 
 __all__ = [
     "BorderMode",
+    "CornerForm",
     "CropResult",
     "PixelRoi",
     "WarpBackend",
@@ -67,6 +68,9 @@ __all__ = [
 BorderMode = Literal["zero", "replicate"]
 WarpBackend = Literal["classic", "opencv"]
 Interpolation = Literal["linear", "cubic"]
+# How the last two corners of a rotated rect are computed (see `box_points`): "direct" as newer OpenCV (5.x; what
+# MediaPipe Tasks 1.x crops with), "reflected" as OpenCV 4.10 (the form of the OpenCV in mediapipe 0.10.x).
+CornerForm = Literal["direct", "reflected"]
 
 _F32 = np.float32
 
@@ -146,16 +150,17 @@ def value_range_transform(range_min: float, range_max: float) -> tuple[float, fl
     return float(scale), float(offset)
 
 
-def box_points(roi: PixelRoi) -> np.ndarray:
+def box_points(roi: PixelRoi, corners: CornerForm = "direct") -> np.ndarray:
     """The 4 corners of a rotated rect as `cv::RotatedRect::points` computes them (bottom-left, top-left,
     top-right, bottom-right for rotation 0), float32.
 
-    The angle goes through float32 degrees like MediaPipe's `roi.rotation * 180.f / M_PI`. Each corner is
-    computed directly from the centre (cos/sin in double, rounded to float, halved); older OpenCV releases derived
-    the last two corners by reflection (2 * centre - corner), which differs in the last bit and so, through the
-    1/32-pixel sampling grid, in a few crop pixels. The direct form is the one that reproduces MediaPipe's crops
-    (and it is what OpenCV 5's `cv2.boxPoints` returns), so it is implemented here to not depend on the installed
-    OpenCV version.
+    The angle goes through float32 degrees like MediaPipe's `roi.rotation * 180.f / M_PI`; cos/sin in double,
+    rounded to float, halved. The first two corners are computed from the centre. The last two differ between
+    OpenCV releases, in the last bit and so, through the 1/32-pixel sampling grid, in a few crop pixels:
+    "direct" computes them from the centre too (newer OpenCV, e.g. 5.x's `cv2.boxPoints`; it reproduces MediaPipe
+    Tasks 1.x's crops); "reflected" takes 2 * centre - the opposite corner (OpenCV 4.10's `cv2.boxPoints`, and the
+    OpenCV inside mediapipe 0.10.x: measured to reproduce 0.10.21's crops exactly, where "direct" differs by 1-2 grey levels
+    in a few pixels).
     """
     f = _F32
     angle = f(float(f(roi.rotation) * f(180.0)) / math.pi)
@@ -163,15 +168,19 @@ def box_points(roi: PixelRoi) -> np.ndarray:
     b = f(f(math.cos(rad)) * f(0.5))
     a = f(f(math.sin(rad)) * f(0.5))
     cx, cy, w, h = f(roi.center_x), f(roi.center_y), f(roi.width), f(roi.height)
-    return np.array([
-        [cx - a * h - b * w, cy + b * h - a * w],
-        [cx + a * h - b * w, cy - b * h - a * w],
-        [cx + a * h + b * w, cy - b * h + a * w],
-        [cx - a * h + b * w, cy + b * h + a * w],
-    ], dtype=np.float32)
+    p0 = (cx - a * h - b * w, cy + b * h - a * w)
+    p1 = (cx + a * h - b * w, cy - b * h - a * w)
+    if corners == "reflected":
+        p2 = (f(2.0) * cx - p0[0], f(2.0) * cy - p0[1])
+        p3 = (f(2.0) * cx - p1[0], f(2.0) * cy - p1[1])
+    else:
+        p2 = (cx + a * h + b * w, cy - b * h + a * w)
+        p3 = (cx - a * h + b * w, cy + b * h + a * w)
+    return np.array([p0, p1, p2, p3], dtype=np.float32)
 
 
-def perspective_transform(roi: PixelRoi, tensor_width: int, tensor_height: int) -> np.ndarray:
+def perspective_transform(roi: PixelRoi, tensor_width: int, tensor_height: int,
+                          corners: CornerForm = "direct") -> np.ndarray:
     """The 3x3 image-pixel -> tensor-pixel matrix MediaPipe hands to `cv::warpPerspective`.
 
     `box_points` of the rotated rect mapped to the tensor corners (bottom-left first) with
@@ -179,7 +188,7 @@ def perspective_transform(roi: PixelRoi, tensor_width: int, tensor_height: int) 
     """
     dst_w, dst_h = float(tensor_width), float(tensor_height)
     dst = np.array([[0.0, dst_h], [0.0, 0.0], [dst_w, 0.0], [dst_w, dst_h]], dtype=np.float32)
-    return cv2.getPerspectiveTransform(box_points(roi), dst)
+    return cv2.getPerspectiveTransform(box_points(roi, corners), dst)
 
 
 def crop_matrix(roi: PixelRoi, image_width: int, image_height: int, flip_horizontally: bool = False) -> np.ndarray:
@@ -527,7 +536,8 @@ def warp_perspective_classic(image: np.ndarray, matrix: np.ndarray, width: int, 
 def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width: int, tensor_height: int, *,
                     keep_aspect_ratio: bool, value_range: tuple[float, float], border: BorderMode = "zero",
                     backend: WarpBackend = "classic", out: np.ndarray | None = None,
-                    interpolation: Interpolation = "linear", dtype: type = np.float32) -> CropResult:
+                    interpolation: Interpolation = "linear", dtype: type = np.float32,
+                    corners: CornerForm = "direct") -> CropResult:
     """Crop `rect` of an RGB uint8 image into a float32 tensor like MediaPipe's CPU ImageToTensorCalculator.
 
     `out` (tensor_height x tensor_width x 3 float32, e.g. a view of an interpreter input buffer) is written in place
@@ -537,7 +547,7 @@ def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width
     interpolation "cubic" (for models trained on `cv2.resize(..., INTER_CUBIC)` input, e.g. PaddleDetection's
     PicoDet) samples with OpenCV's bicubic kernel and pixel-centre alignment: the whole frame stretched to the tensor
     is exactly `cv2.resize`; any other region is `cv2.warpPerspective(INTER_CUBIC)` on the centre-aligned matrix.
-    MATRIX and padding are the same as for "linear".
+    MATRIX and padding are the same as for "linear". `corners`: see `box_points`.
     """
     if image.dtype != np.uint8 or image.ndim != 3:
         raise ValueError("image must be H x W x C uint8")
@@ -547,7 +557,7 @@ def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width
     img_h, img_w = image.shape[0], image.shape[1]
     roi = roi_in_pixels(rect, img_w, img_h)
     roi, padding = pad_roi(roi, tensor_width, tensor_height, keep_aspect_ratio)
-    fwd = perspective_transform(roi, tensor_width, tensor_height)
+    fwd = perspective_transform(roi, tensor_width, tensor_height, corners)
     scale, offset = value_range_transform(*value_range)
     src = image if image.flags.c_contiguous else np.ascontiguousarray(image)
     crop_u8 = None

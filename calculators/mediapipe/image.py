@@ -129,6 +129,12 @@ class MpImageToTensorOptions:
                                     border_mode=border, tensor_type=kind)
 
 
+# The crop's rotated-rect corners as the OpenCV inside mediapipe 0.10.x computes them (`box_points`): with
+# "direct" (posegraph's own graphs, MediaPipe Tasks 1.x) 0.10.21's landmark crops differ by 1-2 grey levels in a
+# few pixels, which moves its landmarks by up to 1e-5 and keeps them from being bit-identical.
+RELEASED_CORNERS = "reflected"
+
+
 def fused_value_range(pixels: np.ndarray, crop: CropResult, opts: ImageToTensorOptions) -> np.ndarray:
     """The crop's values as ``fma(v, scale, offset)``, rounded once.
 
@@ -139,7 +145,7 @@ def fused_value_range(pixels: np.ndarray, crop: CropResult, opts: ImageToTensorO
     the sum with the float32 offset, so one rounding to float32 gives the fused result exactly.
     """
     scale, offset = value_range_transform(opts.range_min, opts.range_max)
-    fwd = perspective_transform(crop.roi, opts.output_tensor_width, opts.output_tensor_height)
+    fwd = perspective_transform(crop.roi, opts.output_tensor_width, opts.output_tensor_height, RELEASED_CORNERS)
     u8 = warp_perspective_classic(pixels, fwd, opts.output_tensor_width, opts.output_tensor_height,
                                   opts.border_mode.value)
     if u8.shape[2] > 3:
@@ -169,7 +175,7 @@ class MpImageToTensor(ImageToTensor):
             return
         crop = image_to_tensor(frame.pixels, rect, opts.output_tensor_width, opts.output_tensor_height,
                                keep_aspect_ratio=opts.keep_aspect_ratio, value_range=(opts.range_min, opts.range_max),
-                               border=opts.border_mode.value, backend=opts.backend)
+                               border=opts.border_mode.value, backend=opts.backend, corners=RELEASED_CORNERS)
         tensor = crop.tensor
         if opts.range_min != 0.0 and opts.tensor_type is TensorType.FLOAT32:
             tensor = fused_value_range(frame.pixels, crop, opts)

@@ -79,7 +79,10 @@ register_variant("TensorsToLandmarksCalculator", MpTensorsToLandmarksOptions.__p
 
 # MediaPipe's released packages refine with the options message's default kernel size whatever a graph sets:
 # measured on mediapipe 0.10.21's mp.solutions.pose, whose pose_landmark_cpu graph sets kernel_size 7 but whose
-# landmarks are those of kernel 9 (bit for bit on every shared image; with 7 they move by up to 3.5 px).
+# landmarks are those of kernel 9 (bit for bit on every shared image; with 7 they move by up to 3.5 px). The cause
+# is in its Python layer: SolutionBase re-reads the expanded graph config with Python protobuf, where the options
+# extensions of modules it never imported are dropped (RefineLandmarksFromHeatmap, VisibilityCopy and
+# SegmentationSmoothing options in the pose graph), so the C++ calculator sees default options.
 RELEASED_KERNEL_SIZE = 9
 
 

@@ -56,6 +56,17 @@ def plan_streams(input_streams: list[str], output_streams: list[str]) -> StreamP
                       _first(output_streams, WORLD_OUTPUTS))
 
 
+SOLUTION_FRAME_INTERVAL_US = 33333
+
+
+def solution_timestamp(index: int) -> int:
+    """The timestamp at which MediaPipe's legacy solutions (``mp.solutions``, ``SolutionBase.process``) feed frame
+    `index` of a video: their simulated clock advances by 33333 us *before* each frame, so frame 0 is at 33333 us.
+    It matters: the One Euro filter keeps its configured 30 Hz on a frame at timestamp 0 and on the frame after it,
+    and re-estimates the rate from the timestamps otherwise, which changes the smoothed landmarks from frame 1 on."""
+    return (index + 1) * SOLUTION_FRAME_INTERVAL_US
+
+
 @dataclass
 class SourceFrame:
     index: int
@@ -71,7 +82,8 @@ def read_frames(path: str, *, max_frames: int | None = None,
                 timestamps: str = "media") -> tuple[Iterator[SourceFrame], float, bool]:
     """(frames, fps, is_still): an image (one frame at 0), a folder of images (one frame each), a video file or
     ``camera:N``. `timestamps` is
-    "media" (the container's timestamps) or "mediapipe" (frame i at i * 33333 us, MediaPipe's legacy solution)."""
+    "media" (the container's timestamps) or "mediapipe" (frame i at (i + 1) * 33333 us, as MediaPipe's legacy
+    solution feeds it: `solution_timestamp`)."""
     p = Path(path)
     if not is_camera(path) and p.is_dir():
         listing = list_images(p)
@@ -95,7 +107,7 @@ def read_frames(path: str, *, max_frames: int | None = None,
             for frame in reader:
                 if max_frames is not None and frame.index >= max_frames:
                     return
-                ts = frame.index * 33333 if timestamps == "mediapipe" else frame.timestamp_us
+                ts = solution_timestamp(frame.index) if timestamps == "mediapipe" else frame.timestamp_us
                 yield SourceFrame(frame.index, ts, ImageFrame(np.ascontiguousarray(frame.rgb), name, frame.index))
     return generate(), reader.fps, False
 
@@ -202,4 +214,4 @@ def run_graph_file(graph: Any, *, input_path: str, output_path: str | None = Non
     return result
 
 
-__all__ = ["StreamPlan", "plan_streams", "read_frames", "run_on_frames", "run_graph_file", "RunResult"]
+__all__ = ["solution_timestamp", "StreamPlan", "plan_streams", "read_frames", "run_on_frames", "run_graph_file", "RunResult"]

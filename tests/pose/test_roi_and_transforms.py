@@ -141,3 +141,20 @@ def test_crop_matrix_inverts_perspective_transform():
         px = np.array([img_xy[0] * 300, img_xy[1] * 200, 1.0])
         t = fwd @ px
         np.testing.assert_allclose(t[:2] / t[2], [u * 128, v * 128], atol=1e-3)
+
+
+def test_reflected_corners_mirror_the_first_two_through_the_centre():
+    """OpenCV 4.10's corner form (mediapipe 0.10.x): corners 2 and 3 are 2 * centre minus corners 0 and 1, in
+    float32; the direct form (newer OpenCV) agrees to within float rounding but not always bit for bit."""
+    from posegraph.calculators.image.transforms import PixelRoi, box_points
+
+    differ = 0
+    for rot in np.linspace(-3.0, 3.0, 61, dtype=np.float32):
+        roi = PixelRoi(301.37, 188.91, 173.3, 173.3, float(rot))
+        reflected, direct = box_points(roi, "reflected"), box_points(roi, "direct")
+        centre = np.float32([roi.center_x, roi.center_y])
+        assert np.array_equal(reflected[:2], direct[:2])
+        assert np.array_equal(reflected[2:], np.float32(2.0) * centre - reflected[:2])
+        assert np.abs(reflected - direct).max() < 1e-3
+        differ += not np.array_equal(reflected, direct)
+    assert differ > 0
