@@ -159,6 +159,11 @@ class TensorModel:
         """The model's tensors as they are now (TFLite may resize dynamic inputs on a later `run()`)."""
         return ModelSpecs(self.path, self.KIND, tuple(self._inputs), tuple(self._outputs))
 
+    def reset(self) -> bool:
+        """Put the model back in its just-loaded state for another user (see model_pool); False when it cannot be,
+        and must not be reused. A backend that does not say cannot be."""
+        return False
+
     def _check_input(self, spec: TensorSpec, array: np.ndarray, position: int) -> bool:
         """Validate one input; return True when the backend must resize for a dynamic dimension."""
         raise NotImplementedError

@@ -18,9 +18,10 @@ import numpy as np
 from posegraph import Calculator, Input, InputSidePacket, Output, OutputSidePacket, calculator
 
 from ...models import resolve_model
-from .base import ModelMismatchError, ModelSpecs
+from .base import InputTensorError, ModelMismatchError, ModelSpecs
+from .model_pool import lease_model
 from .openvino_model import PRECISIONS
-from .specs import load_model, publish
+from .specs import publish
 
 BACKENDS = ("tflite", "openvino")
 
@@ -105,8 +106,11 @@ class _InferenceBase(Calculator):
             raise ValueError(f"node '{self.name}': no model given (set options.model or the MODEL side packet)")
         path = resolve_model(model)
         _check_format(path, opts.backend)
-        self.model = load_model(path, opts.backend, num_threads=threads, device=opts.device,
-                                precision=opts.precision)
+        # Leased from the process's pool: runs one after another reuse one interpreter (see model_pool).
+        self._lease = lease_model(path, opts.backend, num_threads=threads, device=opts.device,
+                                  precision=opts.precision)
+        self._reusable = True
+        self.model = self._lease.model
         publish(self.model.specs)
         ctx.set_side(self.SPECS, self.model.specs)
         if opts.input_shapes or opts.output_shapes:
@@ -114,13 +118,24 @@ class _InferenceBase(Calculator):
                 self.model.check_shapes([parse_shape(s) for s in opts.input_shapes] or None,
                                         [parse_shape(s) for s in opts.output_shapes] or None)
             except ModelMismatchError as exc:
+                self._lease.release()  # close() is not called when open() fails
                 raise ModelMismatchError(f"node '{self.name}': model {path} does not fit this node: {exc}") from exc
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
-        ctx.send(self.TENSORS_OUT, self.model.run(*tensors))
+        try:
+            outputs = self.model.run(*tensors)
+        except (InputTensorError, ValueError):
+            raise  # refused before the backend ran: the model is as it was
+        except BaseException:
+            self._reusable = False
+            raise
+        ctx.send(self.TENSORS_OUT, outputs)
+
+    def close(self, ctx):
+        self._lease.release(self._reusable)
 
 
 @calculator("InferenceCalculator")
@@ -128,7 +143,8 @@ class Inference(_InferenceBase):
     """TENSORS (a list of arrays, or one array) -> TENSORS (the model's outputs, in order); TFLite or OpenVINO.
 
     The MODEL side packet, when given, overrides the ``model`` option (e.g. to swap the lite landmark model for
-    the full one). One interpreter / infer request per node; inference releases the GIL, so other nodes run
+    the full one). One interpreter / infer request per node, leased from a process-wide pool (model_pool) so
+    that runs one after another reuse it; inference releases the GIL, so other nodes run
     meanwhile. ``backend: "openvino"`` needs the optional ``openvino`` package (pip install 'posegraph[openvino]').
     SPECS (optional output side packet): the model's tensor specs, also published for decoders and crops.
     """

@@ -171,6 +171,11 @@ class OpenVinoModel(TensorModel):
         return (f"OpenVinoModel({str(self.path)!r}, runtime={self.runtime}, device={self.device}, "
                 f"precision={self.precision or 'default'}, inputs=[{ins}], outputs=[{outs}])")
 
+    def reset(self) -> bool:
+        """Clear the request's state (stateful models); inputs are never resized, so the rest is as loaded."""
+        self._request.reset_state()
+        return True
+
     def _check_input(self, spec: TensorSpec, array: np.ndarray, position: int) -> bool:
         where = self._check_dtype(spec, array, position)
         if not shape_matches(spec.shape, tuple(array.shape)):

@@ -135,7 +135,15 @@ class TfliteModel(TensorModel):
             raise ModelLoadError(f"TFLite model {self.path} loaded but its tensors cannot be allocated by "
                                  f"{self.runtime}: {message}{hint}", self.path) from exc
         self._refresh_specs()
+        self._loaded_inputs = list(self._inputs)
         self._lock_init()
+
+    def reset(self) -> bool:
+        """Clear variable tensors (stateful models); a model whose inputs were resized is not reused."""
+        if self._inputs != self._loaded_inputs:
+            return False
+        self._interpreter.reset_all_variables()
+        return True
 
     def _refresh_specs(self) -> None:
         self._inputs = [_spec_from_detail(d) for d in self._interpreter.get_input_details()]

@@ -16,6 +16,7 @@ from ..image.image_to_tensor import BorderMode, ImageToTensor, ImageToTensorOpti
 from ..image.transforms import (CropResult, image_to_tensor, perspective_transform, value_range_transform,
                                 warp_perspective_classic)
 from ..inference.inference_calculator import auto_threads
+from ..inference.model_pool import lease_model
 from ..inference.tflite_model import TfliteModel
 from ..types import ImageFrame
 from .core import resolve_resource
@@ -241,26 +242,46 @@ class MpInference(Calculator):
             threads = o.delegate.xnnpack.num_threads
         threads = threads or auto_threads()
         model = ctx.side(self.MODEL) if ctx.has_side(self.MODEL) else None
-        if isinstance(model, TfliteModelRef):
-            path = model.path
-            if path is None:
-                handle, name = tempfile.mkstemp(suffix=".tflite")
+        self._lease = None
+        if isinstance(model, TfliteModelRef) and model.path is None:
+            # Bytes without a file: load them from a temporary file, removed once loaded (not pooled).
+            handle, name = tempfile.mkstemp(suffix=".tflite")
+            try:
                 with os.fdopen(handle, "wb") as f:
                     f.write(model.data)
-                path = name
+                self.model = TfliteModel(name, num_threads=threads)
+            finally:
+                os.unlink(name)
+            return
+        if isinstance(model, TfliteModelRef):
+            path = model.path
         elif model is not None:
             path = resolve_resource(str(model))
         elif o.model_path:
             path = resolve_resource(o.model_path)
         else:
             raise ValueError(f"node '{self.name}': no model (set model_path or the MODEL side packet)")
-        self.model = TfliteModel(path, num_threads=threads)
+        # Leased from the process's pool, as InferenceCalculator's: runs one after another reuse one interpreter.
+        self._lease = lease_model(path, "tflite", num_threads=threads)
+        self.model = self._lease.model
+        self._reusable = True
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
-        ctx.send(self.TENSORS_OUT, self.model.run(*tensors))
+        try:
+            outputs = self.model.run(*tensors)
+        except ValueError:
+            raise  # refused before the backend ran: the model is as it was
+        except BaseException:
+            self._reusable = False
+            raise
+        ctx.send(self.TENSORS_OUT, outputs)
+
+    def close(self, ctx):
+        if self._lease is not None:
+            self._lease.release(self._reusable)
 
 
 register_variant("InferenceCalculator", MpInferenceOptions.__proto_name__, MpInference)

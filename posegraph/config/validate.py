@@ -600,6 +600,12 @@ class Validator:
         streams = self.check_wiring("stream")
         sides = self.check_wiring("side")
         dependency = self.dependency_graph(streams, sides)
+        try:
+            return self._finish(dependency, streams, sides)
+        finally:
+            _discard(dependency)
+
+    def _finish(self, dependency: nx.MultiDiGraph, streams: dict, sides: dict) -> ValidatedGraph:
         cyclic = self.check_cycles(dependency)
         executors, default_threads = self.executors()
         handlers = self.handlers()
@@ -622,6 +628,13 @@ class Validator:
             output_side_packets=[e.ref.name for e in self.interface.entries["output_side_packet"]],
             max_queue_size=max_queue_size, num_threads=num_threads, executors=executors, profiler=profiler,
             source=SourceLocation(self.file), graph_type=self.top.type, config=self.expanded_config())
+
+
+def _discard(graph: nx.MultiDiGraph) -> None:
+    """Free a networkx graph by reference counting: the views it caches (edges, in_degree) point back at it, so
+    without this every load left its graph and every stream entry in it to the cycle collector."""
+    graph.clear()
+    vars(graph).clear()
 
 
 __all__ = ["Validator", "types_compatible", "HANDLERS"]
