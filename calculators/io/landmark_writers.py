@@ -82,9 +82,13 @@ class LandmarksWriter:
 
 
 class _JsonlLandmarks(LandmarksWriter):
+    # Lines are written in batches (at least every half second, and when closed: after a failure or a cancel
+    # too): the file is renamed into place only when complete, and one write per frame cost more than encoding it.
+    FLUSH_EVERY_S = 0.5
+
     def __init__(self, path):
         super().__init__(path)
-        self._writer = JsonlWriter(self._partial.path)
+        self._writer = JsonlWriter(self._partial.path, flush_every_s=self.FLUSH_EVERY_S)
 
     def _write(self, source, frame, timestamp_us, width, height, poses, extra) -> None:
         self._writer.write_frame(source, frame, timestamp_us, width, height, poses, extra)
