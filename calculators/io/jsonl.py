@@ -205,10 +205,44 @@ def frame_to_dict(source: str, frame: int, timestamp_us: int, width: int, height
     return obj
 
 
+def _pose_json(pose: Pose, path: str) -> str:
+    """encode_json(pose_to_dict(pose)), written directly (no intermediate dict: this runs once per pose per frame)."""
+    parts = ['{"topology":' + json.dumps(pose.topology), '"score":' + format_float32(float(pose.score)),
+             '"landmarks":' + _matrix_json(_landmark_matrix(pose.landmarks, 5, "Pose.landmarks"), path + ".landmarks")]
+    if pose.world_landmarks is not None:
+        world = _landmark_matrix(pose.world_landmarks, 3, "Pose.world_landmarks")
+        parts.append('"world_landmarks":' + _matrix_json(world, path + ".world_landmarks"))
+    if pose.track_id is not None:
+        parts.append(f'"id":{int(pose.track_id)}')
+    for key, value in pose.extras.items():
+        if key.startswith("_"):
+            continue
+        if key in POSE_KEYS:
+            raise ValueError(f"Pose.extras key {key!r} collides with a pose field; rename it")
+        if not isinstance(key, str):
+            raise TypeError(f"JSON object keys must be strings, got {key!r} at {path}")
+        parts.append(json.dumps(key) + ":" + _encode(value, f"{path}.{key}"))
+    return ",".join(parts) + "}"
+
+
+def _matrix_json(matrix: np.ndarray, path: str) -> str:
+    return _float_matrix_json(matrix) if matrix.size else _encode_array(matrix, path)
+
+
 def frame_line(source: str, frame: int, timestamp_us: int, width: int, height: int, poses: Sequence[Pose],
                extra: Mapping[str, Any] | None = None) -> str:
-    """One frame as a JSONL line (without the trailing newline)."""
-    return encode_json(frame_to_dict(source, frame, timestamp_us, width, height, poses, extra))
+    """One frame as a JSONL line (without the trailing newline): encode_json(frame_to_dict(...)), the same text,
+    written without building the dicts first."""
+    poses_json = ",".join(_pose_json(pose, f"$.poses[{i}]") for i, pose in enumerate(poses))
+    line = (f'{{"source":{json.dumps(str(source))},"frame":{int(frame)},"timestamp_us":{int(timestamp_us)},'
+            f'"width":{int(width)},"height":{int(height)},"poses":[{poses_json}]')
+    for key, value in (extra or {}).items():
+        if key in FRAME_KEYS:
+            raise ValueError(f"extra key {key!r} collides with a frame field; rename it")
+        if not isinstance(key, str):
+            raise TypeError(f"JSON object keys must be strings, got {key!r} at $")
+        line += "," + json.dumps(key) + ":" + _encode(value, f"$.{key}")
+    return line + "}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +331,7 @@ class JsonlWriter:
 
     def write_frame(self, source: str, frame: int, timestamp_us: int, width: int, height: int,
                     poses: Sequence[Pose], extra: Mapping[str, Any] | None = None) -> None:
-        self.write_line(frame_to_dict(source, frame, timestamp_us, width, height, poses, extra))
+        self._write_encoded(frame_line(source, frame, timestamp_us, width, height, poses, extra))
 
     def write_record(self, record: FrameRecord) -> None:
         self.write_frame(record.source, record.frame, record.timestamp_us, record.width, record.height,

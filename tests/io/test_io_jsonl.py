@@ -18,6 +18,7 @@ from posegraph.calculators.io.jsonl import (
     float32_strings,
     format_float32,
     frame_line,
+    frame_to_dict,
     iter_jsonl,
     landmarks_array,
     parse_line,
@@ -184,6 +185,22 @@ def test_line_format_keys_and_order():
     assert first["angles"] == [90.5, 45.25]
     assert len(first["landmarks"]) == 17 and len(first["landmarks"][0]) == 5
     assert '"score":0.9}' in line  # float32 spelling, not 0.8999999761581421
+
+
+
+def test_frame_line_is_encode_json_of_frame_to_dict():
+    """frame_line writes the line directly; it must be the text the dict route gives, for every kind of pose."""
+    rng = np.random.default_rng(5)
+    odd = rng.random((33, 5)).astype(np.float32)
+    odd[0] = [np.nan, np.inf, -0.0, 1e-7, 3e7]
+    poses = [_pose(17, topology="coco17", score=np.float32(0.1), track_id=np.int64(2),
+                   extras={"classification": {"label": "tree", "p": [np.float32(0.3), 1, None, True]},
+                           "angles": np.array([[1.5, np.nan]], np.float64), "_skip": 1}),
+             Pose(odd, "blazepose33", score=float("nan"), world_landmarks=rng.standard_normal((33, 3))),
+             Pose(np.zeros((0, 5), np.float32), "coco17")]
+    for chosen, extra in ((poses, {"ms": 1.25, "mode": "vidéo"}), ([], None), (poses[1:2], {})):
+        assert frame_line("dir/ä.jpg", 3, 100, 64, 48, chosen, extra) == \
+            encode_json(frame_to_dict("dir/ä.jpg", 3, 100, 64, 48, chosen, extra))
 
 
 def test_reserved_keys_and_bad_shapes_are_rejected():
