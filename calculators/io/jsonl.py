@@ -299,17 +299,16 @@ class JsonlWriter:
         with self._lock:
             if self._file.closed:
                 raise ValueError(f"JsonlWriter for {self.path} is closed")
-            self.lines_written += 1
             if self._flush_every_s > 0:
                 self._pending.append(data)
                 self._pending_bytes += len(data)
-                if (self._pending_bytes < self.BATCH_BYTES
-                        and time.monotonic() - self._last_write < self._flush_every_s):
-                    return
-                data = b"".join(self._pending)
-                self._pending.clear()
-                self._pending_bytes = 0
+                self.lines_written += 1
+                if (self._pending_bytes >= self.BATCH_BYTES
+                        or time.monotonic() - self._last_write >= self._flush_every_s):
+                    self._flush_pending()
+                return
             self._write_all(data)
+            self.lines_written += 1
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
@@ -323,11 +322,14 @@ class JsonlWriter:
     def flush(self) -> None:
         """Write the lines gathered so far (only `flush_every_s` writers gather any)."""
         with self._lock:
-            if self._pending and not self._file.closed:
-                data = b"".join(self._pending)
-                self._pending.clear()
-                self._pending_bytes = 0
-                self._write_all(data)
+            self._flush_pending()
+
+    def _flush_pending(self) -> None:
+        if self._pending and not self._file.closed:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            self._write_all(data)
 
     def write_frame(self, source: str, frame: int, timestamp_us: int, width: int, height: int,
                     poses: Sequence[Pose], extra: Mapping[str, Any] | None = None) -> None:
@@ -338,9 +340,11 @@ class JsonlWriter:
                          record.poses, record.extra)
 
     def close(self) -> None:
-        self.flush()
         with self._lock:
-            self._file.close()
+            try:
+                self._flush_pending()
+            finally:
+                self._file.close()
 
     def __enter__(self) -> "JsonlWriter":
         return self

@@ -258,10 +258,11 @@ def test_batching_writer_writes_whole_lines_by_time_and_on_close(tmp_path):
     assert unbatched.read_bytes() == path.read_bytes()
 
 
-def test_writer_is_thread_safe(tmp_path):
+@pytest.mark.parametrize("flush_every_s", [0.0, 0.001], ids=["each-line", "batched"])
+def test_writer_is_thread_safe(tmp_path, flush_every_s):
     path = tmp_path / "threads.jsonl"
     pose = _pose(33)
-    with JsonlWriter(path) as writer:
+    with JsonlWriter(path, flush_every_s=flush_every_s) as writer:
         def work(worker: int) -> None:
             for i in range(50):
                 writer.write_frame(f"w{worker}", i, i * 1000, 10, 10, [pose])
