@@ -268,9 +268,9 @@ class JsonlWriter:
 
     Each line is encoded in full first and handed to the OS in whole lines, so a crash or a concurrent reader never
     sees half a line. By default every line is written at once (nothing waits in a Python buffer);
-    `flush_every_s` > 0 instead gathers lines and writes them together once that many seconds have passed since the
-    last write (or 64 KiB have gathered), and on `flush()` and `close()`: one system call per batch instead of per
-    line, for sinks whose file is complete only when closed. Thread-safe. `fsync=True` also forces each write to
+    `flush_every_s` > 0 instead gathers lines and writes them together with the first line that comes that many
+    seconds after the last write (or once 64 KiB have gathered), and on `flush()` and `close()`: one system call per
+    batch instead of per line, for sinks whose file is complete only when closed. Thread-safe. `fsync=True` also forces each write to
     disk (slow; for crash-proof logs).
     """
 

@@ -82,8 +82,9 @@ class LandmarksWriter:
 
 
 class _JsonlLandmarks(LandmarksWriter):
-    # Lines are written in batches (at least every half second, and when closed: after a failure or a cancel
-    # too): the file is renamed into place only when complete, and one write per frame cost more than encoding it.
+    # Lines are written in batches (with the first line that comes half a second after the last write, and when
+    # closed: after a failure or a cancel too): one system call per batch, not per frame. Nobody reads the file
+    # before it is complete, since it is renamed into place only then.
     FLUSH_EVERY_S = 0.5
 
     def __init__(self, path):
