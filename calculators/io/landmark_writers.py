@@ -82,9 +82,14 @@ class LandmarksWriter:
 
 
 class _JsonlLandmarks(LandmarksWriter):
+    # Lines are written in batches (with the first line that comes half a second after the last write, and when
+    # closed: after a failure or a cancel too): one system call per batch, not per frame. Nobody reads the file
+    # before it is complete, since it is renamed into place only then.
+    FLUSH_EVERY_S = 0.5
+
     def __init__(self, path):
         super().__init__(path)
-        self._writer = JsonlWriter(self._partial.path)
+        self._writer = JsonlWriter(self._partial.path, flush_every_s=self.FLUSH_EVERY_S)
 
     def _write(self, source, frame, timestamp_us, width, height, poses, extra) -> None:
         self._writer.write_frame(source, frame, timestamp_us, width, height, poses, extra)

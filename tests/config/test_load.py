@@ -164,6 +164,10 @@ def test_shipped_graphs_validate(path):
     graph = load_graph(path.stem)  # by name, as applications do
     assert graph.source.file == str(path)
     assert graph.nodes
+    if any(node.calculator == "MediaSourceCalculator" for node in graph.nodes):
+        # a source reading files must wait on full queues, not decode ahead through the whole input: memory stays
+        # flat in the input's length (issue 17; the default of 100 frames is ~280 MB at 720p)
+        assert 0 < graph.max_queue_size <= 8
 
 
 def test_a_config_read_from_bytes_in_a_fresh_process_keeps_its_options(tmp_path):

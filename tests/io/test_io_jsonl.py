@@ -15,8 +15,10 @@ from posegraph.calculators.io.jsonl import (
     JsonlFormatError,
     JsonlWriter,
     encode_json,
+    float32_strings,
     format_float32,
     frame_line,
+    frame_to_dict,
     iter_jsonl,
     landmarks_array,
     parse_line,
@@ -71,6 +73,22 @@ def test_format_float32_is_numpys_shortest_float32_spelling():
 def test_format_float32_ignores_numpy_print_options():
     with np.printoptions(precision=2, floatmode="fixed", legacy="1.13"):
         assert format_float32(0.4987575) == "0.4987575"
+
+
+
+def test_float32_strings_spell_every_value_as_format_float32():
+    """The bulk formatter (numpy's float32 -> str cast where it agrees) gives format_float32's strings exactly."""
+    rng = np.random.default_rng(1)
+    bits = rng.integers(0, 2**32, 30000, dtype=np.uint64).astype(np.uint32).view(np.float32)  # any float32 at all
+    landmarks = (rng.random(30000) * 3 - 1).astype(np.float32)
+    edges = np.array([0.0, -0.0, 1e-4, -1e-4, 1e6, -1e6, 999999.94, 1.0, np.nan, np.inf, -np.inf, 1e-45], np.float32)
+    edges = np.concatenate([edges, np.nextafter(edges, np.float32(np.inf)), np.nextafter(edges, np.float32(-np.inf))])
+    for values in (bits, landmarks, edges):
+        assert float32_strings(values) == [format_float32(v) for v in values]
+    matrix = landmarks[:15].reshape(3, 5)
+    assert float32_strings(matrix) == [format_float32(v) for v in matrix.ravel()]
+    with np.printoptions(legacy="1.13"):  # changes numpy's cast, not ours
+        assert float32_strings(edges) == [format_float32(v) for v in edges]
 
 
 def test_encode_json_values():
@@ -169,6 +187,22 @@ def test_line_format_keys_and_order():
     assert '"score":0.9}' in line  # float32 spelling, not 0.8999999761581421
 
 
+
+def test_frame_line_is_encode_json_of_frame_to_dict():
+    """frame_line writes the line directly; it must be the text the dict route gives, for every kind of pose."""
+    rng = np.random.default_rng(5)
+    odd = rng.random((33, 5)).astype(np.float32)
+    odd[0] = [np.nan, np.inf, -0.0, 1e-7, 3e7]
+    poses = [_pose(17, topology="coco17", score=np.float32(0.1), track_id=np.int64(2),
+                   extras={"classification": {"label": "tree", "p": [np.float32(0.3), 1, None, True]},
+                           "angles": np.array([[1.5, np.nan]], np.float64), "_skip": 1}),
+             Pose(odd, "blazepose33", score=float("nan"), world_landmarks=rng.standard_normal((33, 3))),
+             Pose(np.zeros((0, 5), np.float32), "coco17")]
+    for chosen, extra in ((poses, {"ms": 1.25, "mode": "vidéo"}), ([], None), (poses[1:2], {})):
+        assert frame_line("dir/ä.jpg", 3, 100, 64, 48, chosen, extra) == \
+            encode_json(frame_to_dict("dir/ä.jpg", 3, 100, 64, 48, chosen, extra))
+
+
 def test_reserved_keys_and_bad_shapes_are_rejected():
     with pytest.raises(ValueError, match="'poses' collides"):
         frame_line("s", 0, 0, 1, 1, [], extra={"poses": 1})
@@ -201,10 +235,34 @@ def test_writer_round_trip_flush_and_append(tmp_path):
     assert records[1].poses == []
 
 
-def test_writer_is_thread_safe(tmp_path):
+
+def test_batching_writer_writes_whole_lines_by_time_and_on_close(tmp_path):
+    path = tmp_path / "batched.jsonl"
+    writer = JsonlWriter(path, flush_every_s=60.0)
+    for i in range(3):
+        writer.write_frame("cam", i, i * 1000, 10, 10, [])
+    assert path.read_bytes() == b""  # gathered, not written yet
+    writer.flush()
+    assert path.read_text(encoding="utf-8").count("\n") == 3
+    writer._flush_every_s = 1e-9  # every line is now past the interval: written as it comes
+    writer.write_frame("cam", 3, 3000, 10, 10, [])
+    assert path.read_text(encoding="utf-8").count("\n") == 4
+    writer._flush_every_s = 60.0
+    writer.write_frame("cam", 4, 4000, 10, 10, [_pose(33)])
+    writer.close()
+    assert [r.frame for r in read_jsonl(path)] == [0, 1, 2, 3, 4] and writer.lines_written == 5
+    unbatched = tmp_path / "each.jsonl"
+    with JsonlWriter(unbatched) as each:
+        for record in read_jsonl(path):
+            each.write_record(record)
+    assert unbatched.read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("flush_every_s", [0.0, 0.001], ids=["each-line", "batched"])
+def test_writer_is_thread_safe(tmp_path, flush_every_s):
     path = tmp_path / "threads.jsonl"
     pose = _pose(33)
-    with JsonlWriter(path) as writer:
+    with JsonlWriter(path, flush_every_s=flush_every_s) as writer:
         def work(worker: int) -> None:
             for i in range(50):
                 writer.write_frame(f"w{worker}", i, i * 1000, 10, 10, [pose])
