@@ -19,33 +19,16 @@ from . import __version__
 from .cli_report import (EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line_warnings, quiet_native_stderr,
                          report)
 from .errors import PosegraphError
+from .side_args import parse_side_args, parse_side_value
 
 MEDIA_FLAGS = {"input": "input_path", "output": "output_video_path", "landmarks": "landmarks_path",
                "max_frames": "max_frames", "masks": "masks_path", "model_complexity": "model_complexity"}
 
 
-def parse_side_value(text: str) -> Any:
-    """``true``/``false`` -> bool, integers and floats -> numbers, anything else stays a string."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 def _side_packets(args: argparse.Namespace, declared: list[str], media_flags: bool = True) -> dict[str, Any]:
     """The run's side packets: ``--side KEY=VALUE`` items, the media flags (when the graph reads them as side
     packets) and ``--static``; one usage error for any the graph does not declare."""
-    side: dict[str, Any] = {}
-    for item in args.side or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--side expects KEY=VALUE, got {item!r}")
-        side[key] = parse_side_value(value)
+    side = parse_side_args(args.side)
     for flag, name in MEDIA_FLAGS.items() if media_flags else ():
         value = getattr(args, flag, None)
         if value is not None:

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..calculators.classify.knn import KnnPoseClassifier, PoseSampleSet
 from ..calculators.io.images import ImageDecodeError, list_images, read_image
+from ..side_args import parse_side_args
 
 __all__ = ["Outlier", "SkippedSample", "TrainingReport", "collect_samples", "find_outliers", "register",
            "train_classifier"]
@@ -252,22 +253,10 @@ def train_classifier(root: str | os.PathLike[str], output: str | os.PathLike[str
     return samples, report
 
 
-def _parse_side(items: list[str] | None) -> dict:
-    from posegraph.cli import parse_side_value
-
-    side = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--side expects KEY=VALUE, got {item!r}")
-        side[key] = parse_side_value(value)
-    return side
-
-
 def cmd_train_classifier(args: argparse.Namespace) -> int:
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     samples, report = train_classifier(args.dir, args.output, graph=args.graph, stream=args.stream,
-                                       side=_parse_side(args.side), drop_outliers=args.drop_outliers,
+                                       side=parse_side_args(args.side), drop_outliers=args.drop_outliers,
                                        top_n_by_max_distance=args.top_n_by_max_distance,
                                        top_n_by_mean_distance=args.top_n_by_mean_distance, log=log)
     print("\n".join(report.lines()))
