@@ -30,6 +30,7 @@ import numpy as np
 
 from ..calculators.classify.knn import KnnPoseClassifier, PoseSampleSet
 from ..calculators.io.images import ImageDecodeError, list_images, read_image
+from ..media_packets import INPUT_PATH, USE_PREV_LANDMARKS
 from ..side_args import parse_side_args
 
 __all__ = ["Outlier", "SkippedSample", "TrainingReport", "collect_samples", "find_outliers", "register",
@@ -113,7 +114,7 @@ def _run_pose_graph(graph: str, folder: Path, count: int, stream: str, side: dic
 
     g = Graph(graph)
     declared = set(g.spec.input_side_packets)
-    if "input_path" not in declared:
+    if INPUT_PATH not in declared:
         raise ValueError(f"graph {graph} has no input_path side packet, so it cannot read images; its side packets: "
                          f"{', '.join(sorted(declared)) or '(none)'}")
     if stream not in g.spec.output_streams:
@@ -121,9 +122,9 @@ def _run_pose_graph(graph: str, folder: Path, count: int, stream: str, side: dic
                          f"{', '.join(g.spec.output_streams) or '(none)'}")
     packets: list = []
     g.observe_output(stream, lambda p: packets.append((p.timestamp, p.value)))
-    sides = {"input_path": str(folder)}
-    if "use_prev_landmarks" in declared:
-        sides["use_prev_landmarks"] = False
+    sides = {INPUT_PATH: str(folder)}
+    if USE_PREV_LANDMARKS in declared:
+        sides[USE_PREV_LANDMARKS] = False
     sides.update(side or {})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # every file in the folder is a checked image
