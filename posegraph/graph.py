@@ -557,6 +557,12 @@ class Graph:
         """Packets added to each graph input stream in this run."""
         return dict(self._input_counts)
 
+    @property
+    def frames(self) -> int:
+        """Frames into this run so far: packets added to the busiest graph input, else frames the sources sent."""
+        frames = max(self._input_counts.values(), default=0)
+        return frames or max((n.stats.emitted for n in self._nodes if n.is_source), default=0)
+
     # -- profiling ---------------------------------------------------------------------------------------------
     def node_stats(self) -> list[NodeStats]:
         return [n.stats for n in self._nodes]
@@ -565,10 +571,7 @@ class Graph:
         """Per-node timing table (always available, also while running)."""
         end = self._finished_at or time.perf_counter()
         wall = max(1e-9, end - self._started_at) if self._started_at else 0.0
-        frames = max(self._input_counts.values(), default=0)
-        if not frames:
-            frames = max((n.stats.emitted for n in self._nodes if n.is_source), default=0)
-        return summarize(self.node_stats(), wall, frames)
+        return summarize(self.node_stats(), wall, self.frames)
 
     def write_trace(self, path: str | os.PathLike) -> Path:
         if self._trace is None:

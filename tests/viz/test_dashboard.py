@@ -85,6 +85,7 @@ def test_dashboard_serves_live_numbers_and_closes(tmp_path):
     assert max(q[2] for q in queued if q[0] == "slow") > 5
     assert max(s["nodes"]["slow"]["queued"] for s in samples) > 5
     assert final["done"] and final["frames"] == 300 and final["nodes"]["fast"]["calls"] == 300
+    assert graph.frames == graph.profile().frames == 300  # one frame counter: the graph's
     assert final["nodes"]["slow"]["queued"] == 0
     with pytest.raises(urllib.error.URLError):
         get(url + "stats.json", timeout=2)
