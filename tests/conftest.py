@@ -1,9 +1,11 @@
-"""Shared fixtures: where the real models and media live (../shared beside the checkout)."""
+"""Shared fixtures: where the real models and media live (../shared beside the checkout), one headless browser."""
 
 from __future__ import annotations
 
 import os
+import re
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,36 @@ def faststart_mp4(data: bytes) -> bytes:
 def faststart():
     """`faststart(mp4_bytes) -> mp4_bytes` with the index first, so that a truncated copy stays partly readable."""
     return faststart_mp4
+
+
+def printed_url(text, deadline: float) -> str | None:
+    """The dashboard URL that `text()` (a run's captured stderr) prints, once it does, or None at `deadline`
+    (time.monotonic())."""
+    while time.monotonic() < deadline:
+        match = re.search(r"http://127\.0\.0\.1:\d+/", text())
+        if match:
+            return match.group(0)
+        time.sleep(0.02)
+    return None
+
+
+@pytest.fixture(scope="session")
+def dashboard_url():
+    """`dashboard_url(text, deadline)`: the URL a ``posegraph run --dashboard`` prints (see printed_url)."""
+    return printed_url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (skips, saying why, where none can be found or started)."""
+    from posegraph.viz.browser import Browser, BrowserUnavailable, find_browser
+
+    if find_browser() is None:
+        pytest.skip("no Chromium-family browser found: install one (Debian: apt-get install -y chromium) or set "
+                    "POSEGRAPH_BROWSER to run the browser tests")
+    try:
+        b = Browser(timeout=30.0)
+    except BrowserUnavailable as exc:
+        pytest.skip(f"the browser could not be started: {exc}")
+    yield b
+    b.close()

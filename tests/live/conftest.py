@@ -1,4 +1,5 @@
-"""Fixtures for the live tests: the shared videos, ffmpeg serving them on 127.0.0.1, a headless browser."""
+"""Fixtures for the live tests: the shared videos, ffmpeg serving them on 127.0.0.1 (the headless
+browser is tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -92,18 +93,3 @@ def posegraph(*args: str, **kwargs) -> subprocess.Popen:
     env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".venv" / "numba-cache"))
     return subprocess.Popen([sys.executable, "-m", "posegraph.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kwargs)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from posegraph.viz.browser import Browser, BrowserUnavailable, find_browser
-
-    if find_browser() is None:
-        pytest.skip("no Chromium-family browser found: install one (Debian: apt-get install -y chromium) or set "
-                    "POSEGRAPH_BROWSER to run the browser tests")
-    try:
-        b = Browser(timeout=30.0)
-    except BrowserUnavailable as exc:
-        pytest.skip(f"the browser could not be started: {exc}")
-    yield b
-    b.close()

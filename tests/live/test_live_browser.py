@@ -61,7 +61,7 @@ def test_opencv_mp4v_is_what_browsers_refuse(browser, tmp_path):
     assert browser.evaluate(PLAY, timeout=20)["error"] == 4  # MEDIA_ERR_SRC_NOT_SUPPORTED: why PyAV is used
 
 
-def test_dashboard_panel_plays_the_run_in_the_browser(browser, tmp_path, monkeypatch):
+def test_dashboard_panel_plays_the_run_in_the_browser(browser, tmp_path, monkeypatch, dashboard_url):
     import io
     import re
     import threading
@@ -78,11 +78,8 @@ def test_dashboard_panel_plays_the_run_in_the_browser(browser, tmp_path, monkeyp
     runner = threading.Thread(target=lambda: result.setdefault("rc", main(
         ["run", "pose_tracking_cpu", "--input", str(DANCE), "--live", "--dashboard", "0", "--quiet"])))
     runner.start()
-    url, deadline = None, time.monotonic() + 30
-    while url is None and time.monotonic() < deadline:
-        match = re.search(r"http://127\.0\.0\.1:\d+/", err.getvalue())
-        url = match.group(0) if match else None
-        time.sleep(0.02)
+    deadline = time.monotonic() + 30
+    url = dashboard_url(err.getvalue, deadline)
     try:
         assert url, err.getvalue()
         browser.open(url)

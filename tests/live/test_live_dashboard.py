@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import re
 import socket
 import struct
 import threading
@@ -101,7 +100,7 @@ def test_clients_that_hang_up_print_nothing(dash, capfd):
     assert "Traceback" not in err and "Exception" not in err, err
 
 
-def test_live_panel_shows_frames_and_numbers_during_a_run(tmp_path, monkeypatch):
+def test_live_panel_shows_frames_and_numbers_during_a_run(tmp_path, monkeypatch, dashboard_url):
     from .conftest import DANCE
     if not DANCE.is_file():
         pytest.skip(f"shared media not found: {DANCE}")
@@ -112,11 +111,8 @@ def test_live_panel_shows_frames_and_numbers_during_a_run(tmp_path, monkeypatch)
         ["run", "pose_tracking_cpu", "--input", str(DANCE), "--live", "--max-frames", "75", "--dashboard", "0",
          "--quiet"])))
     runner.start()
-    url, deadline = None, time.monotonic() + 30
-    while url is None and time.monotonic() < deadline:
-        match = re.search(r"http://127\.0\.0\.1:\d+/", err.getvalue())
-        url = match.group(0) if match else None
-        time.sleep(0.02)
+    deadline = time.monotonic() + 30
+    url = dashboard_url(err.getvalue, deadline)
     assert url, err.getvalue()
     with urllib.request.urlopen(url, timeout=5) as response:
         page = response.read().decode()

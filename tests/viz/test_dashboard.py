@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import socket
 import threading
 import time
@@ -114,7 +113,7 @@ def test_default_port_falls_back_when_taken():
         blocker.close()
 
 
-def test_cli_run_with_dashboard(tmp_path, monkeypatch):
+def test_cli_run_with_dashboard(tmp_path, monkeypatch, dashboard_url):
     graph_file = tmp_path / "queueing.pbtxt"
     graph_file.write_text(QUEUEING)
     err = io.StringIO()
@@ -123,12 +122,8 @@ def test_cli_run_with_dashboard(tmp_path, monkeypatch):
     runner = threading.Thread(target=lambda: result.setdefault("rc", main(
         ["run", str(graph_file), "--dashboard", "0", "--quiet"])))
     runner.start()
-    url = None
     deadline = time.monotonic() + 20
-    while url is None and time.monotonic() < deadline:
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", err.getvalue())
-        url = match.group(0) if match else None
-        time.sleep(0.02)
+    url = dashboard_url(err.getvalue, deadline)
     assert url, err.getvalue()
     seen = 0
     while runner.is_alive() and time.monotonic() < deadline:
