@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import struct
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -83,21 +86,40 @@ def faststart():
     return faststart_mp4
 
 
-def printed_url(text, deadline: float) -> str | None:
-    """The dashboard URL that `text()` (a run's captured stderr) prints, once it does, or None at `deadline`
-    (time.monotonic())."""
-    while time.monotonic() < deadline:
-        match = re.search(r"http://127\.0\.0\.1:\d+/", text())
-        if match:
-            return match.group(0)
-        time.sleep(0.02)
-    return None
+@dataclass
+class DashboardRun:
+    """``posegraph run ARGS --dashboard 0 --quiet`` on a thread, its stderr captured: the URL it printed (None if
+    it printed none by `deadline`, a time.monotonic() value) and, once `thread` ended, its exit code."""
+
+    thread: threading.Thread
+    err: io.StringIO
+    deadline: float
+    url: str | None = None
+    result: dict = field(default_factory=dict)
+
+    @property
+    def rc(self) -> int | None:
+        return self.result.get("rc")
 
 
-@pytest.fixture(scope="session")
-def dashboard_url():
-    """`dashboard_url(text, deadline)`: the URL a ``posegraph run --dashboard`` prints (see printed_url)."""
-    return printed_url
+@pytest.fixture
+def dashboard_run(monkeypatch):
+    """`dashboard_run(args, timeout)`: start `posegraph run` with a dashboard (see DashboardRun)."""
+    from posegraph.cli import main
+
+    def start(args: list[str], timeout: float) -> DashboardRun:
+        err = io.StringIO()
+        monkeypatch.setattr("sys.stderr", err)
+        run = DashboardRun(threading.Thread(target=lambda: run.result.setdefault("rc", main(
+            ["run", *args, "--dashboard", "0", "--quiet"]))), err, time.monotonic() + timeout)
+        run.thread.start()
+        while run.url is None and time.monotonic() < run.deadline:
+            match = re.search(r"http://127\.0\.0\.1:\d+/", err.getvalue())
+            run.url = match.group(0) if match else None
+            time.sleep(0.02)
+        return run
+
+    return start
 
 
 @pytest.fixture(scope="session")

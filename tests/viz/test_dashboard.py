@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +11,6 @@ import urllib.request
 import pytest
 
 from posegraph import Graph
-from posegraph.cli import main
 from posegraph.viz.dashboard import DEFAULT_PORT, Dashboard
 
 from .conftest import GRAPHS
@@ -113,27 +110,21 @@ def test_default_port_falls_back_when_taken():
         blocker.close()
 
 
-def test_cli_run_with_dashboard(tmp_path, monkeypatch, dashboard_url):
+def test_cli_run_with_dashboard(tmp_path, dashboard_run):
     graph_file = tmp_path / "queueing.pbtxt"
     graph_file.write_text(QUEUEING)
-    err = io.StringIO()
-    monkeypatch.setattr("sys.stderr", err)
-    result = {}
-    runner = threading.Thread(target=lambda: result.setdefault("rc", main(
-        ["run", str(graph_file), "--dashboard", "0", "--quiet"])))
-    runner.start()
-    deadline = time.monotonic() + 20
-    url = dashboard_url(err.getvalue, deadline)
-    assert url, err.getvalue()
+    run = dashboard_run([str(graph_file)], timeout=20)
+    url = run.url
+    assert url, run.err.getvalue()
     seen = 0
-    while runner.is_alive() and time.monotonic() < deadline:
+    while run.thread.is_alive() and time.monotonic() < run.deadline:
         try:
             snapshot = get_json(url + "stats.json")
         except (urllib.error.URLError, ConnectionError):
             break  # the run ended between the check and the request
         seen = max(seen, snapshot["nodes"].get("fast", {}).get("calls", 0))
         time.sleep(0.2)
-    runner.join(30)
-    assert result.get("rc") == 0 and seen > 0
+    run.thread.join(30)
+    assert run.rc == 0 and seen > 0
     with pytest.raises(urllib.error.URLError):
         get(url, timeout=2)
