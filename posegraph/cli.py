@@ -15,48 +15,30 @@ import sys
 import time
 from typing import Any, Sequence
 
-from . import __version__
+from . import __version__, media_packets as media
 from .cli_report import (EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line_warnings, quiet_native_stderr,
                          report)
 from .errors import PosegraphError
+from .side_args import parse_side_args, parse_side_value
 
-MEDIA_FLAGS = {"input": "input_path", "output": "output_video_path", "landmarks": "landmarks_path",
-               "max_frames": "max_frames", "masks": "masks_path", "model_complexity": "model_complexity"}
-
-
-def parse_side_value(text: str) -> Any:
-    """``true``/``false`` -> bool, integers and floats -> numbers, anything else stays a string."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+MEDIA_FLAGS = media.RUN_FLAGS  # flag -> side packet
 
 
 def _side_packets(args: argparse.Namespace, declared: list[str], media_flags: bool = True) -> dict[str, Any]:
     """The run's side packets: ``--side KEY=VALUE`` items, the media flags (when the graph reads them as side
     packets) and ``--static``; one usage error for any the graph does not declare."""
-    side: dict[str, Any] = {}
-    for item in args.side or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--side expects KEY=VALUE, got {item!r}")
-        side[key] = parse_side_value(value)
+    side = parse_side_args(args.side)
     for flag, name in MEDIA_FLAGS.items() if media_flags else ():
         value = getattr(args, flag, None)
         if value is not None:
             side[name] = value
-    if getattr(args, "static", False) and "use_prev_landmarks" in declared:  # no tracking state: nothing to do
-        side["use_prev_landmarks"] = False
-    if getattr(args, "masks", None) and "enable_segmentation" in declared:
-        side.setdefault("enable_segmentation", True)  # --masks needs the masks computed
+    if getattr(args, "static", False) and media.USE_PREV_LANDMARKS in declared:  # no tracking state: nothing to do
+        side[media.USE_PREV_LANDMARKS] = False
+    if getattr(args, "masks", None) and media.ENABLE_SEGMENTATION in declared:
+        side.setdefault(media.ENABLE_SEGMENTATION, True)  # --masks needs the masks computed
     unknown = sorted(set(side) - set(declared))
     if unknown:
-        flags = {v: f"--{k.replace('_', '-')}" for k, v in MEDIA_FLAGS.items()}
+        flags = {name: media.flag(dest) for dest, name in MEDIA_FLAGS.items()}
         names = ", ".join(flags.get(u, u) for u in unknown)
         raise UsageError(f"{args.graph} does not take {names}; its options (side packets) are: "
                          f"{', '.join(declared) or '(none)'} (see `posegraph graphs`)")
@@ -94,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                          f"posegraph.solutions); `posegraph graphs` lists the graphs that run from the command line "
                          f"(a graph file with an image input stream, such as MediaPipe's, runs with --input MEDIA)")
     side = _side_packets(args, graph.spec.input_side_packets) | plan.side_packets
-    if "input_path" in graph.spec.input_side_packets and "input_path" not in side:
+    if media.INPUT_PATH in graph.spec.input_side_packets and media.INPUT_PATH not in side:
         raise UsageError(f"{args.graph} needs --input PATH (an image, a folder of images, a video file, a camera "
                          f"number or a stream URL)")
     monitor = run_media.LiveMonitor(plan)
@@ -276,17 +258,17 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
                                      "or -v.")
     run.add_argument("graph", help="a shipped graph name (`posegraph graphs` lists them) or a .pbtxt file")
     run.add_argument("--input", help="image, folder of images, video file, camera (0, camera:0, /dev/video0) or "
-                                     "stream (rtsp://, rtmp://, http(s)://, udp://) (side packet input_path)")
+                                     f"stream (rtsp://, rtmp://, http(s)://, udp://) (side packet {media.INPUT_PATH})")
     run.add_argument("--output", help="annotated video (.mp4: H.264), image, or folder/ for one image per input "
-                                      "(side packet output_video_path)")
+                                      f"(side packet {media.OUTPUT_VIDEO_PATH})")
     run.add_argument("--landmarks", help="landmarks file: .jsonl, .json (COCO keypoint results) or .csv "
-                                         "(side packet landmarks_path)")
+                                         f"(side packet {media.LANDMARKS_PATH})")
     run.add_argument("--max-frames", type=int, dest="max_frames", help="stop after N frames")
     run.add_argument("--static", action="store_true", help="static-image mode: no tracking between frames")
     run.add_argument("--masks", metavar="DIR/|MASKS.mp4", help="person masks: one 8-bit PNG per frame in DIR, or a "
-                     "mask video (side packet masks_path; sets enable_segmentation)")
+                     f"mask video (side packet {media.MASKS_PATH}; sets {media.ENABLE_SEGMENTATION})")
     run.add_argument("--model-complexity", type=int, choices=(0, 1, 2), dest="model_complexity",
-                     help="BlazePose landmark model: 0 lite, 1 full, 2 heavy (side packet model_complexity)")
+                     help=f"BlazePose landmark model: 0 lite, 1 full, 2 heavy (side packet {media.MODEL_COMPLEXITY})")
     run.add_argument("--side", action="append", metavar="KEY=VALUE", help="input side packet (repeatable)")
     run.add_argument("--profile", nargs="?", const="", default=None, metavar="TRACE.json",
                      help="print the per-node timing table; with a file name also write a Chrome trace of every "

@@ -11,11 +11,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .media_packets import FLAG_FOR_SIDE
+
 _TOP = re.compile(r'^(type|input_stream|input_side_packet|output_stream)\s*:\s*"([^"]*)"', re.M)
 
-# The CLI's flags for side packets with conventional names (see posegraph.cli.MEDIA_FLAGS).
-FLAG_FOR_SIDE = {"input_path": "--input", "output_video_path": "--output", "landmarks_path": "--landmarks",
-                 "max_frames": "--max-frames", "use_prev_landmarks": "--static"}
 
 
 @dataclass(frozen=True)

@@ -44,15 +44,15 @@ class FinishedFrames:
             if self._delivered:
                 counts.append(max(self._delivered.values()))
         # a sink that never runs (a video writer without --output) does not hold the count back
-        counts += [s.process_count for s in self._graph.node_stats() if s.name in self._sinks and s.process_count]
+        counts += [n.process_count for n in self._graph.nodes if n.name in self._sinks and n.process_count]
         return min(counts, default=0)
 
 
 def _total(graph) -> int | None:
     """Frames the sources will produce, when they know (a video's frame count, ``--max-frames``)."""
     totals = []
-    for node in getattr(graph, "_nodes", ()):  # sources that report progress(); the runtime has no public view
-        progress = getattr(node.calculator, "progress", None)
+    for node in graph.nodes:  # sources that report progress()
+        progress = getattr(node.instance, "progress", None)
         if callable(progress):
             try:
                 totals.append(progress()[1])

@@ -59,34 +59,10 @@ class _SideContext:
         self._node.stats.dropped += n
 
 
-class OpenContext(_SideContext):
-    """open() may send packets (MediaPipe allows output in Open); they are committed before the first process()."""
+class _ExplicitSendContext(_SideContext):
+    """open() and close(): no input timestamp of their own, so every send names its timestamp."""
 
     __slots__ = ("_sends",)
-    timestamp = Timestamp.UNSTARTED  # MediaPipe's InputTimestamp() in Open()
-
-    def __init__(self, node: "NodeRuntime", *_):
-        super().__init__(node)
-        self._sends: list[tuple[int, Packet | None, int]] = []
-
-    def send(self, port: "Port", value: Any, timestamp: int, *, index: int = 0) -> None:
-        slot = self._node.output_slot(port, index)
-        if slot >= 0:
-            if type(timestamp) is not int:
-                timestamp = as_timestamp(timestamp, f"node '{self._node.name}': send on {port!r}")
-            self._sends.append((slot, Packet(value, timestamp), 0))
-
-    def set_next_bound(self, port: "Port", bound: int, *, index: int = 0) -> None:
-        slot = self._node.output_slot(port, index)
-        if slot >= 0:
-            self._sends.append((slot, None, as_timestamp(bound, f"node '{self._node.name}'")))
-
-
-class CloseContext(_SideContext):
-    """close() may still send final packets (e.g. a summary at PostStream)."""
-
-    __slots__ = ("_sends",)
-    timestamp = Timestamp.DONE  # MediaPipe's InputTimestamp() in Close()
 
     def __init__(self, node: "NodeRuntime"):
         super().__init__(node)
@@ -98,6 +74,28 @@ class CloseContext(_SideContext):
             if type(timestamp) is not int:
                 timestamp = as_timestamp(timestamp, f"node '{self._node.name}': send on {port!r}")
             self._sends.append((slot, Packet(value, timestamp), 0))
+
+
+class OpenContext(_ExplicitSendContext):
+    """open() may send packets (MediaPipe allows output in Open); they are committed before the first process()."""
+
+    __slots__ = ()
+    timestamp = Timestamp.UNSTARTED  # MediaPipe's InputTimestamp() in Open()
+
+    def __init__(self, node: "NodeRuntime", *_):
+        super().__init__(node)
+
+    def set_next_bound(self, port: "Port", bound: int, *, index: int = 0) -> None:
+        slot = self._node.output_slot(port, index)
+        if slot >= 0:
+            self._sends.append((slot, None, as_timestamp(bound, f"node '{self._node.name}'")))
+
+
+class CloseContext(_ExplicitSendContext):
+    """close() may still send final packets (e.g. a summary at PostStream)."""
+
+    __slots__ = ()
+    timestamp = Timestamp.DONE  # MediaPipe's InputTimestamp() in Close()
 
 
 class ProcessContext(_SideContext):

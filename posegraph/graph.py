@@ -25,17 +25,14 @@ from . import config as _config
 from .coercion import input_coercers
 from .config.model import ValidatedGraph
 from .context import CloseContext, OpenContext
-from .errors import (CalculatorError, GraphConfigError, GraphTimeoutError, PosegraphError, StreamError,
-                     WatchdogError)
+from .deadline import Deadline
+from .errors import CalculatorError, GraphConfigError, PosegraphError, StreamError, WatchdogError
 from .node import CLOSED, OPENED, NodeRuntime, OutputStream
 from .packet import EMPTY, Packet, Timestamp, as_timestamp
 from .profiler import GraphProfile, NodeStats, TraceRecorder, summarize
 from .scheduler import Executor, Scheduler
 from .views import NodeView, node_view
 from .watchdog import Watchdog
-
-_POLL_SLICE_S = 0.1  # every blocking wait wakes at least this often to notice failure or cancellation
-
 
 class GraphOutput:
     """An observed stream (a graph output, or any stream observed by name): observers and pollers, fed in timestamp
@@ -122,14 +119,11 @@ class OutputPoller:
 
     def next(self, timeout: float | None = None) -> Packet | None:
         """The next packet, or None once the stream is done. Raises the graph's error if it failed."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = Deadline(timeout)
         with self._cond:
             while not self._packets and not self._done:
                 self._graph._raise_if_failed()
-                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
-                if remaining <= 0:
-                    raise GraphTimeoutError(f"no packet on '{self.stream}' within {timeout} s")
-                self._cond.wait(remaining)
+                deadline.wait(self._cond, f"no packet on '{self.stream}' within {timeout} s")
             return self._packets.popleft() if self._packets else None
 
     def __iter__(self) -> Iterator[Packet]:
@@ -563,6 +557,12 @@ class Graph:
         """Packets added to each graph input stream in this run."""
         return dict(self._input_counts)
 
+    @property
+    def frames(self) -> int:
+        """Frames into this run so far: packets added to the busiest graph input, else frames the sources sent."""
+        frames = max(self._input_counts.values(), default=0)
+        return frames or max((n.stats.emitted for n in self._nodes if n.is_source), default=0)
+
     # -- profiling ---------------------------------------------------------------------------------------------
     def node_stats(self) -> list[NodeStats]:
         return [n.stats for n in self._nodes]
@@ -571,10 +571,7 @@ class Graph:
         """Per-node timing table (always available, also while running)."""
         end = self._finished_at or time.perf_counter()
         wall = max(1e-9, end - self._started_at) if self._started_at else 0.0
-        frames = max(self._input_counts.values(), default=0)
-        if not frames:
-            frames = max((n.stats.emitted for n in self._nodes if n.is_source), default=0)
-        return summarize(self.node_stats(), wall, frames)
+        return summarize(self.node_stats(), wall, self.frames)
 
     def write_trace(self, path: str | os.PathLike) -> Path:
         if self._trace is None:

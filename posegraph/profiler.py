@@ -54,7 +54,8 @@ class NodeStats:
 
 @dataclass(frozen=True)
 class NodeProfile:
-    """One row of the profile table; times in milliseconds."""
+    """One node's row of a profile, from the graph's counters (`summarize`) or from a trace's slices
+    (``posegraph.viz.trace``); times in milliseconds, -1 where the source cannot tell."""
 
     node: str
     calculator: str
@@ -71,8 +72,10 @@ class NodeProfile:
     max_ms: float
     total_ms: float
     percent: float
-    latency_mean_ms: float
-    latency_p90_ms: float
+    wait_mean_ms: float = -1.0     # time a packet waited in the node's input queue (the graph's counters)
+    wait_p90_ms: float = -1.0
+    latency_mean_ms: float = -1.0  # input latency: since the packet's timestamp entered the graph (a trace's)
+    latency_p90_ms: float = -1.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class GraphProfile:
         for n in self.nodes:
             rows.append((n.node, str(n.calls), f"{n.fps:.1f}", str(n.dropped), f"{n.mean_ms:.3f}",
                          f"{n.p50_ms:.3f}", f"{n.p90_ms:.3f}", f"{n.max_ms:.3f}", f"{n.total_ms:.1f}",
-                         f"{n.percent:.1f}", f"{n.latency_mean_ms:.3f}"))
+                         f"{n.percent:.1f}", f"{n.wait_mean_ms:.3f}"))
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                  for r in rows]
@@ -128,7 +131,7 @@ def summarize(stats: list[NodeStats], wall_s: float, frames: int) -> GraphProfil
             mean_ms=mean / 1e6, stddev_ms=math.sqrt(var) / 1e6, p50_ms=_percentile(samples, 0.5) / 1e6,
             p90_ms=_percentile(samples, 0.9) / 1e6, max_ms=(samples[-1] if samples else 0) / 1e6,
             total_ms=s.process_ns / 1e6, percent=100.0 * s.process_ns / total_ns,
-            latency_mean_ms=(s.latency_ns / n / 1e6) if n else 0.0, latency_p90_ms=_percentile(lat, 0.9) / 1e6))
+            wait_mean_ms=(s.latency_ns / n / 1e6) if n else 0.0, wait_p90_ms=_percentile(lat, 0.9) / 1e6))
     rows.sort(key=lambda r: r.total_ms, reverse=True)
     return GraphProfile(rows, wall_s, frames, frames / wall_s if wall_s > 0 else 0.0)
 

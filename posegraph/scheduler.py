@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 from .calculator import STOP
 from .context import CloseContext, OpenContext, ProcessContext
-from .errors import (CalculatorError, DeadlockError, GraphCancelledError, GraphTimeoutError, StreamError,
-                     WatchdogError)
+from .deadline import Deadline
+from .errors import CalculatorError, DeadlockError, GraphCancelledError, StreamError, WatchdogError
 from .node import CLOSED, OPENED, InputQueue, NodeRuntime, OutputStream
 from .packet import Packet, Timestamp
 from .profiler import TraceRecorder
@@ -61,7 +61,6 @@ _perf_ns = time.perf_counter_ns
 _committing = threading.local()
 _TRACE_PACK = TraceRecorder.RECORD.pack
 _UNSET = Timestamp.UNSET
-_POLL_SLICE_S = 0.1  # every blocking wait wakes at least this often to notice failure or cancellation
 
 
 @dataclass(slots=True)
@@ -691,7 +690,7 @@ class Scheduler:
     def add_input_packet(self, out: OutputStream, packet: Packet, block: bool, timeout: float | None) -> bool:
         """Send `packet` into graph input `out`; while a queue downstream is full, wait (up to `timeout`), or with
         ``block=False`` return False at once. Deadlock relief runs here when this wait is what blocks the graph."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = Deadline(timeout)
         with self.lock:
             while True:
                 if self.error is not None:
@@ -702,10 +701,7 @@ class Scheduler:
                     return False
                 if self.relieve_if_stuck():
                     continue
-                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
-                if remaining <= 0:
-                    raise GraphTimeoutError(f"add_packet('{out.name}') blocked by back-pressure for {timeout} s")
-                self.state_changed.wait(remaining)
+                deadline.wait(self.state_changed, f"add_packet('{out.name}') blocked by back-pressure for {timeout} s")
             if out.bound >= Timestamp.DONE:
                 why = f" (node '{self.stopped_by}' returned STOP)" if self.stopped_by else ""
                 raise StreamError(f"graph input stream '{out.name}' is closed{why}")
@@ -729,21 +725,18 @@ class Scheduler:
 
     def wait_for(self, predicate, timeout: float | None, what: str) -> None:
         """Wait (lock held while checking) until `predicate()` or a failure; GraphTimeoutError after `timeout`."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = Deadline(timeout)
         with self.lock:
             while not predicate():
                 if self.error is not None:
                     break
-                remaining = _POLL_SLICE_S if deadline is None else min(_POLL_SLICE_S, deadline - time.monotonic())
-                if remaining <= 0:
-                    raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
-                self.state_changed.wait(remaining)
+                deadline.wait(self.state_changed, f"graph did not become {what} within {timeout} s")
 
     def help_until(self, predicate, timeout: float | None, what: str, trace_row: int = 0) -> None:
         """Like `wait_for`, but the calling thread runs ready nodes of the default executor meanwhile (the same
         take/run steps as a worker): a frame-at-a-time caller then costs no thread hand-offs on a chain."""
         ex = self.executors[""]
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = Deadline(timeout)
         while True:
             with self.lock:
                 if predicate() or self.error is not None:
@@ -752,11 +745,7 @@ class Scheduler:
                     return
                 inv = self.take(ex)
                 if inv is None:
-                    remaining = (_POLL_SLICE_S if deadline is None
-                                 else min(_POLL_SLICE_S, deadline - time.monotonic()))
-                    if remaining <= 0:
-                        raise GraphTimeoutError(f"graph did not become {what} within {timeout} s")
-                    self.state_changed.wait(remaining)
+                    deadline.wait(self.state_changed, f"graph did not become {what} within {timeout} s")
                     continue
             self.run(inv, ex, trace_row)
 

@@ -102,10 +102,12 @@ class DelayOptions:
 
 @calculator("DelayCalculator")
 class Delay(Calculator):
-    """Forwards its input after a delay (sleeping and/or busy), failing on purpose where told."""
+    """Forwards its input after a delay (sleeping and/or busy), failing on purpose where told. Stateless, so
+    process() may run on several workers at once (``max_in_flight``), as an inference node's may."""
 
     IN = Input("")
     OUT = Output("")
+    CONCURRENT_PROCESS = True
     Options = DelayOptions
 
     def open(self, ctx):

@@ -1,9 +1,14 @@
-"""Shared fixtures: where the real models and media live (../shared beside the checkout)."""
+"""Shared fixtures: where the real models and media live (../shared beside the checkout), one headless browser."""
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import struct
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -79,3 +84,55 @@ def faststart_mp4(data: bytes) -> bytes:
 def faststart():
     """`faststart(mp4_bytes) -> mp4_bytes` with the index first, so that a truncated copy stays partly readable."""
     return faststart_mp4
+
+
+@dataclass
+class DashboardRun:
+    """``posegraph run ARGS --dashboard 0 --quiet`` on a thread, its stderr captured: the URL it printed (None if
+    it printed none by `deadline`, a time.monotonic() value) and, once `thread` ended, its exit code."""
+
+    thread: threading.Thread
+    err: io.StringIO
+    deadline: float
+    url: str | None = None
+    result: dict = field(default_factory=dict)
+
+    @property
+    def rc(self) -> int | None:
+        return self.result.get("rc")
+
+
+@pytest.fixture
+def dashboard_run(monkeypatch):
+    """`dashboard_run(args, timeout)`: start `posegraph run` with a dashboard (see DashboardRun)."""
+    from posegraph.cli import main
+
+    def start(args: list[str], timeout: float) -> DashboardRun:
+        err = io.StringIO()
+        monkeypatch.setattr("sys.stderr", err)
+        run = DashboardRun(threading.Thread(target=lambda: run.result.setdefault("rc", main(
+            ["run", *args, "--dashboard", "0", "--quiet"]))), err, time.monotonic() + timeout)
+        run.thread.start()
+        while run.url is None and time.monotonic() < run.deadline:
+            match = re.search(r"http://127\.0\.0\.1:\d+/", err.getvalue())
+            run.url = match.group(0) if match else None
+            time.sleep(0.02)
+        return run
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (skips, saying why, where none can be found or started)."""
+    from posegraph.viz.browser import Browser, BrowserUnavailable, find_browser
+
+    if find_browser() is None:
+        pytest.skip("no Chromium-family browser found: install one (Debian: apt-get install -y chromium) or set "
+                    "POSEGRAPH_BROWSER to run the browser tests")
+    try:
+        b = Browser(timeout=30.0)
+    except BrowserUnavailable as exc:
+        pytest.skip(f"the browser could not be started: {exc}")
+    yield b
+    b.close()

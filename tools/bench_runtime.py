@@ -111,7 +111,7 @@ def pump_traced(text: str, packets: int) -> float:
         for t in range(packets):
             graph.add_packet("in", t, t)
         graph.close_all_inputs()
-        graph._scheduler.finished.wait(120)
+        graph.wait_until_idle(timeout=120)
         elapsed = time.perf_counter() - start
         graph.wait_until_done(timeout=120)
         return elapsed

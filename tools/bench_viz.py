@@ -153,7 +153,7 @@ def bench_trace(calls: int) -> None:
         for t in range(packets):
             graph.add_packet("in", t, t)
         graph.close_all_inputs()
-        graph._scheduler.finished.wait(120)
+        graph.wait_until_idle(timeout=120)
         start = time.perf_counter()
         graph.wait_until_done(timeout=120)  # writes the trace (slices, flows, metadata)
         write = time.perf_counter() - start

@@ -13,7 +13,7 @@ from posegraph import Calculator, Input, Output, calculator
 
 
 @calculator("BeginLoopCalculator")
-class BeginLoop(Calculator):
+class BeginLoopCalculator(Calculator):
     """ITERABLE (a list) -> ITEM per element; CLONE:i inputs are repeated beside each element. Timestamps where
     ITERABLE only advanced its bound are empty batches (MediaPipe's process-timestamp-bounds)."""
 
@@ -55,7 +55,7 @@ class EndLoopOptions:
 
 
 @calculator("EndLoopCalculator")
-class EndLoop(Calculator):
+class EndLoopCalculator(Calculator):
     """ITEM results (one per element, or none where the body dropped it) -> ITERABLE list at the outer timestamp."""
 
     ITEM = Input("ITEM")

@@ -29,7 +29,7 @@ class ConstantSidePacketOptions:
 
 
 @calculator("ConstantSidePacketCalculator")
-class ConstantSidePacket(Calculator):
+class ConstantSidePacketCalculator(Calculator):
     """Output side packet PACKET:i carries ``options.packet[i]``."""
 
     PACKET = OutputSidePacket("PACKET", multiple=True)

@@ -26,7 +26,7 @@ class FlowLimiterOptions:
 
 
 @calculator("FlowLimiterCalculator")
-class FlowLimiter(Calculator):
+class FlowLimiterCalculator(Calculator):
     """Untagged input i passes to untagged output i while fewer than `max_in_flight` frames are in flight;
     a FINISHED packet (a back edge from the graph's end) releases the frames up to its timestamp. ALLOW tells,
     per frame of input 0, whether it was admitted."""

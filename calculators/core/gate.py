@@ -29,7 +29,7 @@ class GateOptions:
 
 
 @calculator("GateCalculator")
-class Gate(Calculator):
+class GateCalculator(Calculator):
     """Untagged inputs pass to the matching untagged outputs while allowed; STATE_CHANGE reports flips."""
 
     IN = Input("", multiple=True, optional=True)

@@ -4,7 +4,7 @@ from posegraph import Calculator, Input, Output, calculator
 
 
 @calculator("MergeCalculator")
-class Merge(Calculator):
+class MergeCalculator(Calculator):
     """Emit the value of the first present untagged input; inputs must all be settled, hence the default handler."""
 
     IN = Input("", multiple=True)

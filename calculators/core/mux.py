@@ -4,7 +4,7 @@ from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
 
 @calculator("MuxCalculator")
-class Mux(Calculator):
+class MuxCalculator(Calculator):
     """OUTPUT carries INPUT:select, where select comes from the SELECT stream (with the Mux input stream handler:
     only the selected input needs to be settled) or from the SELECT side packet (default handler)."""
 

@@ -4,7 +4,7 @@ from posegraph import Calculator, Input, Output, calculator
 
 
 @calculator("PacketPresenceCalculator")
-class PacketPresence(Calculator):
+class PacketPresenceCalculator(Calculator):
     """PRESENCE is True at timestamps where PACKET has a packet and False where only its bound moved past."""
 
     PACKET = Input("PACKET")

@@ -8,7 +8,7 @@ from posegraph import Calculator, Input, Output, calculator
 
 
 @calculator("PassThroughCalculator")
-class PassThrough(Calculator):
+class PassThroughCalculator(Calculator):
     """Forward every input packet unchanged; output TAG:i carries input TAG:i."""
 
     IN = Input("", multiple=True, optional=True)

@@ -11,7 +11,7 @@ from posegraph import Calculator, Input, Output, Timestamp, calculator
 
 
 @calculator("PreviousLoopbackCalculator")
-class PreviousLoopback(Calculator):
+class PreviousLoopbackCalculator(Calculator):
     """PREV_LOOP at MAIN's timestamp t_i carries LOOP's packet from the previous MAIN *packet* timestamp, or nothing
     (a bound) when LOOP had none there. The first MAIN timestamp has no previous value.
 

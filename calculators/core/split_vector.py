@@ -38,7 +38,7 @@ class SplitVectorOptions:
 
 
 @calculator("SplitVectorCalculator")
-class SplitVector(Calculator):
+class SplitVectorCalculator(Calculator):
     """Output i carries ``input[ranges[i].begin:ranges[i].end]`` (or the element itself with element_only)."""
 
     IN = Input("")

@@ -11,7 +11,7 @@ class ThresholdingOptions:
 
 
 @calculator("ThresholdingCalculator")
-class Thresholding(Calculator):
+class ThresholdingCalculator(Calculator):
     """FLAG is ``FLOAT > threshold`` (strictly, as MediaPipe); the THRESHOLD side packet overrides the option."""
 
     FLOAT = Input[float]("FLOAT")

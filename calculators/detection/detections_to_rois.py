@@ -24,7 +24,7 @@ class DetectionsToRoisOptions:
 
 
 @calculator("DetectionsToRoisCalculator")
-class DetectionsToRois(Calculator):
+class DetectionsToRoisCalculator(Calculator):
     """DETECTIONS + IMAGE (for its size) -> ROIS (one NormalizedRect per detection) and ROI (the first; nothing
     when there is no detection). ASSOCIATE (side packet, bool) switches the association on or off;
     MIN_SIMILARITY overrides its threshold."""

@@ -10,7 +10,7 @@ from .roi import detection_letterbox_removal, rows_to_detections
 
 
 @calculator("DetectionLetterboxRemovalCalculator")
-class DetectionLetterboxRemoval(Calculator):
+class DetectionLetterboxRemovalCalculator(Calculator):
     """DETECTIONS + LETTERBOX_PADDING (from ImageToTensor) -> DETECTIONS normalised to the original image."""
 
     IN = Input[list]("DETECTIONS")

@@ -26,7 +26,7 @@ class NonMaxSuppressionOptions:
 
 
 @calculator("NonMaxSuppressionCalculator")
-class NonMaxSuppression(Calculator):
+class NonMaxSuppressionCalculator(Calculator):
     """DETECTIONS -> DETECTIONS in decreasing score, overlaps (IoU > threshold) suppressed or, WEIGHTED, averaged."""
 
     IN = Input[list]("DETECTIONS")

@@ -59,7 +59,7 @@ class TensorsToDetectionsOptions:
 
 
 @calculator("TensorsToDetectionsCalculator")
-class TensorsToDetections(Calculator):
+class TensorsToDetectionsCalculator(Calculator):
     """TENSORS (boxes [1, N, num_coords] and scores [1, N, classes], in either order) -> DETECTIONS (normalised to
     the model input). MIN_SCORE (side packet) overrides ``min_score_thresh`` (the app's detection confidence)."""
 

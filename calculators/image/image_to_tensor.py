@@ -76,7 +76,7 @@ def sized_for_model(options: ImageToTensorOptions, model: str, node: str) -> Ima
 
 
 @calculator("ImageToTensorCalculator")
-class ImageToTensor(Calculator):
+class ImageToTensorCalculator(Calculator):
     """IMAGE (+ NORM_RECT, a rotated ROI; the whole frame when not connected) -> TENSORS ([1 x H x W x 3]),
     LETTERBOX_PADDING and MATRIX (3x3, tensor-normalised -> image-normalised coordinates).
 

@@ -139,7 +139,7 @@ class _InferenceBase(Calculator):
 
 
 @calculator("InferenceCalculator")
-class Inference(_InferenceBase):
+class InferenceCalculator(_InferenceBase):
     """TENSORS (a list of arrays, or one array) -> TENSORS (the model's outputs, in order); TFLite or OpenVINO.
 
     The MODEL side packet, when given, overrides the ``model`` option (e.g. to swap the lite landmark model for
@@ -156,7 +156,7 @@ _warned_deprecated = False
 
 
 @calculator("TfliteInferenceCalculator")
-class TfliteInference(Inference):
+class TfliteInferenceCalculator(InferenceCalculator):
     """Deprecated: the 0.1 name of InferenceCalculator (options ``posegraph.TfliteInferenceOptions``, the same
     fields). Graphs still written with it run unchanged and warn once per process (DeprecationWarning); write
     ``calculator: "InferenceCalculator"`` with ``[posegraph.InferenceOptions.ext]`` instead."""
@@ -172,4 +172,5 @@ class TfliteInference(Inference):
         super().open(ctx)
 
 
-__all__ = ["BACKENDS", "Inference", "InferenceOptions", "TfliteInference", "TfliteInferenceOptions", "parse_shape"]
+__all__ = ["BACKENDS", "InferenceCalculator", "InferenceOptions", "TfliteInferenceCalculator", "TfliteInferenceOptions",
+           "parse_shape"]

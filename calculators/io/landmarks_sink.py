@@ -10,7 +10,7 @@ from .mask_sink import mask_file
 
 
 @calculator("LandmarksSinkCalculator")
-class LandmarksSink(Calculator):
+class LandmarksSinkCalculator(Calculator):
     """Writes each IMAGE timestamp's POSES to OUTPUT_PATH (nothing when absent) in the format its extension names:
     ``.jsonl`` (``{"source", "frame", "timestamp_us", "width", "height", "poses": [...]}`` per frame), ``.json``
     (COCO keypoint results) or ``.csv`` (one row per person per frame); any other extension is an error. Frames

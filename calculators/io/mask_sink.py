@@ -41,7 +41,7 @@ def to_uint8(mask: np.ndarray) -> np.ndarray:
 
 
 @calculator("MaskSinkCalculator")
-class MaskSink(Calculator):
+class MaskSinkCalculator(Calculator):
     """Writes each IMAGE timestamp's person mask (the poses' SEGMENTATION masks, merged) to OUTPUT_PATH: a folder
     gets ``mask_000000.png``... (8-bit grey, 255 = person), a ``.mp4``/``.avi`` path a grey mask video at FPS.
     Frames without a person get an all-black mask, so there is one mask per frame. Nothing when OUTPUT_PATH is

@@ -42,7 +42,7 @@ def _is_image_file(path: Path) -> bool:
 
 
 @calculator("MediaSourceCalculator")
-class MediaSource(Calculator):
+class MediaSourceCalculator(Calculator):
     """Emits IMAGE (ImageFrame, RGB) for each frame of INPUT_PATH: ``photo.jpg``, ``folder/``, ``clip.mp4``, a
     camera (``0``, ``camera:0``, ``/dev/video0``) or a stream (``rtsp://``, ``rtmp://``, ``http(s)://``,
     ``udp://``...). Video timestamps are the file's presentation times, equal to the MediaPipe reference's

@@ -75,7 +75,7 @@ def _safe_stem(source: str) -> str:
 
 
 @calculator("VideoSinkCalculator")
-class VideoSink(Calculator):
+class VideoSinkCalculator(Calculator):
     """Writes IMAGE frames to OUTPUT_PATH (nothing when the side packet is absent or empty).
 
     - a video (``.mp4``/``.mov``/``.mkv``: H.264 that browsers play; ``.avi``: Motion-JPEG), each frame at its own

@@ -11,7 +11,7 @@ from .kernels import project_landmarks, project_world_landmarks
 
 
 @calculator("LandmarkProjectionCalculator")
-class LandmarkProjection(Calculator):
+class LandmarkProjectionCalculator(Calculator):
     """NORM_LANDMARKS (crop-normalised) -> image-normalised, through NORM_RECT (the crop's rotated ROI); z is
     scaled like x. WORLD_LANDMARKS are rotated by the ROI's rotation (they stay metric)."""
 

@@ -24,7 +24,7 @@ class LandmarksToRoiOptions:
 
 
 @calculator("LandmarksToRoiCalculator")
-class LandmarksToRoi(Calculator):
+class LandmarksToRoiCalculator(Calculator):
     """LANDMARKS (image-normalised) + IMAGE (for its size) -> NORM_RECT centred on the start landmark, sized twice
     its distance to the end landmark, rotated so that start->end points at the target angle, then scaled."""
 

@@ -27,7 +27,7 @@ def landmark_model_for(model_complexity: int | None, landmark_model: str | None 
 
 
 @calculator("PoseLandmarkModelCalculator")
-class PoseLandmarkModel(Calculator):
+class PoseLandmarkModelCalculator(Calculator):
     """MODEL_COMPLEXITY (int, default 0) and LANDMARK_MODEL (str, optional override) -> LANDMARK_MODEL (output
     side packet: a manifest name or a path)."""
 

@@ -20,7 +20,7 @@ class PoseResultOptions:
 
 
 @calculator("PoseResultCalculator")
-class PoseResult(Calculator):
+class PoseResultCalculator(Calculator):
     """At every IMAGE timestamp: POSES = [Pose(LANDMARKS, WORLD_LANDMARKS, score=PRESENCE, roi=ROI)] when
     LANDMARKS are present, else [] (so sinks write one line per frame). AUX_LANDMARKS and DETECTIONS, when
     connected, are kept in ``Pose.extras`` (not written to JSONL), and so is SEGMENTATION_MASK (float32 H x W) as

@@ -27,7 +27,7 @@ class LandmarksSmoothingOptions:
 
 
 @calculator("LandmarksSmoothingCalculator")
-class LandmarksSmoothing(Calculator):
+class LandmarksSmoothingCalculator(Calculator):
     """LANDMARKS (N x 5 normalised, or N x 3 world) at each IMAGE timestamp -> smoothed LANDMARKS.
 
     The object scale comes from OBJECT_SCALE_ROI when given (BlazePose: the next frame's ROI), else from the

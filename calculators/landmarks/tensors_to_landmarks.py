@@ -28,7 +28,7 @@ class TensorsToLandmarksOptions:
 
 
 @calculator("TensorsToLandmarksCalculator")
-class TensorsToLandmarks(Calculator):
+class TensorsToLandmarksCalculator(Calculator):
     """TENSORS of a BlazePose-style landmark model (found by size: N*5 landmarks, 1 presence flag, H x W x N
     heatmap, N*3 world landmarks) -> LANDMARKS (N x 5, normalised to the crop), WORLD_LANDMARKS (N x 3, metres)
     and PRESENCE (the pose flag, a float in [0, 1])."""

@@ -16,10 +16,10 @@ from posegraph.config.schema import CalculatorGraphConfig
 from posegraph.registry import register_variant
 
 from ...models import resolve_model
-from ..core.constant_side_packet import ConstantSidePacket
-from ..core.flow_limiter import FlowLimiter, FlowLimiterOptions
-from ..core.gate import Gate, GateOptions
-from ..core.thresholding import Thresholding, ThresholdingOptions
+from ..core.constant_side_packet import ConstantSidePacketCalculator
+from ..core.flow_limiter import FlowLimiterCalculator, FlowLimiterOptions
+from ..core.gate import GateCalculator, GateOptions
+from ..core.thresholding import ThresholdingCalculator, ThresholdingOptions
 from ..landmarks.kernels import sigmoid
 from ._options import node_class, node_options
 from .types import FileContents, TfliteModelRef
@@ -46,19 +46,19 @@ class MpFlowLimiterOptions(FlowLimiterOptions):
     in_flight_timeout: int = 0
 
 
-class MpGate(Gate):
+class MpGate(GateCalculator):
     """GateCalculator with ``[mediapipe.GateCalculatorOptions.ext]`` (allow, empty_packets_as_allow)."""
 
     Options = MpGateOptions
 
 
-class MpThresholding(Thresholding):
+class MpThresholding(ThresholdingCalculator):
     """ThresholdingCalculator with ``[mediapipe.ThresholdingCalculatorOptions.ext]`` (threshold)."""
 
     Options = MpThresholdingOptions
 
 
-class MpFlowLimiter(FlowLimiter):
+class MpFlowLimiter(FlowLimiterCalculator):
     """FlowLimiterCalculator with ``[mediapipe.FlowLimiterCalculatorOptions.ext]`` (max_in_flight, max_in_queue)
     and MediaPipe's side packets: OPTIONS (a FlowLimiterCalculatorOptions that replaces the node's) and
     MAX_IN_FLIGHT (an int, MediaPipe's older way to set max_in_flight)."""
@@ -114,7 +114,7 @@ class MpConstantSidePacketOptions:
             p.value()
 
 
-class MpConstantSidePacket(ConstantSidePacket):
+class MpConstantSidePacket(ConstantSidePacketCalculator):
     """ConstantSidePacketCalculator with ``[mediapipe.ConstantSidePacketCalculatorOptions.ext]``."""
 
     Options = MpConstantSidePacketOptions
@@ -180,7 +180,7 @@ class _SplitBase(Calculator):
 
 
 @calculator("SplitTensorVectorCalculator")
-class SplitTensorVector(_SplitBase):
+class SplitTensorVectorCalculator(_SplitBase):
     """std::vector<Tensor> -> sub-vectors (lists of arrays)."""
 
     IN = Input[list]("")
@@ -188,7 +188,7 @@ class SplitTensorVector(_SplitBase):
 
 
 @calculator("SplitDetectionVectorCalculator")
-class SplitDetectionVector(_SplitBase):
+class SplitDetectionVectorCalculator(_SplitBase):
     """std::vector<Detection> -> sub-vectors, or single Detections with element_only."""
 
     IN = Input[list]("")
@@ -217,12 +217,12 @@ class _SplitLandmarks(_SplitBase):
 
 
 @calculator("SplitNormalizedLandmarkListCalculator")
-class SplitNormalizedLandmarkList(_SplitLandmarks):
+class SplitNormalizedLandmarkListCalculator(_SplitLandmarks):
     """NormalizedLandmarkList (N x 5) -> landmark lists of the given ranges (or one, joined)."""
 
 
 @calculator("SplitLandmarkListCalculator")
-class SplitLandmarkList(_SplitLandmarks):
+class SplitLandmarkListCalculator(_SplitLandmarks):
     """LandmarkList (world, N x 5) -> landmark lists of the given ranges (or one, joined)."""
 
 
@@ -346,7 +346,7 @@ def resolve_resource(path: str) -> Path:
 
 
 @calculator("LocalFileContentsCalculator")
-class LocalFileContents(Calculator):
+class LocalFileContentsCalculator(Calculator):
     """FILE_PATH (side packet: a path, or a MediaPipe resource path of a known model) -> CONTENTS (the file's
     bytes, or its text with text_mode)."""
 
@@ -368,7 +368,7 @@ class LocalFileContents(Calculator):
 
 
 @calculator("ResourceProviderCalculator")
-class ResourceProvider(Calculator):
+class ResourceProviderCalculator(Calculator):
     """RESOURCE_ID (side packet: a MediaPipe resource path) -> RESOURCE (the file's contents), as at MediaPipe's
     HEAD (which replaced LocalFileContentsCalculator with it in the model loader)."""
 
@@ -387,7 +387,7 @@ class ResourceProvider(Calculator):
 
 
 @calculator("TfLiteModelCalculator")
-class TfLiteModel(Calculator):
+class TfLiteModelCalculator(Calculator):
     """MODEL_BLOB or MODEL_RESOURCE (side packet: file contents) -> MODEL, the model an InferenceCalculator
     loads through its MODEL side packet."""
 
@@ -423,7 +423,7 @@ class TensorsToFloatsCalculatorOptions:
 
 
 @calculator("TensorsToFloatsCalculator")
-class TensorsToFloats(Calculator):
+class TensorsToFloatsCalculator(Calculator):
     """TENSORS (one tensor) -> FLOAT (its first value) and FLOATS (all values)."""
 
     TENSORS = Input[list]("TENSORS")
@@ -442,5 +442,6 @@ class TensorsToFloats(Calculator):
         ctx.send(self.FLOATS, [float(v) for v in values])
 
 
-__all__ = ["SwitchContainer", "SplitTensorVector", "SplitDetectionVector", "SplitNormalizedLandmarkList",
-           "SplitLandmarkList", "LocalFileContents", "ResourceProvider", "TfLiteModel", "TensorsToFloats"]
+__all__ = ["SwitchContainer", "SplitTensorVectorCalculator", "SplitDetectionVectorCalculator",
+           "SplitNormalizedLandmarkListCalculator", "SplitLandmarkListCalculator", "LocalFileContentsCalculator",
+           "ResourceProviderCalculator", "TfLiteModelCalculator", "TensorsToFloatsCalculator"]

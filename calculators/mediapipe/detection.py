@@ -15,7 +15,7 @@ from ..detection.anchors import SsdAnchorOptions, generate_anchors
 from ..detection.convert import detections_to_rows
 from ..detection.kernels import DecodeOptions, non_max_suppression, weighted_non_max_suppression
 from ..detection.roi import alignment_points_to_rect, rows_to_detections, transform_rect
-from ..detection.tensors_to_detections import TensorsToDetections
+from ..detection.tensors_to_detections import TensorsToDetectionsCalculator
 from ..types import Detection, NormalizedRect
 
 _F32 = np.float32
@@ -55,7 +55,7 @@ class SsdAnchorsCalculatorOptions:
 
 
 @calculator("SsdAnchorsCalculator")
-class SsdAnchors(Calculator):
+class SsdAnchorsCalculator(Calculator):
     """Output side packet (untagged, or ANCHORS): the SSD anchors, N x 4 float32 (x_center, y_center, w, h)."""
 
     ANCHORS = OutputSidePacket[np.ndarray]("", optional=True)
@@ -108,7 +108,7 @@ class MpTensorsToDetectionsOptions:
             raise ValueError("flip_vertically, ignore_classes and allow_classes are not supported")
 
 
-class MpTensorsToDetections(TensorsToDetections):
+class MpTensorsToDetections(TensorsToDetectionsCalculator):
     """TENSORS (raw boxes and scores) + ANCHORS (side packet, from SsdAnchorsCalculator) -> DETECTIONS normalised
     to the model input (MediaPipe's contract: anchors come as a side packet, options carry no anchors)."""
 
@@ -255,7 +255,7 @@ class _DetectionsToRectsBase(Calculator):
 
 
 @calculator("AlignmentPointsRectsCalculator")
-class AlignmentPointsRects(_DetectionsToRectsBase):
+class AlignmentPointsRectsCalculator(_DetectionsToRectsBase):
     """DETECTION(S) + IMAGE_SIZE -> NORM_RECT(S): a square centred on the start keypoint, its side twice the
     distance to the end keypoint, rotated so that start->end points at the target angle."""
 
@@ -269,7 +269,7 @@ class AlignmentPointsRects(_DetectionsToRectsBase):
 
 
 @calculator("DetectionsToRectsCalculator")
-class DetectionsToRects(_DetectionsToRectsBase):
+class DetectionsToRectsCalculator(_DetectionsToRectsBase):
     """DETECTION(S) + IMAGE_SIZE -> NORM_RECT(S): the detection's box, rotated by the keypoint vector when the
     rotation options are set."""
 
@@ -310,7 +310,7 @@ class RectTransformationCalculatorOptions:
 
 
 @calculator("RectTransformationCalculator")
-class RectTransformation(Calculator):
+class RectTransformationCalculator(Calculator):
     """NORM_RECT (or NORM_RECTS) + IMAGE_SIZE -> the rect shifted along its rotated axes, squared in pixels,
     scaled (output untagged)."""
 
@@ -349,7 +349,7 @@ class RectTransformation(Calculator):
 
 
 @calculator("LandmarksToDetectionCalculator")
-class LandmarksToDetection(Calculator):
+class LandmarksToDetectionCalculator(Calculator):
     """NORM_LANDMARKS -> DETECTION: every landmark a keypoint, the box their extent (MediaPipe's
     LandmarksToDetectionCalculator, without selected_landmark_indices)."""
 
@@ -367,5 +367,5 @@ class LandmarksToDetection(Calculator):
         ctx.send(self.DETECTION, Detection(score=0.0, box=box, keypoints=pts.copy()))
 
 
-__all__ = ["SsdAnchors", "MpTensorsToDetections", "MpNonMaxSuppression", "AlignmentPointsRects",
-           "DetectionsToRects", "RectTransformation", "LandmarksToDetection"]
+__all__ = ["SsdAnchorsCalculator", "MpTensorsToDetections", "MpNonMaxSuppression", "AlignmentPointsRectsCalculator",
+           "DetectionsToRectsCalculator", "RectTransformationCalculator", "LandmarksToDetectionCalculator"]

@@ -12,7 +12,7 @@ import numpy as np
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 from posegraph.registry import register_variant
 
-from ..image.image_to_tensor import BorderMode, ImageToTensor, ImageToTensorOptions, TensorType
+from ..image.image_to_tensor import BorderMode, ImageToTensorCalculator, ImageToTensorOptions, TensorType
 from ..image.transforms import (CropResult, image_to_tensor, perspective_transform, value_range_transform,
                                 warp_perspective_classic)
 from ..inference.inference_calculator import auto_threads
@@ -24,7 +24,7 @@ from .types import TfliteModelRef
 
 
 @calculator("ImagePropertiesCalculator")
-class ImageProperties(Calculator):
+class ImagePropertiesCalculator(Calculator):
     """IMAGE or IMAGE_CPU (an image) -> SIZE, the (width, height) of the image."""
 
     IMAGE = Input("IMAGE", optional=True)
@@ -43,7 +43,7 @@ class ImageProperties(Calculator):
 
 
 @calculator("FromImageCalculator")
-class FromImage(Calculator):
+class FromImageCalculator(Calculator):
     """IMAGE (MediaPipe's Image) -> IMAGE_CPU (an ImageFrame): the same value here, where both are CPU images."""
 
     IMAGE = Input("IMAGE")
@@ -56,7 +56,7 @@ class FromImage(Calculator):
 
 
 @calculator("ToImageCalculator")
-class ToImage(Calculator):
+class ToImageCalculator(Calculator):
     """IMAGE_CPU (an ImageFrame) -> IMAGE (MediaPipe's Image): the same value here."""
 
     IMAGE_CPU = Input("IMAGE_CPU")
@@ -155,7 +155,7 @@ def fused_value_range(pixels: np.ndarray, crop: CropResult, opts: ImageToTensorO
     return exact.astype(np.float32)
 
 
-class MpImageToTensor(ImageToTensor):
+class MpImageToTensor(ImageToTensorCalculator):
     """ImageToTensorCalculator with MediaPipe's options; MATRIX is MediaPipe's 4x4 row-major matrix from
     normalised tensor coordinates to normalised image coordinates."""
 
@@ -286,4 +286,5 @@ class MpInference(Calculator):
 
 register_variant("InferenceCalculator", MpInferenceOptions.__proto_name__, MpInference)
 
-__all__ = ["ImageProperties", "FromImage", "ToImage", "MpImageToTensor", "MpInference", "fused_value_range"]
+__all__ = ["ImagePropertiesCalculator", "FromImageCalculator", "ToImageCalculator", "MpImageToTensor", "MpInference",
+           "fused_value_range"]

@@ -102,7 +102,7 @@ class RefineLandmarksFromHeatmapCalculatorOptions:
 
 
 @calculator("RefineLandmarksFromHeatmapCalculator")
-class RefineLandmarksFromHeatmap(Calculator):
+class RefineLandmarksFromHeatmapCalculator(Calculator):
     """NORM_LANDMARKS + TENSORS (one H x W x N heatmap of logits) -> NORM_LANDMARKS with x, y moved to the
     confidence-weighted mean of the heatmap around each landmark."""
 
@@ -125,7 +125,7 @@ class RefineLandmarksFromHeatmap(Calculator):
 
 
 @calculator("LandmarkLetterboxRemovalCalculator")
-class LandmarkLetterboxRemoval(Calculator):
+class LandmarkLetterboxRemovalCalculator(Calculator):
     """LANDMARKS (normalised to a letterboxed tensor) + LETTERBOX_PADDING -> LANDMARKS normalised to the image
     inside the padding; z scales like x."""
 
@@ -147,7 +147,7 @@ class LandmarkLetterboxRemoval(Calculator):
 
 
 @calculator("WorldLandmarkProjectionCalculator")
-class WorldLandmarkProjection(Calculator):
+class WorldLandmarkProjectionCalculator(Calculator):
     """LANDMARKS (world, in the crop's frame) + NORM_RECT (optional) -> LANDMARKS rotated back by the rect's
     rotation (no scale, no translation: world landmarks stay metric)."""
 
@@ -170,7 +170,7 @@ class VisibilityCopyCalculatorOptions:
 
 
 @calculator("VisibilityCopyCalculator")
-class VisibilityCopy(Calculator):
+class VisibilityCopyCalculator(Calculator):
     """Visibility and presence of one landmark list (FROM) onto another (TO), landmark for landmark. Tags:
     LANDMARKS_FROM / NORM_LANDMARKS_FROM in, LANDMARKS_TO / NORM_LANDMARKS_TO in and out."""
 
@@ -222,7 +222,7 @@ class VisibilitySmoothingCalculatorOptions:
 
 
 @calculator("VisibilitySmoothingCalculator")
-class VisibilitySmoothing(Calculator):
+class VisibilitySmoothingCalculator(Calculator):
     """NORM_LANDMARKS or LANDMARKS -> NORM_FILTERED_LANDMARKS or FILTERED_LANDMARKS with visibility low-passed
     (``low_pass_filter``) or passed through (``no_filter``); an empty frame resets the filter."""
 
@@ -344,5 +344,6 @@ class MpLandmarksSmoothing(Calculator):
 
 register_variant("LandmarksSmoothingCalculator", MpLandmarksSmoothingOptions.__proto_name__, MpLandmarksSmoothing)
 
-__all__ = ["MpTensorsToLandmarks", "RefineLandmarksFromHeatmap", "LandmarkLetterboxRemoval",
-           "WorldLandmarkProjection", "VisibilityCopy", "VisibilitySmoothing", "MpLandmarksSmoothing"]
+__all__ = ["MpTensorsToLandmarks", "RefineLandmarksFromHeatmapCalculator", "LandmarkLetterboxRemovalCalculator",
+           "WorldLandmarkProjectionCalculator", "VisibilityCopyCalculator", "VisibilitySmoothingCalculator",
+           "MpLandmarksSmoothing"]

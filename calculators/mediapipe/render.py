@@ -34,7 +34,7 @@ class RectToRenderScaleCalculatorOptions:
 
 
 @calculator("RectToRenderScaleCalculator")
-class RectToRenderScale(Calculator):
+class RectToRenderScaleCalculator(Calculator):
     """NORM_RECT + IMAGE_SIZE -> RENDER_SCALE: the rect's larger side in pixels times ``multiplier`` (1.0 when
     there is no rect), so that drawings grow with the object."""
 
@@ -67,7 +67,7 @@ class DetectionsToRenderDataCalculatorOptions:
 
 
 @calculator("DetectionsToRenderDataCalculator")
-class DetectionsToRenderData(Calculator):
+class DetectionsToRenderDataCalculator(Calculator):
     """DETECTION or DETECTIONS -> RENDER_DATA: each detection's box and keypoints."""
 
     DETECTION = Input[Detection]("DETECTION", optional=True)
@@ -115,7 +115,7 @@ class LandmarksToRenderDataCalculatorOptions:
 
 
 @calculator("LandmarksToRenderDataCalculator")
-class LandmarksToRenderData(Calculator):
+class LandmarksToRenderDataCalculator(Calculator):
     """NORM_LANDMARKS (or LANDMARKS) + RENDER_SCALE (optional) -> RENDER_DATA: a point per landmark and a line per
     connection, skipping landmarks under the visibility/presence thresholds when asked to."""
 
@@ -163,7 +163,7 @@ class RectToRenderDataCalculatorOptions:
 
 
 @calculator("RectToRenderDataCalculator")
-class RectToRenderData(Calculator):
+class RectToRenderDataCalculator(Calculator):
     """NORM_RECT (or NORM_RECTS) -> RENDER_DATA: the rotated rectangle outline (or filled)."""
 
     NORM_RECT = Input[NormalizedRect]("NORM_RECT", optional=True)
@@ -197,7 +197,7 @@ class RecolorCalculatorOptions:
 
 
 @calculator("RecolorCalculator")
-class Recolor(Calculator):
+class RecolorCalculator(Calculator):
     """IMAGE + MASK (optional; a float mask in [0, 1]) -> IMAGE with ``color`` blended in where the mask (or its
     inverse) is high; the image passes unchanged on frames without a mask."""
 
@@ -265,7 +265,7 @@ def draw(pixels: np.ndarray, data: RenderData) -> None:
 
 
 @calculator("AnnotationOverlayCalculator")
-class AnnotationOverlay(Calculator):
+class AnnotationOverlayCalculator(Calculator):
     """IMAGE + render data (untagged streams, and/or VECTOR: lists of RenderData) -> IMAGE with everything drawn
     on a copy, in input order."""
 
@@ -289,8 +289,8 @@ class AnnotationOverlay(Calculator):
         ctx.send(self.OUT, ImageFrame(pixels, frame.source, frame.index))
 
 
-__all__ = ["RectToRenderScale", "DetectionsToRenderData", "LandmarksToRenderData", "RectToRenderData", "Recolor",
-           "AnnotationOverlay", "draw"]
+__all__ = ["RectToRenderScaleCalculator", "DetectionsToRenderDataCalculator", "LandmarksToRenderDataCalculator",
+           "RectToRenderDataCalculator", "RecolorCalculator", "AnnotationOverlayCalculator", "draw"]
 
 
 @dataclass
@@ -300,7 +300,7 @@ class ConcatenateVectorCalculatorOptions:
 
 
 @calculator("ConcatenateRenderDataVectorCalculator")
-class ConcatenateRenderDataVector(Calculator):
+class ConcatenateRenderDataVectorCalculator(Calculator):
     """Untagged inputs (RenderData, or lists of them) -> one list with all of them, in input order."""
 
     IN = Input("", multiple=True)

@@ -49,7 +49,7 @@ class MoveNetNextCropOptions:
 
 
 @calculator("MoveNetNextCropCalculator")
-class MoveNetNextCrop(Calculator):
+class MoveNetNextCropCalculator(Calculator):
     """POSES (this frame's MoveNet pose, coco17) + IMAGE (for its size) -> NORM_RECT, the crop for the next frame.
 
     Centred on the hips, a square (in pixels) of half side max(1.9 x torso range, 1.2 x body range), clamped to the
@@ -88,7 +88,7 @@ class MoveNetNextCrop(Calculator):
 
 
 @calculator("MoveNetCropCalculator")
-class MoveNetCrop(Calculator):
+class MoveNetCropCalculator(Calculator):
     """IMAGE + PREV_CROP (optional: the crop computed from the previous frame) -> NORM_RECT, the crop to run on.
 
     The previous crop when there is one, the frame size did not change and USE_PREV_LANDMARKS (side packet,

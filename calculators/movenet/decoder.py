@@ -41,7 +41,7 @@ def check_outputs(node: str, shapes: list[tuple[int, ...]], what: str) -> None:
 
 
 @calculator("MoveNetDecoderCalculator")
-class MoveNetDecoder(Calculator):
+class MoveNetDecoderCalculator(Calculator):
     """MoveNet single-pose output + crop matrix -> POSES (list[Pose], coco17) in image coordinates.
 
     TENSORS ([1, 1, 17, 3] y, x, score in crop units) + MATRIX (crop -> image, from ImageToTensorCalculator)

@@ -65,7 +65,7 @@ def check_shapes(node: str, shapes: list[tuple[int, ...]], what: str) -> None:
 
 
 @calculator("OpenPoseDecoderCalculator")
-class OpenPoseDecoder(Calculator):
+class OpenPoseDecoderCalculator(Calculator):
     """OpenPose-style heatmaps + part affinity fields -> POSES (list[Pose], COCO-18 mapped to coco17).
 
     TENSORS ([1, H, W, 57]: COCO-18 heatmaps + background, 19 limb PAFs) + MATRIX (model input -> image, from

@@ -79,7 +79,7 @@ def check_shapes(node: str, shapes: list[tuple[int, ...]], what: str) -> None:
 
 
 @calculator("PoseNetDecoderCalculator")
-class PoseNetDecoder(Calculator):
+class PoseNetDecoderCalculator(Calculator):
     """PoseNet heatmaps, offsets and displacements -> POSES (list[Pose], coco17), single- or multi-pose.
 
     TENSORS (heatmaps, short offsets, displacements; quantised or float) + MATRIX (model input -> image, from

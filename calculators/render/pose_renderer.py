@@ -21,7 +21,7 @@ class PoseRendererOptions:
 
 
 @calculator("PoseRendererCalculator")
-class PoseRenderer(Calculator):
+class PoseRendererCalculator(Calculator):
     """IMAGE + POSES (+ DETECTIONS, TEXT lines) -> annotated IMAGE.
 
     ENABLE (side packet, optional): when connected, frames are drawn only if it is given and true (graphs connect it

@@ -9,7 +9,7 @@ from posegraph import Calculator, Input, Output, calculator
 
 
 @calculator("InverseMatrixCalculator")
-class InverseMatrix(Calculator):
+class InverseMatrixCalculator(Calculator):
     """MATRIX (3x3 or 4x4) -> MATRIX, its inverse in float32 (MediaPipe inverts its 4x4 float matrix)."""
 
     MATRIX = Input[np.ndarray]("MATRIX")

@@ -23,7 +23,7 @@ class SegmentationSmoothingCalculatorOptions:
 
 
 @calculator("SegmentationSmoothingCalculator")
-class SegmentationSmoothing(Calculator):
+class SegmentationSmoothingCalculator(Calculator):
     """MASK + MASK_PREVIOUS (float32 H x W) -> MASK_SMOOTHED; MASK passes through when there is no previous mask.
 
     Per pixel, as MediaPipe: ``new + (prev - new) * uncertainty(new) * ratio``, where uncertainty is 1 at 0.5 and
@@ -54,7 +54,7 @@ class SegmentationSmoothing(Calculator):
 
 
 @calculator("SegmentationSmoothingEnableCalculator")
-class SegmentationSmoothingEnable(Calculator):
+class SegmentationSmoothingEnableCalculator(Calculator):
     """TRACKING (use_prev_landmarks, default true) and SMOOTH (smooth_segmentation, default false) -> ENABLE side
     packet: masks are smoothed only across tracked frames (``smooth_segmentation and not static_image_mode``, as
     MediaPipe's legacy solution). The default is MediaPipe Tasks' (PoseLandmarker does not smooth masks)."""

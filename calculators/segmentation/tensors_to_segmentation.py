@@ -39,7 +39,7 @@ class TensorsToSegmentationCalculatorOptions:
 
 
 @calculator("TensorsToSegmentationCalculator")
-class TensorsToSegmentation(Calculator):
+class TensorsToSegmentationCalculator(Calculator):
     """TENSORS (a list; its first tensor, [1 x] H x W x C float) or TENSOR -> MASK (float32 H x W, in [0, 1] after
     SIGMOID/SOFTMAX). OUTPUT_SIZE ((width, height)) resizes the mask bilinearly as MediaPipe's ``cv::resize``;
     without it the mask keeps the tensor's size."""

@@ -36,7 +36,7 @@ class WarpAffineCalculatorOptions:
 
 
 @calculator("WarpAffineCalculator")
-class WarpAffine(Calculator):
+class WarpAffineCalculator(Calculator):
     """IMAGE (a float32 H x W mask, an H x W x C array, or an ImageFrame) + MATRIX (3x3 or 4x4: normalised output
     coordinates -> normalised input coordinates, e.g. InverseMatrixCalculator of ImageToTensor's MATRIX) +
     OUTPUT_SIZE ((width, height)) -> IMAGE of that size, of the input's kind.

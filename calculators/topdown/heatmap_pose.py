@@ -40,7 +40,7 @@ class HeatmapPoseDecodeOptions:
 
 
 @calculator("HeatmapPoseDecodeCalculator")
-class HeatmapPoseDecode(Calculator):
+class HeatmapPoseDecodeCalculator(Calculator):
     """TENSORS (first: heatmaps [1, K, H, W]) + NORM_RECT (the crop they were made from) (+ DETECTION) -> POSE.
 
     Landmarks are K x 5 (x, y normalised to the image, z = 0, visibility = presence = the keypoint's heatmap

@@ -30,7 +30,7 @@ class TensorNormalizeOptions:
 
 
 @calculator("TensorNormalizeCalculator")
-class TensorNormalize(Calculator):
+class TensorNormalizeCalculator(Calculator):
     """TENSORS ([1 x H x W x C], e.g. from ImageToTensorCalculator) -> TENSORS ([1 x C x H x W] float32, normalised).
 
     For models exported from PaddlePaddle / PyTorch (PicoDet, PP-TinyPose): RGB/255, ImageNet mean/std, channels

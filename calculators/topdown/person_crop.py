@@ -31,7 +31,7 @@ class PersonCropOptions:
 
 
 @calculator("PersonCropCalculator")
-class PersonCrop(Calculator):
+class PersonCropCalculator(Calculator):
     """IMAGE + DETECTION (a person box) -> TENSORS ([1 x 3 x H x W] float32: RGB/255, mean/std) and NORM_RECT (the
     crop, normalised, axis-aligned; what HeatmapPoseDecodeCalculator maps keypoints back through).
 

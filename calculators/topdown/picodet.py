@@ -43,7 +43,7 @@ class PicoDetDecodeOptions:
 
 
 @calculator("PicoDetDecodeCalculator")
-class PicoDetDecode(Calculator):
+class PicoDetDecodeCalculator(Calculator):
     """TENSORS (PicoDet outputs: boxes [1, N, 4] x1,y1,x2,y2 in input pixels, scores [1, 1, N]) -> DETECTIONS
     (list[Detection], normalised boxes, highest score first; an empty list when nobody is found).
 

@@ -53,7 +53,7 @@ def inside_mask(keypoints: np.ndarray, mask: np.ndarray, indices) -> bool:
 
 
 @calculator("PoseTrackAssignmentCalculator")
-class PoseTrackAssignment(Calculator):
+class PoseTrackAssignmentCalculator(Calculator):
     """Which people the landmark loop looks at: tracked people, then new detections by score, MAX_POSES at most.
 
     ROIS (list[TrackedRoi]) at every IMAGE timestamp: the tracked people of TRACKS (the previous frame's TrackSet),

@@ -26,7 +26,7 @@ from ..types import ImageFrame
 from .matching import roi_side_pixels
 from .types import TrackedPerson
 
-__all__ = ["MaskPeople", "image_fill_colour", "mask_people", "paint_people"]
+__all__ = ["MaskPeopleCalculator", "image_fill_colour", "mask_people", "paint_people"]
 
 _TORSO = (11, 12, 24, 23)
 _NOSE, _LEFT_EAR, _RIGHT_EAR = 0, 7, 8
@@ -87,7 +87,7 @@ class MaskPeopleOptions:
 
 
 @calculator("MaskPeopleCalculator")
-class MaskPeople(Calculator):
+class MaskPeopleCalculator(Calculator):
     """Paints the people found over (limbs, torso, head) so that the detector, run again, finds the others.
 
     IMAGE + PERSONS (list[TrackedPerson]) -> IMAGE with every found person painted over, and MASK (H x W bool,

@@ -11,7 +11,7 @@ from .types import TrackedPerson, TrackedRoi
 
 
 @calculator("TrackedRoiToRectCalculator")
-class TrackedRoiToRect(Calculator):
+class TrackedRoiToRectCalculator(Calculator):
     """TRACK (a TrackedRoi) -> ROI (its NormalizedRect), for a landmark subgraph that takes a plain ROI."""
 
     TRACK = Input[TrackedRoi]("TRACK")

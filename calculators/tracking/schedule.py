@@ -20,7 +20,7 @@ from .types import TrackSet
 
 
 @calculator("TracksPresentCalculator")
-class TracksPresent(Calculator):
+class TracksPresentCalculator(Calculator):
     """PRESENT (bool) at every IMAGE timestamp: whether TRACKS (the previous frame's TrackSet) has active tracks."""
 
     IMAGE = Input[ImageFrame]("IMAGE")
@@ -44,7 +44,7 @@ class PoseDetectionScheduleOptions:
 
 
 @calculator("PoseDetectionScheduleCalculator")
-class PoseDetectionSchedule(Calculator):
+class PoseDetectionScheduleCalculator(Calculator):
     """Whether the search (the detector on the image with the people found painted over) runs on this frame.
 
     DETECT (bool) at every IMAGE timestamp, given TRACKS (the previous frame's TrackSet) and PERSONS (what the

@@ -45,7 +45,7 @@ class _TrackFilters:
 
 
 @calculator("PoseTrackSmoothingCalculator")
-class PoseTrackSmoothing(Calculator):
+class PoseTrackSmoothingCalculator(Calculator):
     """MediaPipe's landmark smoothing (One Euro) with one filter state per track id, dropped when the track ends.
 
     POSES (list[Pose] with track_id) at each IMAGE timestamp -> POSES with landmarks and world landmarks

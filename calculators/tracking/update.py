@@ -42,7 +42,7 @@ class PoseTrackUpdateOptions:
 
 
 @calculator("PoseTrackUpdateCalculator")
-class PoseTrackUpdate(Calculator):
+class PoseTrackUpdateCalculator(Calculator):
     """Per-person landmark results -> poses with track ids (kept, re-identified or new) and the next frame's tracks.
 
     PERSONS (list[TrackedPerson] per index: what the landmark loops found) + IMAGE -> POSES (list[Pose] with

@@ -30,6 +30,8 @@ import numpy as np
 
 from ..calculators.classify.knn import KnnPoseClassifier, PoseSampleSet
 from ..calculators.io.images import ImageDecodeError, list_images, read_image
+from ..media_packets import INPUT_PATH, USE_PREV_LANDMARKS
+from ..side_args import parse_side_args
 
 __all__ = ["Outlier", "SkippedSample", "TrainingReport", "collect_samples", "find_outliers", "register",
            "train_classifier"]
@@ -112,7 +114,7 @@ def _run_pose_graph(graph: str, folder: Path, count: int, stream: str, side: dic
 
     g = Graph(graph)
     declared = set(g.spec.input_side_packets)
-    if "input_path" not in declared:
+    if INPUT_PATH not in declared:
         raise ValueError(f"graph {graph} has no input_path side packet, so it cannot read images; its side packets: "
                          f"{', '.join(sorted(declared)) or '(none)'}")
     if stream not in g.spec.output_streams:
@@ -120,9 +122,9 @@ def _run_pose_graph(graph: str, folder: Path, count: int, stream: str, side: dic
                          f"{', '.join(g.spec.output_streams) or '(none)'}")
     packets: list = []
     g.observe_output(stream, lambda p: packets.append((p.timestamp, p.value)))
-    sides = {"input_path": str(folder)}
-    if "use_prev_landmarks" in declared:
-        sides["use_prev_landmarks"] = False
+    sides = {INPUT_PATH: str(folder)}
+    if USE_PREV_LANDMARKS in declared:
+        sides[USE_PREV_LANDMARKS] = False
     sides.update(side or {})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # every file in the folder is a checked image
@@ -252,22 +254,10 @@ def train_classifier(root: str | os.PathLike[str], output: str | os.PathLike[str
     return samples, report
 
 
-def _parse_side(items: list[str] | None) -> dict:
-    from posegraph.cli import parse_side_value
-
-    side = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--side expects KEY=VALUE, got {item!r}")
-        side[key] = parse_side_value(value)
-    return side
-
-
 def cmd_train_classifier(args: argparse.Namespace) -> int:
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr))
     samples, report = train_classifier(args.dir, args.output, graph=args.graph, stream=args.stream,
-                                       side=_parse_side(args.side), drop_outliers=args.drop_outliers,
+                                       side=parse_side_args(args.side), drop_outliers=args.drop_outliers,
                                        top_n_by_max_distance=args.top_n_by_max_distance,
                                        top_n_by_mean_distance=args.top_n_by_mean_distance, log=log)
     print("\n".join(report.lines()))

@@ -7,18 +7,7 @@ import sys
 from typing import Any
 
 from ..errors import GraphConfigError
-
-
-def _side(items: list[str] | None) -> dict[str, Any]:
-    from ..cli import parse_side_value
-
-    side: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise GraphConfigError(f"--side expects KEY=VALUE, got {item!r}")
-        side[key] = parse_side_value(value)
-    return side
+from ..side_args import parse_side_args
 
 
 def _pairs(items: list[str] | None, flag: str, form: str) -> dict[str, str] | None:
@@ -61,7 +50,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from .driver import run_batch
     from .inputs import expand_inputs
 
-    side = _side(args.side)
+    side = parse_side_args(args.side)
     total = len(expand_inputs(args.inputs))
     summary = run_batch(
         args.graph, args.inputs, args.out, engine=args.engine, workers=args.workers, threads=args.threads,

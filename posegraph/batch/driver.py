@@ -18,16 +18,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..media_packets import INPUT_PATH, LANDMARKS_PATH, MAX_FRAMES, OUTPUT_VIDEO_PATH
 from .engine import Completion, Engine, EventCallback, WorkerSettings
 from .errors import BatchError
 from .inputs import expand_inputs, output_stems
 from .store import MANIFEST, SUMMARY, OutputStore
-from .worker import INPUT_SIDE_PACKET, FileTask, preload as preload_modules
+from .worker import FileTask, preload as preload_modules
 
 ENGINES = ("local", "ray")
-LANDMARKS_SIDE_PACKET = "landmarks_path"
-VIDEO_SIDE_PACKET = "output_video_path"
-MAX_FRAMES_SIDE_PACKET = "max_frames"
 
 
 @dataclass
@@ -147,21 +145,21 @@ def run_batch(graph: Any, inputs: Iterable[str | os.PathLike] | str, out_dir: st
     declared = list(spec.input_side_packets)
     if spec.input_streams:
         raise BatchError(f"the graph has input streams ({', '.join(spec.input_streams)}); a batch feeds files "
-                         f"through the '{INPUT_SIDE_PACKET}' side packet to a source node")
-    if INPUT_SIDE_PACKET not in declared:
-        raise BatchError(f"the graph does not declare input_side_packet '{INPUT_SIDE_PACKET}', through which a "
+                         f"through the '{INPUT_PATH}' side packet to a source node")
+    if INPUT_PATH not in declared:
+        raise BatchError(f"the graph does not declare input_side_packet '{INPUT_PATH}', through which a "
                          f"batch gives it each file; its side packets: {', '.join(declared) or '(none)'}")
     if outputs is None:
-        outputs = {LANDMARKS_SIDE_PACKET: ".jsonl"} if LANDMARKS_SIDE_PACKET in declared else {}
+        outputs = {LANDMARKS_PATH: ".jsonl"} if LANDMARKS_PATH in declared else {}
         if video:
-            outputs[VIDEO_SIDE_PACKET] = video
+            outputs[OUTPUT_VIDEO_PATH] = video
     outputs = {name: _normalise_suffix(suffix) for name, suffix in outputs.items()}
     if len(set(outputs.values())) != len(outputs):
         raise BatchError(f"per-file outputs need distinct suffixes, got {outputs}")
     side = dict(side or {})
     if max_frames is not None:
-        side[MAX_FRAMES_SIDE_PACKET] = int(max_frames)
-    clash = ({INPUT_SIDE_PACKET} | set(outputs)) & set(side)
+        side[MAX_FRAMES] = int(max_frames)
+    clash = ({INPUT_PATH} | set(outputs)) & set(side)
     if clash:
         raise BatchError(f"side packet(s) {sorted(clash)} are set per file by the batch; do not give them")
     unknown = sorted((set(side) | set(outputs)) - set(declared))

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-INPUT_SIDE_PACKET = "input_path"
+from ..media_packets import INPUT_PATH
 
 _preloaded: dict[str, Any] = {}
 _preload_lock = threading.Lock()
@@ -137,7 +137,7 @@ class FileRunner:
                 if os.path.lexists(path):
                     os.unlink(path)
             side = dict(self.side)
-            side[INPUT_SIDE_PACKET] = input_path
+            side[INPUT_PATH] = input_path
             side.update(outputs)
             graph = Graph(self.spec, num_threads=self.threads)
             graph.start(side)
@@ -178,4 +178,4 @@ class FileRunner:
         return outcome
 
 
-__all__ = ["FileOutcome", "FileRunner", "FileTask", "INPUT_SIDE_PACKET", "preload", "short_error", "worker_name"]
+__all__ = ["FileOutcome", "FileRunner", "FileTask", "preload", "short_error", "worker_name"]

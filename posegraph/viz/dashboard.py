@@ -146,20 +146,13 @@ class Dashboard:
                            live={"url": "stats.json", "interval_ms": self.interval_ms})
 
     # -- numbers ---------------------------------------------------------------------------------------------
-    def _frames(self, nodes) -> int:
-        counts = self.graph.input_counts() if hasattr(self.graph, "input_counts") else {}
-        frames = max(counts.values(), default=0)
-        if not frames:
-            frames = max((n.emitted for n in nodes if n.is_source), default=0)
-        return frames
-
     def snapshot(self) -> dict:
         """Current per-node counters and queue depths, with rates over the last WINDOW_S seconds."""
         g = self.graph
         nodes = list(getattr(g, "nodes", ()) or ())
         now = time.perf_counter()
         counters = {n.name: (n.process_count, n.process_ns) for n in nodes}
-        frames = self._frames(nodes)
+        frames = g.frames
         with self._lock:
             if not self._samples or now - self._samples[-1][0] >= SAMPLE_EVERY_S:
                 self._samples.append((now, counters, frames))

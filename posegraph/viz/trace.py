@@ -18,37 +18,16 @@ from typing import Any
 
 import numpy as np
 
+from ..profiler import NodeProfile
 from .model import VEdge, VNode
 
 UNSET = -(2**63)
 
 
 @dataclass
-class NodeRow:
-    node: str
-    calculator: str
-    calls: int
-    fps: float
-    dropped: int
-    errors: int
-    mean_ms: float
-    stddev_ms: float
-    p50_ms: float
-    p90_ms: float
-    max_ms: float
-    total_ms: float
-    percent: float
-    latency_mean_ms: float  # input latency (see module doc)
-    latency_p90_ms: float
-    wait_mean_ms: float     # time in the input queue (from the graph's own counters), -1 when unknown
-    open_ms: float
-    close_ms: float
-
-
-@dataclass
 class TraceData:
     path: str
-    rows: list[NodeRow]
+    rows: list[NodeProfile]
     wall_s: float
     frames: int
     fps: float
@@ -60,7 +39,7 @@ class TraceData:
     dropped_inputs: dict[str, int] = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
 
-    def row(self, node: str) -> NodeRow | None:
+    def row(self, node: str) -> NodeProfile | None:
         return next((r for r in self.rows if r.node == node), None)
 
     def to_dict(self) -> dict:
@@ -187,15 +166,17 @@ def analyse(events: list[dict], meta: dict, path: str = "") -> TraceData:
                        dtype=float) / 1000.0
         lat = np.maximum(lat, 0.0)
         p = prof_nodes.get(name, {})
+        wait_key = "wait" if "wait_mean_ms" in p else "latency"  # older traces named the queue wait latency_*
         calls = len(lst)
-        rows.append(NodeRow(
+        rows.append(NodeProfile(
             node=name, calculator=calculators.get(name) or p.get("calculator", ""), calls=calls,
             fps=calls / wall_s if wall_s > 0 else 0.0, dropped=int(p.get("dropped", 0)), errors=int(p.get("errors", 0)),
             mean_ms=float(dur.mean()) if calls else 0.0, stddev_ms=float(dur.std()) if calls else 0.0,
             p50_ms=_pct(dur, 50), p90_ms=_pct(dur, 90), max_ms=float(dur.max()) if calls else 0.0,
             total_ms=float(dur.sum()), percent=100.0 * float(dur.sum()) * 1000.0 / total_us,
             latency_mean_ms=float(lat.mean()) if lat.size else 0.0, latency_p90_ms=_pct(lat, 90),
-            wait_mean_ms=float(p["latency_mean_ms"]) if "latency_mean_ms" in p else -1.0,
+            wait_mean_ms=float(p.get(f"{wait_key}_mean_ms", -1.0)),
+            wait_p90_ms=float(p.get(f"{wait_key}_p90_ms", -1.0)),
             open_ms=float(p.get("open_ms", 0.0)), close_ms=float(p.get("close_ms", 0.0))))
     rows.sort(key=lambda r: (-r.total_ms, r.node))
     frames = int(profile.get("frames") or max((r.calls for r in rows), default=0))
@@ -270,4 +251,4 @@ class ProfileOverlay:
                 "nodes": {name: asdict(r) for name, r in self.rows.items()}}
 
 
-__all__ = ["load_trace", "analyse", "table", "TraceData", "NodeRow", "ProfileOverlay"]
+__all__ = ["load_trace", "analyse", "table", "TraceData", "ProfileOverlay"]

@@ -1,4 +1,5 @@
-"""Fixtures for the live tests: the shared videos, ffmpeg serving them on 127.0.0.1, a headless browser."""
+"""Fixtures for the live tests: the shared videos, ffmpeg serving them on 127.0.0.1 (the headless
+browser is tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -59,31 +60,28 @@ def wait_listening(port: int, timeout: float = 20.0, process: subprocess.Popen |
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
-def serve_http(ffmpeg: str, video: Path, port: int, seconds: float | None = None) -> subprocess.Popen:
-    """ffmpeg serving `video` (in real time, as MPEG-TS) to one HTTP client on 127.0.0.1:port, then exiting."""
-    limit = ["-t", str(seconds)] if seconds else []
-    process = subprocess.Popen([ffmpeg, "-v", "error", "-re", "-i", str(video), *limit, "-c", "copy", "-f", "mpegts",
-                                "-listen", "1", f"http://127.0.0.1:{port}/live.ts"],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def _serve(command: list[str], port: int) -> subprocess.Popen:
+    """Start an ffmpeg server and return once it listens on `port` (killed if it never does)."""
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_listening(port, process=process)
     except (TimeoutError, RuntimeError):
         process.kill()
         raise
     return process
+
+
+def serve_http(ffmpeg: str, video: Path, port: int, seconds: float | None = None) -> subprocess.Popen:
+    """ffmpeg serving `video` (in real time, as MPEG-TS) to one HTTP client on 127.0.0.1:port, then exiting."""
+    limit = ["-t", str(seconds)] if seconds else []
+    return _serve([ffmpeg, "-v", "error", "-re", "-i", str(video), *limit, "-c", "copy", "-f", "mpegts", "-listen", "1",
+                   f"http://127.0.0.1:{port}/live.ts"], port)
 
 
 def serve_rtmp(ffmpeg: str, video: Path, port: int, seconds: float) -> subprocess.Popen:
     """ffmpeg as an RTMP server (FLV) for one player on rtmp://127.0.0.1:port/live/stream."""
-    process = subprocess.Popen([ffmpeg, "-v", "error", "-re", "-i", str(video), "-t", str(seconds), "-c", "copy",
-                                "-f", "flv", "-listen", "1", f"rtmp://127.0.0.1:{port}/live/stream"],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_listening(port, process=process)
-    except (TimeoutError, RuntimeError):
-        process.kill()
-        raise
-    return process
+    return _serve([ffmpeg, "-v", "error", "-re", "-i", str(video), "-t", str(seconds), "-c", "copy", "-f", "flv",
+                   "-listen", "1", f"rtmp://127.0.0.1:{port}/live/stream"], port)
 
 
 def posegraph(*args: str, **kwargs) -> subprocess.Popen:
@@ -92,18 +90,3 @@ def posegraph(*args: str, **kwargs) -> subprocess.Popen:
     env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".venv" / "numba-cache"))
     return subprocess.Popen([sys.executable, "-m", "posegraph.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kwargs)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from posegraph.viz.browser import Browser, BrowserUnavailable, find_browser
-
-    if find_browser() is None:
-        pytest.skip("no Chromium-family browser found: install one (Debian: apt-get install -y chromium) or set "
-                    "POSEGRAPH_BROWSER to run the browser tests")
-    try:
-        b = Browser(timeout=30.0)
-    except BrowserUnavailable as exc:
-        pytest.skip(f"the browser could not be started: {exc}")
-    yield b
-    b.close()

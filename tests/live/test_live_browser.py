@@ -61,31 +61,16 @@ def test_opencv_mp4v_is_what_browsers_refuse(browser, tmp_path):
     assert browser.evaluate(PLAY, timeout=20)["error"] == 4  # MEDIA_ERR_SRC_NOT_SUPPORTED: why PyAV is used
 
 
-def test_dashboard_panel_plays_the_run_in_the_browser(browser, tmp_path, monkeypatch):
-    import io
+def test_dashboard_panel_plays_the_run_in_the_browser(browser, tmp_path, dashboard_run):
     import re
-    import threading
-    import time
-
-    from posegraph.cli import main
 
     from .conftest import DANCE
     if not DANCE.is_file():
         pytest.skip(f"shared media not found: {DANCE}")
-    err = io.StringIO()
-    monkeypatch.setattr("sys.stderr", err)
-    result = {}
-    runner = threading.Thread(target=lambda: result.setdefault("rc", main(
-        ["run", "pose_tracking_cpu", "--input", str(DANCE), "--live", "--dashboard", "0", "--quiet"])))
-    runner.start()
-    url, deadline = None, time.monotonic() + 30
-    while url is None and time.monotonic() < deadline:
-        match = re.search(r"http://127\.0\.0\.1:\d+/", err.getvalue())
-        url = match.group(0) if match else None
-        time.sleep(0.02)
+    run = dashboard_run(["pose_tracking_cpu", "--input", str(DANCE), "--live"], timeout=30)
     try:
-        assert url, err.getvalue()
-        browser.open(url)
+        assert run.url, run.err.getvalue()
+        browser.open(run.url)
         # the annotated video arrives as data: URLs (the page's CSP allows nothing else) and the chart is drawn
         browser.wait_for("document.getElementById('pg-media-video').src.startsWith('data:image/jpeg')", timeout=20)
         browser.wait_for("document.querySelectorAll('#pg-media-chart polyline').length == 2", timeout=10)
@@ -96,5 +81,5 @@ def test_dashboard_panel_plays_the_run_in_the_browser(browser, tmp_path, monkeyp
         assert re.search(r"\d+ frames in = \d+ processed \+ \d+ dropped", counts) and size == [576]
         assert "latency p50" in counts and browser.errors == []
     finally:
-        runner.join(30)
-    assert result.get("rc") == 0
+        run.thread.join(30)
+    assert run.rc == 0

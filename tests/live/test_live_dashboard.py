@@ -4,9 +4,7 @@ frames, frames/s and latency) during a real live run."""
 from __future__ import annotations
 
 import http.client
-import io
 import json
-import re
 import socket
 import struct
 import threading
@@ -19,7 +17,6 @@ import pytest
 
 import posegraph.viz.dashboard as dashboard_module
 from posegraph import Graph
-from posegraph.cli import main
 from posegraph.viz.dashboard import MAX_CONNECTIONS, Dashboard
 
 pytestmark = pytest.mark.timeout(90)
@@ -101,28 +98,18 @@ def test_clients_that_hang_up_print_nothing(dash, capfd):
     assert "Traceback" not in err and "Exception" not in err, err
 
 
-def test_live_panel_shows_frames_and_numbers_during_a_run(tmp_path, monkeypatch):
+def test_live_panel_shows_frames_and_numbers_during_a_run(tmp_path, dashboard_run):
     from .conftest import DANCE
     if not DANCE.is_file():
         pytest.skip(f"shared media not found: {DANCE}")
-    err = io.StringIO()
-    monkeypatch.setattr("sys.stderr", err)
-    result = {}
-    runner = threading.Thread(target=lambda: result.setdefault("rc", main(
-        ["run", "pose_tracking_cpu", "--input", str(DANCE), "--live", "--max-frames", "75", "--dashboard", "0",
-         "--quiet"])))
-    runner.start()
-    url, deadline = None, time.monotonic() + 30
-    while url is None and time.monotonic() < deadline:
-        match = re.search(r"http://127\.0\.0\.1:\d+/", err.getvalue())
-        url = match.group(0) if match else None
-        time.sleep(0.02)
-    assert url, err.getvalue()
+    run = dashboard_run(["pose_tracking_cpu", "--input", str(DANCE), "--live", "--max-frames", "75"], timeout=30)
+    url = run.url
+    assert url, run.err.getvalue()
     with urllib.request.urlopen(url, timeout=5) as response:
         page = response.read().decode()
     assert 'id="pg-media-video"' in page and "frame.jpg" in page and "live.json" in page
     frames, snapshots = [], []
-    while runner.is_alive() and time.monotonic() < deadline:
+    while run.thread.is_alive() and time.monotonic() < run.deadline:
         try:
             with urllib.request.urlopen(url + "live.json", timeout=5) as response:
                 snapshots.append(json.loads(response.read()))
@@ -133,8 +120,8 @@ def test_live_panel_shows_frames_and_numbers_during_a_run(tmp_path, monkeypatch)
         except OSError:
             break  # the run ended between the check and the request
         time.sleep(0.2)
-    runner.join(30)
-    assert result.get("rc") == 0
+    run.thread.join(30)
+    assert run.rc == 0
     assert frames and frames[-1].shape == (576, 576, 3)  # the annotated video, as produced
     live = [s for s in snapshots if s["processed"]]
     assert live and live[-1]["live"] and live[-1]["video"] and live[-1]["fps"] > 5

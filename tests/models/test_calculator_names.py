@@ -1,6 +1,5 @@
-"""One name per calculator: the library registers each class once, under a name derived from the class name
-(MediaPipe's names: the class name, or the class name plus ``Calculator``), except the documented deprecated
-``TfliteInferenceCalculator``, which warns."""
+"""One name per calculator: the library registers each class once, under the class's own name (MediaPipe's
+names, as its api2 does), except the documented deprecated ``TfliteInferenceCalculator``, which warns."""
 
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ def library_names() -> dict[str, type]:
 
 def test_every_library_calculator_is_registered_under_its_class_name():
     for name, cls in library_names().items():
-        assert name in (cls.__name__, cls.__name__ + "Calculator"), (name, cls)
+        assert name == cls.__name__, (name, cls)
 
 
 def test_no_class_has_two_names_except_the_deprecated_alias():

@@ -1,12 +1,13 @@
-"""Small calculators for runtime tests (registered under names starting with 'Rt')."""
+"""Small calculators for runtime tests (registered under names starting with 'Rt'); importing this module also
+registers posegraph.testing's shipped doubles (CountSourceCalculator, DelayCalculator, CollectSinkCalculator)."""
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 
-from posegraph import STOP, Calculator, Input, InputSidePacket, Output, calculator
+import posegraph.testing  # noqa: F401  (the shipped doubles)
+from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
 CALLS: dict[str, list] = {}
 _lock = threading.Lock()
@@ -15,32 +16,6 @@ _lock = threading.Lock()
 def log(kind: str, name: str) -> None:
     with _lock:
         CALLS.setdefault(kind, []).append(name)
-
-
-@dataclass
-class CountOptions:
-    count: int = 10
-    step: int = 1
-
-
-@calculator("RtCountSource")
-class CountSource(Calculator):
-    """Emits 0..count-1 at timestamps 0, step, 2*step..."""
-
-    OUT = Output[int]("")
-    Options = CountOptions
-
-    def open(self, ctx):
-        self.i = 0
-
-    def process(self, ctx):
-        if self.i >= self.options.count:
-            return STOP
-        ctx.send(self.OUT, self.i, timestamp=self.i * self.options.step)
-        self.i += 1
-
-    def progress(self):
-        return self.i, self.options.count
 
 
 @dataclass
@@ -72,25 +47,6 @@ class Sum(Calculator):
         v = sum_value(ctx.values(self.IN), self.options)
         if v is not None:
             ctx.send(self.OUT, v)
-
-
-@dataclass
-class SleepOptions:
-    seconds: float = 0.01
-
-
-@calculator("RtSleep")
-class Sleep(Calculator):
-    """Sleeps (releasing the GIL) then forwards; stands in for inference. Stateless, so process() may overlap."""
-
-    IN = Input("")
-    OUT = Output("")
-    CONCURRENT_PROCESS = True
-    Options = SleepOptions
-
-    def process(self, ctx):
-        time.sleep(self.options.seconds)
-        ctx.send(self.OUT, ctx[self.IN])
 
 
 @dataclass

@@ -95,8 +95,8 @@ def test_timestamps_must_increase_on_graph_inputs():
 SLOW = """
 input_stream: 'v'  output_stream: 'out'
 max_queue_size: 4
-node { calculator: 'RtSleep' input_stream: 'v' output_stream: 'out'
-       options { [posegraph.SleepOptions.ext] { seconds: 0.05 } } }
+node { calculator: 'DelayCalculator' input_stream: 'v' output_stream: 'out'
+       options { [posegraph.DelayOptions.ext] { ms: 50 } } }
 """
 
 
@@ -197,8 +197,8 @@ def test_deferred_error_is_raised_after_everything_drained():
             self.i += 1
 
     graph = Graph("output_stream: 'o' node { name: 'src' calculator: 'RtDamagedSource' output_stream: 'm' }\n"
-                  "node { calculator: 'RtSleep' input_stream: 'm' output_stream: 'o' "
-                  "options { [posegraph.SleepOptions.ext] { seconds: 0.01 } } }")
+                  "node { calculator: 'DelayCalculator' input_stream: 'm' output_stream: 'o' "
+                  "options { [posegraph.DelayOptions.ext] { ms: 10 } } }")
     got = []
     graph.observe_output("o", lambda p: got.append(p.value))
     graph.start()

@@ -161,7 +161,8 @@ def test_constant_side_packet_feeds_another_node():
 def test_source_node_runs_until_stop():
     text = """
     output_stream: 'n'
-    node { calculator: 'RtCountSource' output_stream: 'n' options { [posegraph.CountOptions.ext] { count: 50 } } }
+    node { calculator: 'CountSourceCalculator' output_stream: 'n'
+           options { [posegraph.CountSourceOptions.ext] { count: 50 } } }
     """
     got = run_collect(text, {}, ["n"])
     assert got["n"] == [(i, i) for i in range(50)]
@@ -171,8 +172,8 @@ def test_source_node_runs_until_stop():
 def test_max_in_flight_runs_concurrently_but_keeps_order(threads):
     text = """
     input_stream: 'v'  output_stream: 'out'
-    node { calculator: 'RtSleep' input_stream: 'v' output_stream: 'out' max_in_flight: 3
-           options { [posegraph.SleepOptions.ext] { seconds: 0.005 } } }
+    node { calculator: 'DelayCalculator' input_stream: 'v' output_stream: 'out' max_in_flight: 3
+           options { [posegraph.DelayOptions.ext] { ms: 5 } } }
     """
     got = run_collect(text, {"v": [(t, t) for t in range(40)]}, ["out"], threads=threads)
     assert got["out"] == [(t, t) for t in range(40)]
@@ -184,8 +185,8 @@ def test_flow_limiter_accounts_for_every_frame():
     node { calculator: 'FlowLimiterCalculator' input_stream: 'frames' input_stream: 'FINISHED:done'
            input_stream_info { tag_index: 'FINISHED' back_edge: true }
            output_stream: 'throttled' output_stream: 'ALLOW:allowed' }
-    node { calculator: 'RtSleep' input_stream: 'throttled' output_stream: 'done'
-           options { [posegraph.SleepOptions.ext] { seconds: 0.004 } } }
+    node { calculator: 'DelayCalculator' input_stream: 'throttled' output_stream: 'done'
+           options { [posegraph.DelayOptions.ext] { ms: 4 } } }
     """
     graph = Graph(text)
     done, allowed = [], []
@@ -246,8 +247,7 @@ def test_named_executor_runs_its_nodes_on_its_own_threads():
     input_stream: 'v'  output_stream: 'out'
     executor { name: 'inference' num_threads: 1 }
     node { calculator: 'PassThroughCalculator' input_stream: 'v' output_stream: 'mid' }
-    node { calculator: 'RtSleep' input_stream: 'mid' output_stream: 'out' executor: 'inference'
-           options { [posegraph.SleepOptions.ext] { seconds: 0 } } }
+    node { calculator: 'DelayCalculator' input_stream: 'mid' output_stream: 'out' executor: 'inference' }
     """
     graph = Graph(text)
     graph.observe_output("out", lambda p: seen.add(threading.current_thread().name))

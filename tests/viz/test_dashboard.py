@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
-import re
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +11,6 @@ import urllib.request
 import pytest
 
 from posegraph import Graph
-from posegraph.cli import main
 from posegraph.viz.dashboard import DEFAULT_PORT, Dashboard
 
 from .conftest import GRAPHS
@@ -85,6 +81,7 @@ def test_dashboard_serves_live_numbers_and_closes(tmp_path):
     assert max(q[2] for q in queued if q[0] == "slow") > 5
     assert max(s["nodes"]["slow"]["queued"] for s in samples) > 5
     assert final["done"] and final["frames"] == 300 and final["nodes"]["fast"]["calls"] == 300
+    assert graph.frames == graph.profile().frames == 300  # one frame counter: the graph's
     assert final["nodes"]["slow"]["queued"] == 0
     with pytest.raises(urllib.error.URLError):
         get(url + "stats.json", timeout=2)
@@ -113,31 +110,21 @@ def test_default_port_falls_back_when_taken():
         blocker.close()
 
 
-def test_cli_run_with_dashboard(tmp_path, monkeypatch):
+def test_cli_run_with_dashboard(tmp_path, dashboard_run):
     graph_file = tmp_path / "queueing.pbtxt"
     graph_file.write_text(QUEUEING)
-    err = io.StringIO()
-    monkeypatch.setattr("sys.stderr", err)
-    result = {}
-    runner = threading.Thread(target=lambda: result.setdefault("rc", main(
-        ["run", str(graph_file), "--dashboard", "0", "--quiet"])))
-    runner.start()
-    url = None
-    deadline = time.monotonic() + 20
-    while url is None and time.monotonic() < deadline:
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", err.getvalue())
-        url = match.group(0) if match else None
-        time.sleep(0.02)
-    assert url, err.getvalue()
+    run = dashboard_run([str(graph_file)], timeout=20)
+    url = run.url
+    assert url, run.err.getvalue()
     seen = 0
-    while runner.is_alive() and time.monotonic() < deadline:
+    while run.thread.is_alive() and time.monotonic() < run.deadline:
         try:
             snapshot = get_json(url + "stats.json")
         except (urllib.error.URLError, ConnectionError):
             break  # the run ended between the check and the request
         seen = max(seen, snapshot["nodes"].get("fast", {}).get("calls", 0))
         time.sleep(0.2)
-    runner.join(30)
-    assert result.get("rc") == 0 and seen > 0
+    run.thread.join(30)
+    assert run.rc == 0 and seen > 0
     with pytest.raises(urllib.error.URLError):
         get(url, timeout=2)

@@ -3,6 +3,7 @@ timing overlay on the drawing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 
@@ -10,6 +11,7 @@ import pytest
 
 from posegraph import Graph
 from posegraph.cli import main
+from posegraph.profiler import NodeProfile
 from posegraph.viz import build_model, draw, load_trace, table
 from posegraph.viz.trace import ProfileOverlay
 
@@ -53,6 +55,25 @@ def test_trace_has_thread_rows_slices_and_metadata(run_trace):
     assert prof["limiter"]["dropped"] == stats["limiter"].dropped > 0
     assert prof["slow"]["calls"] == stats["slow"].process_count == len(outputs)
     assert meta["dropped_inputs"] == {}
+
+
+def test_one_row_type_graph_counters_and_trace_agree_older_traces_still_read(run_trace, tmp_path):
+    path, data, stats, _ = run_trace
+    written = {n["node"]: n for n in data["metadata"]["posegraph"]["profile"]["nodes"]}
+    trace = load_trace(path)
+    assert {type(r) for r in trace.rows} == {NodeProfile}
+    for r in trace.rows:
+        assert r.calls == written[r.node]["calls"] == stats[r.node].process_count
+        assert r.wait_mean_ms == written[r.node]["wait_mean_ms"] >= 0  # queue wait: the graph's counters
+        assert r.wait_p90_ms == written[r.node]["wait_p90_ms"]
+        assert written[r.node]["latency_mean_ms"] == -1.0 and r.latency_mean_ms >= 0  # input latency: the trace's
+    # traces written before the rows were one type named the queue wait latency_*
+    old = json.loads(json.dumps(data))
+    for row in old["metadata"]["posegraph"]["profile"]["nodes"]:
+        row["latency_mean_ms"], row["latency_p90_ms"] = row.pop("wait_mean_ms"), row.pop("wait_p90_ms")
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert [(r.node, r.wait_mean_ms, r.wait_p90_ms) for r in load_trace(tmp_path / "old.json").rows] == \
+        [(r.node, r.wait_mean_ms, r.wait_p90_ms) for r in trace.rows]
 
 
 def test_flow_arrows_join_a_packets_producer_to_its_consumer(run_trace):
@@ -160,8 +181,7 @@ def test_profile_overlay_on_the_drawing(run_trace, tmp_path):
     model = build_model(GRAPHS / "viz_main.pbtxt").collapsed()
     (box,) = [n for n in model.nodes if n.kind == "subgraph"]
     fake = load_trace(path)
-    for row, member in zip(fake.rows, box.members):
-        row.node = member
+    fake.rows = [dataclasses.replace(row, node=member) for row, member in zip(fake.rows, box.members)]
     stats = ProfileOverlay(fake).node_stats(box)
     assert stats["total_ms"] == pytest.approx(sum(r.total_ms for r in fake.rows))
 
