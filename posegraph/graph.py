@@ -18,7 +18,6 @@ import os
 import threading
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import config as _config
@@ -170,15 +169,6 @@ class Graph:
         self._starting = False
         self._run_over = False
         self._coercers = input_coercers(self.spec)  # e.g. numpy frames into an image type; see posegraph.coercion
-
-    # -- construction helpers ----------------------------------------------------------------------------------
-    @classmethod
-    def from_file(cls, path: str | os.PathLike, **kwargs) -> "Graph":
-        return cls(Path(path), **kwargs)
-
-    @classmethod
-    def from_text(cls, text: str, **kwargs) -> "Graph":
-        return cls(text, **kwargs)
 
     @property
     def started(self) -> bool:
@@ -572,11 +562,6 @@ class Graph:
         end = self._finished_at or time.perf_counter()
         wall = max(1e-9, end - self._started_at) if self._started_at else 0.0
         return summarize(self.node_stats(), wall, self.frames)
-
-    def write_trace(self, path: str | os.PathLike) -> Path:
-        if self._trace is None:
-            raise PosegraphError("tracing is off: pass trace_path= or set profiler_config { trace_enabled: true }")
-        return self._trace.write(path, self.profile(), dropped_inputs=self.dropped_inputs())
 
 
 class _OpenProgress:
