@@ -287,6 +287,8 @@ class Scheduler:
             settled, any_packets = node.settled_bound(), node.has_packets()
         elif node.policy is not None:
             ts = node.policy.readiness(node)
+            if self.full_queues:  # a handler may drop packets (FixedSize, Mux): their sources may resume
+                self._unfull_drained(node)
             if ts is not None:
                 if ts < Timestamp.DONE:
                     self._enqueue(node, PROCESS)
@@ -331,9 +333,7 @@ class Scheduler:
                 if ts is None or ts >= Timestamp.DONE:
                     return None
                 packets = node.policy.fill(node, ts)
-                for q in node.inputs:
-                    if q.full and len(q.packets) < q.limit:
-                        self._unfull(q)
+                self._unfull_drained(node)
                 node.last_ts = ts
                 inv = Invocation(node, PROCESS, ts, packets)
                 inv.seq = node.next_seq
@@ -571,6 +571,12 @@ class Scheduler:
         return sinks
 
     # -- back-pressure ----------------------------------------------------------------------------------------
+    def _unfull_drained(self, node: NodeRuntime) -> None:
+        """After a handler popped or dropped packets of `node`: its full queues with room again let go."""
+        for q in node.inputs:
+            if q.full and len(q.packets) < q.limit:
+                self._unfull(q)
+
     def _unfull(self, q: InputQueue) -> None:
         """`q` has room again: the sources upstream of it (and only those) may resume."""
         q.full = False
