@@ -302,9 +302,11 @@ class Scheduler:
             if ready is not None:
                 self._enqueue(node, PROCESS)
                 return
-        if node.in_flight or any_packets:
+        if node.in_flight:
             return
-        if settled >= Timestamp.DONE:  # no packets and every input done
+        # Not ready: the settled bound still moves the outputs (with queued packets too, as MediaPipe's
+        # UpdateTaskTimestampBound: a packet waiting for another input is at or past `settled`).
+        if settled >= Timestamp.DONE and not any_packets:  # every input done
             node.closing = True
             self._enqueue(node, CLOSE)
             return

@@ -8,8 +8,10 @@ too; with ``fixed_min_size`` the queues are cut only once every one of them has 
 oldest of the newest `target` packets of all of them.
 
 MediaPipe drops when packets arrive and when the node is checked; here both happen in `readiness`, which the
-scheduler calls on every arrival while the node is idle and again before each call (the same packets survive: the
-cut timestamp only depends on the newest packets).
+scheduler calls on every arrival while the node is idle (the same packets survive: the cut timestamp only depends on
+the newest packets). Once the node is found ready, its call's timestamp is pending and nothing is dropped until
+`fill` takes the call's packets: the call gets the packets it was ready with, however many arrive before a worker
+picks it up (MediaPipe fills the call at once).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class FixedSizeInputStreamHandler:
     def __init__(self, node):
         self.options = _options(node.spec.input_stream_handler_options)
         self.kept = _UNSET  # every packet below this is dropped, on every input
+        self.pending: int | None = None  # the timestamp of a call found ready and not filled yet
 
     def _drop_all_surplus(self, node) -> None:
         """fixed_min_size: once every queue reached the trigger size, cut all of them at one timestamp."""
@@ -94,11 +97,18 @@ class FixedSizeInputStreamHandler:
             self._drop_any_surplus(node, keep_one)
 
     def readiness(self, node) -> int | None:
+        if self.pending is not None:
+            return self.pending
         self._drop_surplus(node, keep_one=False)
-        return node.scan()[0]
+        ts = node.scan()[0]
+        if ts is not None:
+            # MediaPipe's FillInputSet, run right after: this drops nothing more, but may lower `kept`.
+            self._drop_surplus(node, keep_one=True)
+            self.pending = ts
+        return ts
 
     def fill(self, node, ts: int) -> list:
-        self._drop_surplus(node, keep_one=True)  # a no-op after readiness, unless it lowers `kept` (MediaPipe's)
+        self.pending = None
         packets = []
         for q in node.inputs:
             if q.packets and q.packets[0][0].timestamp == ts:
