@@ -306,7 +306,8 @@ class Scheduler:
             return
         # Not ready: the settled bound still moves the outputs (with queued packets too, as MediaPipe's
         # UpdateTaskTimestampBound: a packet waiting for another input is at or past `settled`).
-        if settled >= Timestamp.DONE and not any_packets:  # every input done
+        if settled >= Timestamp.ONE_OVER_POST_STREAM and not any_packets:  # every input done or past PostStream:
+            # nothing more can come (MediaPipe's ReadyForClose)
             node.closing = True
             self._enqueue(node, CLOSE)
             return
