@@ -533,7 +533,9 @@ class Scheduler:
                 self._unfull(q)
             stream = self._streams.get(q.name)
             if stream is not None and q in stream.consumers:
-                stream.consumers.remove(q)
+                # A new list: publish() may be iterating the old one right now (this node closed while the
+                # stream delivered to it), and the readers after this one must still get that delivery.
+                stream.consumers = [c for c in stream.consumers if c is not q]
 
     def close_packet_sources(self, by: str) -> None:
         """Stop every source node and close every graph input stream (MediaPipe's CloseAllPacketSources)."""
