@@ -1,5 +1,7 @@
 """Port of mediapipe/framework/stream_handler/fixed_size_input_stream_handler_test.cc: all four TEST_Ps, each with
-fixed_min_size false and true (MediaPipe's INSTANTIATE_TEST_SUITE_P), same packets, timestamps and expectations.
+fixed_min_size false and true (MediaPipe's INSTANTIATE_TEST_SUITE_P), same packets, timestamps and expectations;
+and set_input_stream_handler_test.cc's two TESTs: its ParallelWriteAndRead (here, with 4 streams) and its
+AtomicAccessToControlAndDataStreams (the same scenario as mux_input_stream_handler_test's, ported there).
 The source and slow calculators rate-limit each other on one condition variable, as MediaPipe's do on a mutex."""
 
 from __future__ import annotations
@@ -154,26 +156,41 @@ node {{ calculator: 'PassThroughCalculator' input_stream: 'input_packets' output
     assert got == [9]  # the ten packets arrive together; the queue keeps the newest
 
 
-@pytest.mark.parametrize("fixed_min_size", [False, True])
-def test_parallel_write_and_read(fixed_min_size):
-    """TEST_P(FixedSizeInputStreamHandlerTest, ParallelWriteAndRead): three writers; the three outputs stay in
-    step (same number of packets, same values)."""
-    h = Harness(THREE_STREAMS % _handler(fixed_min_size, 3, 1), ["out_0", "out_1", "out_2"])
+def _parallel_write_and_read(streams: int, handler: str) -> None:
+    text = ("".join(f"input_stream: 'in_{i}' output_stream: 'out_{i}'\n" for i in range(streams))
+            + "node { calculator: 'PassThroughCalculator' "
+            + " ".join(f"input_stream: 'in_{i}' output_stream: 'out_{i}'" for i in range(streams))
+            + f" {handler} }}")
+    h = Harness(text, [f"out_{i}" for i in range(streams)])
 
     def writer(w: int) -> None:
         for i in range(50):
             h.send(f"in_{w}", i, i)
             threading.Event().wait(0.0001)
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(streams)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     h.close()
     assert h.got["out_0"], "nothing came out"
-    for i in (1, 2):
+    for i in range(1, streams):
         assert [v for _, v in h.got[f"out_{i}"]] == [v for _, v in h.got["out_0"]]
+
+
+@pytest.mark.parametrize("fixed_min_size", [False, True])
+def test_parallel_write_and_read(fixed_min_size):
+    """TEST_P(FixedSizeInputStreamHandlerTest, ParallelWriteAndRead): three writers; the three outputs stay in
+    step (same number of packets, same values)."""
+    _parallel_write_and_read(3, _handler(fixed_min_size, 3, 1))
+
+
+def test_parallel_write_and_read_four_streams():
+    """set_input_stream_handler_test.cc's TEST(FixedSizeInputStreamHandlerTest, ParallelWriteAndRead): four
+    writers, trigger 2, target 2, fixed_min_size. MediaPipe's calculator sets the handler and its options in
+    GetContract; a posegraph contract names a handler but carries no handler options, so they are in the graph."""
+    _parallel_write_and_read(4, _handler(True, 2, 2))
 
 
 @pytest.mark.parametrize("fixed_min_size", [False, True])
