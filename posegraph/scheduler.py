@@ -220,6 +220,8 @@ class Scheduler:
                         self.fail(CalculatorError(node.name, "open", None, exc))
             for node in self.nodes:
                 self.check(node)
+            if self._sources_stuck():  # what open() sent filled a queue: nothing runs that would relieve it later
+                self._relieve_deadlock()
             finalize = self._should_finalize()
             sinks = self.take_pending_sinks()
         if sinks:
@@ -454,8 +456,7 @@ class Scheduler:
             if self.failed:
                 return self.take_pending_sinks(), self._should_finalize()
         self.check(node)
-        if self.full_queues and self.running == 0 and not any(ex.heap for ex in self.executors.values()) \
-                and any(src.throttled_by and not src.stopped for src in self.sources):
+        if self._sources_stuck():
             self._relieve_deadlock()
             return self.take_pending_sinks(), self._should_finalize()
         return self.take_pending_sinks(), False
@@ -612,6 +613,11 @@ class Scheduler:
         for q in list(self.full_queues):
             q.limit = len(q.packets) + 1
             self._unfull(q)
+
+    def _sources_stuck(self) -> bool:
+        """Nothing runs or waits to run, and a source node is paused by a full queue (lock held)."""
+        return bool(self.full_queues) and self.running == 0 and not any(ex.heap for ex in self.executors.values()) \
+            and any(src.throttled_by and not src.stopped for src in self.sources)
 
     def relieve_if_stuck(self) -> bool:
         """Called by a thread blocked on back-pressure of a graph input (lock held)."""

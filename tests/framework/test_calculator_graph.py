@@ -5,12 +5,14 @@ SetExecutorTwice...), status handlers and packet generators (no such concepts he
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 
 import pytest
 
-from posegraph import DeadlockError, Graph, StreamError
+from posegraph import Calculator, DeadlockError, Graph, Input, Output, StreamError, Timestamp, calculator
 
 from .mp import RECORDS, Harness
 
@@ -255,3 +257,210 @@ node { name: 'needs_it' calculator: 'MpAddSide' input_stream: 'b' input_side_pac
     h.send("a", 1, 0)
     with pytest.raises(CalculatorError, match="needs_it.*'offset' was never produced"):
         h.close()
+
+
+# -- more calculator_graph_test.cc scenarios ---------------------------------------------------------------------
+
+@calculator("MpStringMergeCalculator")
+class StringMerge(Calculator):
+    """test_calculators.cc's MergeCalculator: "Timestamp(t) a b ..." with "empty" for a missing input."""
+
+    IN = Input("", multiple=True)
+    OUT = Output("")
+
+    def process(self, ctx):
+        words = [f"Timestamp({ctx.timestamp})"] + ["empty" if v is None else str(v) for v in ctx.values(self.IN)]
+        ctx.send(self.OUT, " ".join(words))
+
+
+@calculator("MpCgIntAdderCalculator")
+class CgIntAdder(Calculator):
+    """calculator_graph_test.cc's IntAdderCalculator: the sum of the inputs present (no offset)."""
+
+    IN = Input("", multiple=True)
+    OUT = Output("")
+    TIMESTAMP_OFFSET = None
+
+    def process(self, ctx):
+        ctx.send(self.OUT, sum(v for v in ctx.values(self.IN) if v is not None))
+
+
+OUTPUT_IN_OPEN2 = """
+max_queue_size: 1
+input_side_packet: 'global_counter'
+node { calculator: 'MpGlobalCountSourceCalculator' input_side_packet: 'global_counter' output_stream: 'integers' }
+node { calculator: 'MpUnitDelayCalculator' input_stream: 'integers' output_stream: 'delayed_integers' }
+node { calculator: 'MpStringMergeCalculator' input_stream: 'delayed_integers' input_stream: 'integers'
+       output_stream: 'output' }
+"""
+
+
+def test_output_packet_in_open2():
+    """TEST(CalculatorGraph, OutputPacketInOpen2): open()'s packet at 0 meets the source's packets one step
+    behind; the last timestamp has only the delayed packet. That packet fills the merger's queue of one before
+    anything ran, so the start itself must relieve the throttled source."""
+    with pytest.warns(UserWarning, match="deadlock"):
+        h = Harness(OUTPUT_IN_OPEN2, ["output"], side={"global_counter": [1]})
+        h.close()
+    assert h.got["output"] == [(i, f"Timestamp({i}) {i} {i + 1}") for i in range(5)] + [(5, "Timestamp(5) 5 empty")]
+
+
+def test_two_deadlocks_are_reported_and_sufficient_info_provided():
+    """TEST(CalculatorGraph, TwoDeadlocksAreReportedAndSufficientInfoProvided)."""
+    graph = Graph("""
+report_deadlock: true
+max_queue_size: 1
+input_stream: 'input1'  input_stream: 'input2'
+node { calculator: 'PassThroughCalculator' input_stream: 'input1' input_stream: 'input2'
+       output_stream: 'output1' output_stream: 'output2' }
+node { calculator: 'PassThroughCalculator' input_stream: 'output1' input_stream: 'output2'
+       output_stream: 'output3' output_stream: 'output4' }
+node { calculator: 'MergeCalculator' input_stream: 'input1' input_stream: 'output1' input_stream: 'output2'
+       input_stream: 'output3' input_stream: 'output4' output_stream: 'output5' }
+""")
+    graph.start()
+    graph.add_packet("input1", 1, 0)
+    with pytest.raises(DeadlockError, match="deadlock.*input1|input1.*deadlock"):
+        graph.add_packet("input1", 1, 1)
+    graph.cancel()
+
+
+def test_cycle():
+    """TEST(CalculatorGraph, Cycle): a running sum through a back edge and a unit delay."""
+    h = Harness("""
+input_side_packet: 'global_counter'
+node { calculator: 'MpGlobalCountSourceCalculator' input_side_packet: 'global_counter' output_stream: 'integers' }
+node { calculator: 'MpCgIntAdderCalculator' input_stream: 'integers' input_stream: 'old_sum'
+       input_stream_info { tag_index: ':1' back_edge: true } output_stream: 'sum'
+       input_stream_handler { input_stream_handler: 'EarlyCloseInputStreamHandler' } }
+node { calculator: 'MpUnitDelayCalculator' input_stream: 'sum' output_stream: 'old_sum' }
+""", ["sum"], side={"global_counter": [1]})
+    h.graph.wait_until_done(timeout=10)
+    assert h.got["sum"] == [(i, sum(range(1, i + 2))) for i in range(5)]
+
+
+class _Tracked:
+    """LifetimeTracker's object: weakly referenced, so the test sees when the runtime let go of it."""
+
+
+def test_input_packet_lifetime():
+    """TEST(CalculatorGraph, InputPacketLifetime): the runtime keeps no packet once the graph is idle."""
+    graph = Graph("""
+input_stream: 'in'
+node { calculator: 'PassThroughCalculator' input_stream: 'in' output_stream: 'mid' }
+node { calculator: 'PassThroughCalculator' input_stream: 'mid' output_stream: 'out' }
+""")
+    graph.start()
+    refs = []
+
+    def send(ts: int) -> None:
+        obj = _Tracked()
+        refs.append(weakref.ref(obj))
+        graph.add_packet("in", obj, ts)
+
+    send(1)
+    graph.wait_until_idle(timeout=10)
+    gc.collect()
+    assert [r() for r in refs] == [None]
+    for ts in (2, 3, 4):
+        send(ts)
+    graph.wait_until_idle(timeout=10)
+    gc.collect()
+    assert [r() for r in refs] == [None] * 4
+    graph.close_input("in")
+    graph.wait_until_done(timeout=10)
+
+
+COUNT_CHAIN = """
+input_side_packet: 'max_count'
+node { calculator: 'MpCountingSourceCalculator' output_stream: 'count' input_side_packet: 'MAX_COUNT:max_count' }
+node { calculator: 'PassThroughCalculator' input_stream: 'count' output_stream: 'mid' }
+node { calculator: 'PassThroughCalculator' input_stream: 'mid' output_stream: 'out' }
+"""
+
+
+def test_observe_output_stream_error():
+    """TEST(CalculatorGraph, ObserveOutputStreamError): an observer failing fails the run with its error; it was
+    called exactly up to the failure."""
+    graph = Graph(COUNT_CHAIN)
+    count_packets = []
+
+    def on_count(packet):
+        count_packets.append((packet.timestamp, packet.value))
+        if len(count_packets) >= 6:
+            raise RuntimeError("Expected. MagicString-eatnhuea")
+
+    graph.observe_output("count", on_count)
+    graph.observe_output("out", lambda p: None)
+    graph.start({"max_count": 10})
+    with pytest.raises(Exception, match="MagicString-eatnhuea"):
+        graph.wait_until_done(timeout=10)
+    assert count_packets == [(i, i) for i in range(6)]
+
+
+def test_observe_output_stream_nonexistent():
+    """TEST(CalculatorGraph, ObserveOutputStreamNonexistent): observing an unknown stream is refused, naming it."""
+    graph = Graph(COUNT_CHAIN)
+    with pytest.raises(StreamError, match="not_found"):
+        graph.observe_output("not_found", lambda p: None)
+
+
+GRAPH_INPUT_WITH_TAG = """
+input_stream: 'VIDEO_METADATA:video_metadata'
+input_stream: 'max_count'
+node { calculator: 'PassThroughCalculator' input_stream: 'FIRST_INPUT:video_metadata' input_stream: 'max_count'
+       output_stream: 'FIRST_INPUT:output_0' output_stream: 'output_1' }
+"""
+
+
+def test_graph_input_stream_with_tag():
+    """TEST(CalculatorGraph, GraphInputStreamWithTag): a tagged graph input is fed by its stream name."""
+    h = Harness(GRAPH_INPUT_WITH_TAG, ["output_0"])
+    for i in range(5):
+        h.send("video_metadata", i, i)
+    h.close()
+    assert h.got["output_0"] == [(i, i) for i in range(5)]
+
+
+def test_graph_input_stream_before_start_run():
+    """TEST(CalculatorGraph, GraphInputStreamBeforeStartRun): a packet before start() is refused."""
+    graph = Graph(GRAPH_INPUT_WITH_TAG)
+    with pytest.raises(Exception, match="start"):
+        graph.add_packet("video_metadata", 0, 0)
+
+
+def test_poll_packet():
+    """TEST(CalculatorGraph, TestPollPacket): a poller gets all 1000 packets in order, then None."""
+    graph = Graph("input_side_packet: 'max_count'\n"
+                  "node { calculator: 'MpCountingSourceCalculator' output_stream: 'output' "
+                  "input_side_packet: 'MAX_COUNT:max_count' }")
+    poller = graph.poller("output")
+    graph.start({"max_count": 1000})
+    values = []
+    while (packet := poller.next(timeout=10)) is not None:
+        values.append(packet.value)
+    graph.wait_until_done(timeout=10)
+    assert poller.next(timeout=10) is None
+    assert values == list(range(1000))
+
+
+def test_poll_packets_from_multiple_streams():
+    """TEST(CalculatorGraph, TestPollPacketsFromMultipleStreams): two pollers polled in turn."""
+    graph = Graph("input_side_packet: 'max_count'\n"
+                  "node { calculator: 'MpCountingSourceCalculator' output_stream: 'stream1' "
+                  "input_side_packet: 'MAX_COUNT:max_count' }\n"
+                  "node { calculator: 'PassThroughCalculator' input_stream: 'stream1' output_stream: 'stream2' }")
+    pollers = [graph.poller("stream1"), graph.poller("stream2")]
+    graph.start({"max_count": 1000})
+    values: list[list[int]] = [[], []]
+    running = [True, True]
+    while any(running):
+        for k, poller in enumerate(pollers):
+            if running[k]:
+                packet = poller.next(timeout=10)
+                if packet is None:
+                    running[k] = False
+                else:
+                    values[k].append(packet.value)
+    graph.wait_until_done(timeout=10)
+    assert values == [list(range(1000)), list(range(1000))]

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from posegraph import STOP, Calculator, Graph, Input, InputSidePacket, Output, calculator
+from posegraph import STOP, Calculator, Graph, Input, Output, calculator
 
 from .mp import Harness
 
@@ -79,26 +79,6 @@ class RateLimitedSlow(Calculator):
         with _LIMIT.cond:
             _LIMIT.slow_counter += 1
             _LIMIT.wait(lambda: _LIMIT.source_counter > SLOW_RATE * _LIMIT.slow_counter or _LIMIT.source_done)
-
-
-@calculator("MpCountingSourceCalculator")
-class CountingSource(Calculator):
-    """CountingSourceCalculator with MAX_COUNT and BATCH_SIZE: BATCH_SIZE packets per call, value = timestamp =
-    count, STOP once MAX_COUNT were sent."""
-
-    MAX_COUNT = InputSidePacket[int]("MAX_COUNT")
-    BATCH_SIZE = InputSidePacket[int]("BATCH_SIZE")
-    OUT = Output("")
-
-    def open(self, ctx):
-        self.count = 0
-
-    def process(self, ctx):
-        for _ in range(ctx.side(self.BATCH_SIZE)):
-            if self.count >= ctx.side(self.MAX_COUNT):
-                return STOP
-            ctx.send(self.OUT, self.count, timestamp=self.count)
-            self.count += 1
 
 
 def _handler(fixed_min_size: bool, trigger: int | None = None, target: int | None = None) -> str:
