@@ -580,3 +580,106 @@ node {{ calculator: 'PassThroughCalculator' input_stream: 'input' input_stream: 
         graph.wait_until_idle(timeout=10)
         assert got == [(ts, value)]
         graph.close(timeout=10)
+
+
+@calculator("MpDemuxTimedCalculator")
+class DemuxTimed(Calculator):
+    """DemuxTimedCalculator: INPUT to OUTPUT:select; the other outputs move past the timestamp; offset 0."""
+
+    INPUT = Input("INPUT")
+    SELECT = Input[int]("SELECT")
+    OUTPUT = Output("OUTPUT", multiple=True)
+
+    def process(self, ctx):
+        select = ctx[self.SELECT]
+        for i in range(2):  # the test graph's two outputs
+            if i == select:
+                ctx.send(self.OUTPUT, ctx[self.INPUT], index=i)
+            else:
+                ctx.set_next_bound(self.OUTPUT, Timestamp.next_allowed_mp(ctx.timestamp), index=i)
+
+
+@calculator("MpDemuxUntimedCalculator")
+class DemuxUntimed(Calculator):
+    """DemuxUntimedCalculator: INPUT to OUTPUT:select, nothing on the others (no offset)."""
+
+    INPUT = Input("INPUT")
+    SELECT = Input[int]("SELECT")
+    OUTPUT = Output("OUTPUT", multiple=True)
+    TIMESTAMP_OFFSET = None
+
+    def process(self, ctx):
+        index = ctx[self.SELECT]
+        if ctx.has(self.INPUT):
+            ctx.send(self.OUTPUT, ctx[self.INPUT], index=index)
+        else:
+            ctx.set_next_bound(self.OUTPUT, ctx.timestamp + 1, index=index)
+
+
+@calculator("MpMuxTimedCalculator")
+class MuxTimed(Calculator):
+    """MuxTimedCalculator: INPUT:select at each timestamp (default handler); offset 0."""
+
+    INPUT = Input("INPUT", multiple=True)
+    SELECT = Input[int]("SELECT")
+    OUTPUT = Output("OUTPUT")
+
+    def process(self, ctx):
+        ctx.send(self.OUTPUT, ctx.get(self.INPUT, ctx[self.SELECT]))
+
+
+@calculator("MpDoubleIntCalculator")
+class DoubleInt(Calculator):
+    """test_calculators.cc's DoubleIntCalculator: 2 * input; offset 0."""
+
+    IN = Input("")
+    OUT = Output("")
+
+    def process(self, ctx):
+        ctx.send(self.OUT, 2 * ctx[self.IN])
+
+
+@calculator("MpSquareIntCalculator")
+class SquareInt(Calculator):
+    """SquareIntCalculator: input squared; offset 0."""
+
+    IN = Input("")
+    OUT = Output("")
+
+    def process(self, ctx):
+        ctx.send(self.OUT, ctx[self.IN] ** 2)
+
+
+IF_THEN_ELSE = """
+input_stream: 'in'  input_stream: 'select'
+node { calculator: '%s' input_stream: 'INPUT:in' input_stream: 'SELECT:select' output_stream: 'OUTPUT:0:left'
+       output_stream: 'OUTPUT:1:right' }
+node { calculator: 'PassThroughCalculator' input_stream: 'left' output_stream: 'left1' }
+node { calculator: 'MpDoubleIntCalculator' input_stream: 'left1' output_stream: 'left2' }
+node { calculator: 'PassThroughCalculator' input_stream: 'left2' output_stream: 'left3' }
+node { calculator: 'MpSquareIntCalculator' input_stream: 'right' output_stream: 'right1' }
+node { calculator: '%s' input_stream: 'INPUT:0:left3' input_stream: 'INPUT:1:right1' input_stream: 'SELECT:select'
+       output_stream: 'OUTPUT:out' %s }
+"""
+
+
+@pytest.mark.parametrize("demux, mux, handler", [
+    ("MpDemuxTimedCalculator", "MpMuxTimedCalculator", ""),
+    ("MpDemuxUntimedCalculator", "MuxCalculator", "input_stream_handler { input_stream_handler: 'MuxInputStreamHandler' }"),
+], ids=["IfThenElse", "IfThenElse2"])
+def test_if_then_else(demux, mux, handler):
+    """TEST(CalculatorGraph, IfThenElse) and TEST(CalculatorGraph, IfThenElse2): double or square, chosen per
+    timestamp; the branch not taken settles through bounds (timed demux) or is not waited for (mux handler)."""
+    h = Harness(IF_THEN_ELSE % (demux, mux, handler), ["out"])
+    ts = 0
+    expected: list[int] = []
+    for batch in ([(1, 0)], [(2, 1)], [(3, 0), (4, 0)], [(5, 1)], [(6, 0)], [(7, 1), (8, 1), (9, 1), (10, 0)]):
+        for value, select in batch:
+            ts += 1
+            h.send("in", value, ts)
+            h.send("select", select, ts)
+            expected.append(2 * value if select == 0 else value * value)
+        h.idle()
+        assert [v for _, v in h.got["out"]] == expected
+    h.close()
+    assert [v for _, v in h.got["out"]] == [2, 4, 6, 8, 25, 12, 49, 64, 81, 20]
