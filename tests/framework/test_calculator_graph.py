@@ -1,8 +1,8 @@
 """Ports of mediapipe/framework/calculator_graph_test.cc scenarios that posegraph can express (exact packets,
-timestamps and order): 24 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
+timestamps and order): 28 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
 counted as two). BadInitialization and BadRun use a small graph instead of the comprehensive one.
 
-Not expressible (34):
+Not expressible (35):
 - RunsCorrectlyWithExternalExecutor, RunsCorrectlyWithCurrentThreadExecutor, RunsCorrectlyWithNonDefaultExecutors,
   SetExecutorTwice, ReservedNameSetExecutor, UndeclaredExecutor, TypedExecutorDeclaredAndSet: executors handed
   over as objects (SetExecutor); posegraph's executors exist only as graph config.
@@ -25,15 +25,14 @@ Not expressible (34):
 - TestOutputStreamPollerDesiredQueueSize, TestPollPacketsWithTimestampNotification: pollers have no queue size and
   no bound notifications (observe_output has those: see the bounds tests).
 - FastSourceSlowSink: its assertions are about a simulation clock and semaphores across threads.
-- CycleUntimed: its delay node re-sends a packet at Timestamp::Min on a stream that open() already used at Min;
-  posegraph (like MediaPipe's InputStreamManager check) rejects a non-increasing timestamp, so the expected sums
-  cannot be reproduced.
+- CycleUntimed, DotProduct: untimed streams. MediaPipe's BarrierInputStreamHandler turns off the timestamp order
+  check of its input streams, so sources there may repeat or lower timestamps; posegraph checks the order of every
+  output stream, whoever reads it.
 
-Expressible but not ported yet (14): RunsCorrectly, RunsCorrectlyOnApplicationThread,
+Expressible but not ported yet (9): RunsCorrectly, RunsCorrectlyOnApplicationThread,
 RunsCorrectlyWithMultipleExecutors, RunsCorrectlyWithSubgraphs (they need test_calculators.cc's Range/StdDev/Saver
-calculators), IfThenElse, IfThenElse2, ClosedSourceNodeShouldNotBeUnthrottled, DirectFormI, DirectFormII,
-DotProduct, ObserveOutputStreamSubgraph, RecoverAfterPreviousFailInOpen, RunWithNumThreadsInExecutorConfig,
-SimpleMuxCalculatorWithCustomInputStreamHandler.
+calculators), ClosedSourceNodeShouldNotBeUnthrottled, ObserveOutputStreamSubgraph, RecoverAfterPreviousFailInOpen,
+RunWithNumThreadsInExecutorConfig, SimpleMuxCalculatorWithCustomInputStreamHandler.
 """
 
 from __future__ import annotations
@@ -45,8 +44,8 @@ import weakref
 
 import pytest
 
-from posegraph import (Calculator, DeadlockError, Graph, GraphCancelledError, GraphConfigError, Input, Output,
-                       StreamError, Timestamp, calculator)
+from posegraph import (Calculator, DeadlockError, Graph, GraphCancelledError, GraphConfigError, Input,
+                       InputSidePacket, Output, StreamError, Timestamp, calculator)
 
 from .mp import RECORDS, Harness
 
@@ -683,3 +682,89 @@ def test_if_then_else(demux, mux, handler):
         assert [v for _, v in h.got["out"]] == expected
     h.close()
     assert [v for _, v in h.got["out"]] == [2, 4, 6, 8, 25, 12, 49, 64, 81, 20]
+
+
+@calculator("MpIntToFloatCalculator")
+class IntToFloat(Calculator):
+    IN = Input("")
+    OUT = Output("")
+
+    def process(self, ctx):
+        ctx.send(self.OUT, float(ctx[self.IN]))
+
+
+@calculator("MpFloatUnitDelayCalculator")
+class FloatUnitDelay(Calculator):
+    """FloatUnitDelayCalculator: 0.0 at 0 from open(), then each input one tick later (no offset)."""
+
+    IN = Input("")
+    OUT = Output("")
+    TIMESTAMP_OFFSET = None
+
+    def open(self, ctx):
+        ctx.send(self.OUT, 0.0, timestamp=0)
+
+    def process(self, ctx):
+        ctx.send(self.OUT, ctx[self.IN], timestamp=Timestamp.next_allowed_mp(ctx.timestamp))
+
+
+@calculator("MpFloatScalarMultiplierCalculator")
+class FloatScalarMultiplier(Calculator):
+    IN = Input("")
+    SCALAR = InputSidePacket("")
+    OUT = Output("")
+
+    def process(self, ctx):
+        ctx.send(self.OUT, ctx.side(self.SCALAR) * ctx[self.IN])
+
+
+@calculator("MpFloatAdderCalculator")
+class FloatAdder(Calculator):
+    IN = Input("", multiple=True)
+    OUT = Output("")
+
+    def process(self, ctx):
+        ctx.send(self.OUT, sum(ctx.values(self.IN)))
+
+
+def _filter_graph(nodes: list[tuple]) -> str:
+    """Nodes as (calculator, inputs, output, side packet or None, early close?); ':1' back edge marked by '^'."""
+    text = ("input_side_packet: 'global_counter' input_side_packet: 'a1' input_side_packet: 'a2' "
+            "input_side_packet: 'b1'\n"
+            "node { calculator: 'MpGlobalCountSourceCalculator' input_side_packet: 'global_counter' "
+            "output_stream: 'integers' }\n"
+            "node { calculator: 'MpIntToFloatCalculator' input_stream: 'integers' output_stream: 'x' }\n")
+    for calc, inputs, output, side, early in nodes:
+        text += f"node {{ calculator: '{calc}' "
+        for name in inputs:
+            text += f"input_stream: '{name.lstrip('^')}' "
+        if any(name.startswith("^") for name in inputs):
+            text += "input_stream_info { tag_index: ':1' back_edge: true } "
+        text += f"output_stream: '{output}' "
+        if side:
+            text += f"input_side_packet: '{side}' "
+        if early:
+            text += "input_stream_handler { input_stream_handler: 'EarlyCloseInputStreamHandler' } "
+        text += "}\n"
+    return text
+
+
+DELAY, SCALE, ADD = "MpFloatUnitDelayCalculator", "MpFloatScalarMultiplierCalculator", "MpFloatAdderCalculator"
+DIRECT_FORM_I = [(DELAY, ["x"], "a", None, False), (SCALE, ["a"], "b", "b1", False), (ADD, ["x", "b"], "c", None, True),
+                 (ADD, ["c", "^f"], "y", None, True), (DELAY, ["y"], "d", None, False),
+                 (SCALE, ["d"], "e", "a1", False), (DELAY, ["d"], "g", None, False),
+                 (SCALE, ["g"], "h", "a2", False), (ADD, ["e", "h"], "f", None, True)]
+DIRECT_FORM_II = [(ADD, ["x", "^f"], "a", None, True), (DELAY, ["a"], "b", None, False),
+                  (SCALE, ["b"], "d", "a1", False), (DELAY, ["b"], "c", None, False),
+                  (SCALE, ["c"], "e", "a2", False), (ADD, ["d", "e"], "f", None, True),
+                  (SCALE, ["b"], "g", "b1", False), (ADD, ["a", "g"], "y", None, True)]
+
+
+@pytest.mark.parametrize("nodes", [DIRECT_FORM_I, DIRECT_FORM_II], ids=["DirectFormI", "DirectFormII"])
+def test_direct_form(nodes):
+    """TEST(CalculatorGraph, DirectFormI) and TEST(CalculatorGraph, DirectFormII): the IIR filter
+    H(z) = (1 + 2 z^-1) / (1 - 1.5 z^-1 + 0.9 z^-2) as a graph with two cycles (one with DirectFormII)."""
+    h = Harness(_filter_graph(nodes), ["y"], side={"global_counter": [1], "a2": -0.9, "a1": 1.5, "b1": 2.0})
+    h.graph.wait_until_done(timeout=10)
+    assert [ts for ts, _ in h.got["y"]] == [0, 1, 2, 3, 4]
+    assert [v for _, v in h.got["y"]] == pytest.approx([1.0, 5.5, 14.35, 26.575, 39.9475])
