@@ -1,5 +1,5 @@
 """Ports of mediapipe/framework/calculator_graph_test.cc scenarios that posegraph can express (exact packets,
-timestamps and order): 28 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
+timestamps and order): 30 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
 counted as two). BadInitialization and BadRun use a small graph instead of the comprehensive one.
 
 Not expressible (35):
@@ -29,10 +29,10 @@ Not expressible (35):
   check of its input streams, so sources there may repeat or lower timestamps; posegraph checks the order of every
   output stream, whoever reads it.
 
-Expressible but not ported yet (9): RunsCorrectly, RunsCorrectlyOnApplicationThread,
+Expressible but not ported yet (7): RunsCorrectly, RunsCorrectlyOnApplicationThread,
 RunsCorrectlyWithMultipleExecutors, RunsCorrectlyWithSubgraphs (they need test_calculators.cc's Range/StdDev/Saver
-calculators), ClosedSourceNodeShouldNotBeUnthrottled, ObserveOutputStreamSubgraph, RecoverAfterPreviousFailInOpen,
-RunWithNumThreadsInExecutorConfig, SimpleMuxCalculatorWithCustomInputStreamHandler.
+calculators), ObserveOutputStreamSubgraph, RunWithNumThreadsInExecutorConfig,
+SimpleMuxCalculatorWithCustomInputStreamHandler.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ import weakref
 
 import pytest
 
-from posegraph import (Calculator, DeadlockError, Graph, GraphCancelledError, GraphConfigError, Input,
-                       InputSidePacket, Output, StreamError, Timestamp, calculator)
+from posegraph import (STOP, Calculator, CalculatorError, DeadlockError, Graph, GraphCancelledError,
+                       GraphConfigError, Input, InputSidePacket, Output, StreamError, Timestamp, calculator)
 
 from .mp import RECORDS, Harness
 
@@ -768,3 +768,99 @@ def test_direct_form(nodes):
     h.graph.wait_until_done(timeout=10)
     assert [ts for ts, _ in h.got["y"]] == [0, 1, 2, 3, 4]
     assert [v for _, v in h.got["y"]] == pytest.approx([1.0, 5.5, 14.35, 26.575, 39.9475])
+
+
+@calculator("MpOutputAllSourceCalculator")
+class OutputAllSource(Calculator):
+    """OutputAllSourceCalculator: 100 packets (0 at 0..99) in one call, then STOP."""
+
+    OUT = Output("")
+
+    def process(self, ctx):
+        for i in range(100):
+            ctx.send(self.OUT, 0, timestamp=i)
+        return STOP
+
+
+@calculator("MpOutputOneAtATimeSourceCalculator")
+class OutputOneAtATimeSource(Calculator):
+    """OutputOneAtATimeSourceCalculator: one packet (0 at 0), then STOP."""
+
+    OUT = Output("")
+
+    def process(self, ctx):
+        ctx.send(self.OUT, 0, timestamp=0)
+        return STOP
+
+
+@calculator("MpDecimatorCalculator")
+class Decimator(Calculator):
+    """DecimatorCalculator: every 101st packet passes (no offset)."""
+
+    IN = Input("")
+    OUT = Output("")
+    TIMESTAMP_OFFSET = None
+
+    def open(self, ctx):
+        self.index = 0
+
+    def process(self, ctx):
+        if self.index % 101 == 0:
+            ctx.send(self.OUT, ctx[self.IN], timestamp=ctx.timestamp)
+        self.index += 1
+
+
+def test_closed_source_node_should_not_be_unthrottled():
+    """TEST(CalculatorGraph, ClosedSourceNodeShouldNotBeUnthrottled): a source that already closed is never
+    resumed by the throttling logic; the run completes."""
+    h = Harness("""
+num_threads: 1
+max_queue_size: 100
+node { calculator: 'MpOutputAllSourceCalculator' output_stream: 'first_stream' }
+node { calculator: 'MpOutputOneAtATimeSourceCalculator' output_stream: 'second_stream' }
+node { calculator: 'MpDecimatorCalculator' input_stream: 'second_stream' output_stream: 'decimated_second_stream' }
+node { calculator: 'MpStringMergeCalculator' input_stream: 'first_stream' input_stream: 'second_stream'
+       input_stream: 'decimated_second_stream' output_stream: 'output' }
+""", ["output"])
+    h.graph.wait_until_done(timeout=10)
+    assert [v for _, v in h.got["output"]] == (["Timestamp(0) 0 0 0"]
+                                               + [f"Timestamp({i}) 0 empty empty" for i in range(1, 100)])
+
+
+@calculator("MpErrorOnOpenCalculator")
+class ErrorOnOpen(Calculator):
+    """ErrorOnOpenCalculator: open() fails when its ERROR_ON_OPEN side packet is true; else a pass-through."""
+
+    IN = Input("")
+    ERROR_ON_OPEN = InputSidePacket[bool]("ERROR_ON_OPEN")
+    OUT = Output("")
+
+    def open(self, ctx):
+        if ctx.side(self.ERROR_ON_OPEN):
+            raise LookupError("expected error")
+
+    def process(self, ctx):
+        ctx.send(self.OUT, ctx[self.IN])
+
+
+def test_recover_after_previous_fail_in_open():
+    """TEST(CalculatorGraph, RecoverAfterPreviousFailInOpen): one graph runs, fails in open(), runs again."""
+    graph = Graph("""
+input_side_packet: 'max_count'  input_side_packet: 'fail'
+node { calculator: 'MpCountingSourceCalculator' output_stream: 'a' input_side_packet: 'MAX_COUNT:max_count' }
+node { calculator: 'MpUnitDelayCalculator' input_stream: 'a' output_stream: 'b' }
+node { calculator: 'PassThroughCalculator' input_stream: 'b' output_stream: 'c' }
+node { calculator: 'MpErrorOnOpenCalculator' input_stream: 'c' output_stream: 'd'
+       input_side_packet: 'ERROR_ON_OPEN:fail' }
+""")
+    got = []
+    graph.observe_output("d", lambda p: got.append(p.value))
+    for _ in range(2):
+        got.clear()
+        graph.start({"max_count": 10, "fail": False})
+        graph.wait_until_done(timeout=10)
+        graph.close(timeout=10)
+        assert got == [0] + list(range(10))
+        with pytest.raises(CalculatorError, match="expected error"):
+            graph.start({"max_count": 10, "fail": True})
+        graph.close(timeout=10)
