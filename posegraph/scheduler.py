@@ -478,7 +478,10 @@ class Scheduler:
             packets = per_slot.get(slot, ())
             new_bound = out.bound
             for packet in packets:
-                out.check_timestamp(packet.timestamp, new_bound)
+                try:
+                    out.check_timestamp(packet.timestamp, new_bound)
+                except StreamError as exc:
+                    raise _with_handler_hint(exc, node) from None
                 new_bound = Timestamp.next_allowed(packet.timestamp)
             new_bound = max(new_bound, bounds.get(slot, new_bound), settled or new_bound)
             if packets or new_bound > out.bound:
@@ -797,6 +800,15 @@ class Scheduler:
                     finalize = self._should_finalize()
                 if finalize:
                     self._finalize()
+
+
+def _with_handler_hint(exc: StreamError, node: NodeRuntime) -> StreamError:
+    """A timestamp order error of a node whose handler does not synchronise its inputs gets the likely cause."""
+    if node.immediate or node.handler in ("sync_set", "barrier"):
+        return StreamError(f"{exc}. Node '{node.name}' uses the {node.handler} input stream handler, which may call "
+                           f"process() at a timestamp lower than an earlier call (its inputs are not synchronised): "
+                           f"outputs at the input timestamp must then go to separate streams")
+    return exc
 
 
 def _link_throttling(nodes: list[NodeRuntime], graph_inputs: dict[str, OutputStream]) -> None:

@@ -1,5 +1,5 @@
 """Ports of mediapipe/framework/calculator_graph_test.cc scenarios that posegraph can express (exact packets,
-timestamps and order): 30 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
+timestamps and order): 31 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
 counted as two). BadInitialization and BadRun use a small graph instead of the comprehensive one.
 
 Not expressible (35):
@@ -29,10 +29,9 @@ Not expressible (35):
   check of its input streams, so sources there may repeat or lower timestamps; posegraph checks the order of every
   output stream, whoever reads it.
 
-Expressible but not ported yet (7): RunsCorrectly, RunsCorrectlyOnApplicationThread,
+Expressible but not ported yet (6): RunsCorrectly, RunsCorrectlyOnApplicationThread,
 RunsCorrectlyWithMultipleExecutors, RunsCorrectlyWithSubgraphs (they need test_calculators.cc's Range/StdDev/Saver
-calculators), ObserveOutputStreamSubgraph, RunWithNumThreadsInExecutorConfig,
-SimpleMuxCalculatorWithCustomInputStreamHandler.
+calculators), ObserveOutputStreamSubgraph, RunWithNumThreadsInExecutorConfig.
 """
 
 from __future__ import annotations
@@ -864,3 +863,38 @@ node { calculator: 'MpErrorOnOpenCalculator' input_stream: 'c' output_stream: 'd
         with pytest.raises(CalculatorError, match="expected error"):
             graph.start({"max_count": 10, "fail": True})
         graph.close(timeout=10)
+
+
+@calculator("MpSimpleMuxCalculator")
+class SimpleMux(Calculator):
+    """SimpleMuxCalculator: the first input present, at the input timestamp."""
+
+    IN = Input("", multiple=True)
+    OUT = Output("")
+    TIMESTAMP_OFFSET = None
+
+    def process(self, ctx):
+        for value in ctx.values(self.IN):
+            if value is not None:
+                ctx.send(self.OUT, value, timestamp=ctx.timestamp)
+                return
+
+
+def test_simple_mux_calculator_with_custom_input_stream_handler():
+    """TEST(CalculatorGraph, SimpleMuxCalculatorWithCustomInputStreamHandler): with the immediate handler, a late
+    packet on the other input makes the node output a lower timestamp; the error says so and names the handler."""
+    h = Harness("""
+input_stream: 'input0'  input_stream: 'input1'
+node { calculator: 'MpSimpleMuxCalculator' input_stream: 'input0' input_stream: 'input1'
+       input_stream_handler { input_stream_handler: 'ImmediateInputStreamHandler' } output_stream: 'output' }
+""", ["output"])
+    h.send("input0", 1, 0)
+    h.idle()
+    assert h.got["output"] == [(0, 1)]
+    h.send("input0", 3, 1)
+    h.idle()
+    assert h.got["output"] == [(0, 1), (1, 3)]
+    h.send("input1", 2, 0)
+    with pytest.raises(CalculatorError, match="not greater than the previous one.*immediate input stream handler"):
+        h.idle()
+    h.graph.cancel()
