@@ -1,5 +1,5 @@
 """Ports of mediapipe/framework/calculator_graph_test.cc scenarios that posegraph can express (exact packets,
-timestamps and order): 31 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
+timestamps and order): 32 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
 counted as two). BadInitialization and BadRun use a small graph instead of the comprehensive one.
 
 Not expressible (35):
@@ -29,9 +29,9 @@ Not expressible (35):
   check of its input streams, so sources there may repeat or lower timestamps; posegraph checks the order of every
   output stream, whoever reads it.
 
-Expressible but not ported yet (6): RunsCorrectly, RunsCorrectlyOnApplicationThread,
+Expressible but not ported yet (5): RunsCorrectly, RunsCorrectlyOnApplicationThread,
 RunsCorrectlyWithMultipleExecutors, RunsCorrectlyWithSubgraphs (they need test_calculators.cc's Range/StdDev/Saver
-calculators), ObserveOutputStreamSubgraph, RunWithNumThreadsInExecutorConfig.
+calculators), RunWithNumThreadsInExecutorConfig.
 """
 
 from __future__ import annotations
@@ -898,3 +898,24 @@ node { calculator: 'MpSimpleMuxCalculator' input_stream: 'input0' input_stream: 
     with pytest.raises(CalculatorError, match="not greater than the previous one.*immediate input stream handler"):
         h.idle()
     h.graph.cancel()
+
+
+def test_observe_output_stream_subgraph(tmp_path):
+    """TEST(CalculatorGraph, ObserveOutputStreamSubgraph): a stream produced inside a subgraph, observed by the name
+    it has in the outer graph."""
+    (tmp_path / "pass_through_subgraph.pbtxt").write_text("""
+type: 'PassThroughSubgraph'
+input_stream: 'INPUT:input'
+output_stream: 'OUTPUT:output'
+node { calculator: 'PassThroughCalculator' input_stream: 'input' output_stream: 'output' }
+""")
+    graph = Graph("""
+input_side_packet: 'max_count'
+node { calculator: 'MpCountingSourceCalculator' output_stream: 'count' input_side_packet: 'MAX_COUNT:max_count' }
+node { calculator: 'PassThroughSubgraph' input_stream: 'INPUT:count' output_stream: 'OUTPUT:out' }
+""", search_paths=[tmp_path])
+    got = []
+    graph.observe_output("out", lambda p: got.append((p.timestamp, p.value)))
+    graph.start({"max_count": 10})
+    graph.wait_until_done(timeout=10)
+    assert got == [(i, i) for i in range(10)]
