@@ -2,7 +2,7 @@
 timestamps and order): 32 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
 counted as two). BadInitialization and BadRun use a small graph instead of the comprehensive one.
 
-Not expressible (35):
+Not expressible (40):
 - RunsCorrectlyWithExternalExecutor, RunsCorrectlyWithCurrentThreadExecutor, RunsCorrectlyWithNonDefaultExecutors,
   SetExecutorTwice, ReservedNameSetExecutor, UndeclaredExecutor, TypedExecutorDeclaredAndSet: executors handed
   over as objects (SetExecutor); posegraph's executors exist only as graph config.
@@ -25,13 +25,13 @@ Not expressible (35):
 - TestOutputStreamPollerDesiredQueueSize, TestPollPacketsWithTimestampNotification: pollers have no queue size and
   no bound notifications (observe_output has those: see the bounds tests).
 - FastSourceSlowSink: its assertions are about a simulation clock and semaphores across threads.
+- RunsCorrectly, RunsCorrectlyWithMultipleExecutors, RunsCorrectlyWithSubgraphs: the comprehensive graph gets its
+  side packets from packet generators (IntSplitterPacketGenerator...) and checks stream headers; neither exists.
+- RunsCorrectlyOnApplicationThread, RunWithNumThreadsInExecutorConfig: no application-thread executor (num_threads 0
+  means one thread per CPU here).
 - CycleUntimed, DotProduct: untimed streams. MediaPipe's BarrierInputStreamHandler turns off the timestamp order
   check of its input streams, so sources there may repeat or lower timestamps; posegraph checks the order of every
   output stream, whoever reads it.
-
-Expressible but not ported yet (5): RunsCorrectly, RunsCorrectlyOnApplicationThread,
-RunsCorrectlyWithMultipleExecutors, RunsCorrectlyWithSubgraphs (they need test_calculators.cc's Range/StdDev/Saver
-calculators), RunWithNumThreadsInExecutorConfig.
 """
 
 from __future__ import annotations
