@@ -1,8 +1,7 @@
 """Ports of mediapipe/framework/calculator_graph_bounds_test.cc (exact packets, timestamps, order): 23 of its 24
 TESTs. Streams are observed by name without a graph-level declaration, as MediaPipe's ObserveOutputStream allows.
 MediaPipe's counters are call records here, an offset MediaPipe sets in Open from a side packet is a class per
-value, an empty output packet (which only moves MediaPipe's bound) is set_next_bound, and SyncSet options are
-written [posegraph.SyncSetInputStreamHandlerOptions.ext].
+value, and an empty output packet (which only moves MediaPipe's bound) is set_next_bound.
 
 Not expressible:
 - CheckBatchProcessingBoundPropagation: DefaultInputStreamHandlerOptions.batch_size (batched process() calls) does
@@ -416,7 +415,7 @@ node { calculator: 'PassThroughCalculator' input_stream: 'input' input_stream: '
     "input_stream_handler: 'ImmediateInputStreamHandler'",
     "input_stream_handler: 'DefaultInputStreamHandler'",
     "input_stream_handler: 'SyncSetInputStreamHandler'",
-    "input_stream_handler: 'SyncSetInputStreamHandler' options { [posegraph.SyncSetInputStreamHandlerOptions.ext] "
+    "input_stream_handler: 'SyncSetInputStreamHandler' options { [mediapipe.SyncSetInputStreamHandlerOptions.ext] "
     "{ sync_set { tag_index: ':0' } } }"], ids=["Immediate", "Default", "SyncSet", "SyncSets"])
 def test_bounds_for_empty_inputs(handler):
     """TEST(CalculatorGraphBoundsTest, BoundsForEmptyInputs_{Immediate,Default,SyncSet,SyncSets}): each call
@@ -444,7 +443,7 @@ node {{ calculator: 'MpBoundToPacketCalculator' input_stream: 'input' input_stre
     "input_stream_handler: 'DefaultInputStreamHandler'",
     "input_stream_handler: 'ImmediateInputStreamHandler'",
     "input_stream_handler: 'SyncSetInputStreamHandler'",
-    "input_stream_handler: 'SyncSetInputStreamHandler' options { [posegraph.SyncSetInputStreamHandlerOptions.ext] "
+    "input_stream_handler: 'SyncSetInputStreamHandler' options { [mediapipe.SyncSetInputStreamHandlerOptions.ext] "
     "{ sync_set { tag_index: ':0' } } }"], ids=["Default", "Immediate", "SyncSet", "SyncSets"])
 def test_process_timestamp_bounds(handler):
     """TEST(CalculatorGraphBoundsTest, ProcessTimestampBounds_{Default,Immediate,SyncSet,SyncSets}): a
