@@ -37,6 +37,15 @@ from .watchdog import Watchdog
 _POLL_SLICE_S = 0.1  # every blocking wait wakes at least this often to notice failure or cancellation
 
 
+def _untimed(stream: OutputStream, producer: NodeRuntime) -> bool:
+    """Whether `stream` may carry packets in any timestamp order: every node reading it uses the barrier handler
+    (or, read by no node, its producer does), as MediaPipe's barrier streams skip the order check."""
+    readers = [queue.node for queue in stream.consumers]
+    if readers:
+        return all(reader.handler == "barrier" for reader in readers)
+    return producer.handler == "barrier"
+
+
 class GraphOutput:
     """An observed stream (a graph output, or any stream observed by name): observers and pollers, fed in timestamp
     order; observers registered with ``observe_timestamp_bounds`` also get an empty packet (``packet.is_empty``)
@@ -270,6 +279,9 @@ class Graph:
         for node in self._nodes:
             for queue in node.inputs:
                 streams[queue.name].consumers.append(queue)
+        for node in self._nodes:
+            for out in node.outputs:
+                out.untimed = _untimed(out, node)
         for name, out in (*self.outputs.items(), *self._observed.items()):
             streams[name].sinks.append(out)
         executors = {"": Executor("", self._num_threads, threading.Lock())}

@@ -477,12 +477,17 @@ class Scheduler:
         for slot, out in enumerate(node.outputs):
             packets = per_slot.get(slot, ())
             new_bound = out.bound
-            for packet in packets:
-                try:
-                    out.check_timestamp(packet.timestamp, new_bound)
-                except StreamError as exc:
-                    raise _with_handler_hint(exc, node) from None
-                new_bound = Timestamp.next_allowed(packet.timestamp)
+            if out.untimed:  # any order (valid timestamps still); the bound only grows
+                for packet in packets:
+                    out.check_timestamp(packet.timestamp, _UNSET)
+                    new_bound = max(new_bound, Timestamp.next_allowed(packet.timestamp))
+            else:
+                for packet in packets:
+                    try:
+                        out.check_timestamp(packet.timestamp, new_bound)
+                    except StreamError as exc:
+                        raise _with_handler_hint(exc, node) from None
+                    new_bound = Timestamp.next_allowed(packet.timestamp)
             new_bound = max(new_bound, bounds.get(slot, new_bound), settled or new_bound)
             if packets or new_bound > out.bound:
                 self.publish(out, packets, new_bound)

@@ -1,8 +1,8 @@
 """Ports of mediapipe/framework/calculator_graph_test.cc scenarios that posegraph can express (exact packets,
-timestamps and order): 32 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
+timestamps and order): 34 of its 72 TESTs (DeadlockIsReportedAndSufficientInfoProvided[MultipleCalculators]
 counted as two). BadInitialization and BadRun use a small graph instead of the comprehensive one.
 
-Not expressible (40):
+Not expressible (38):
 - RunsCorrectlyWithExternalExecutor, RunsCorrectlyWithCurrentThreadExecutor, RunsCorrectlyWithNonDefaultExecutors,
   SetExecutorTwice, ReservedNameSetExecutor, UndeclaredExecutor, TypedExecutorDeclaredAndSet: executors handed
   over as objects (SetExecutor); posegraph's executors exist only as graph config.
@@ -29,9 +29,6 @@ Not expressible (40):
   side packets from packet generators (IntSplitterPacketGenerator...) and checks stream headers; neither exists.
 - RunsCorrectlyOnApplicationThread, RunWithNumThreadsInExecutorConfig: no application-thread executor (num_threads 0
   means one thread per CPU here).
-- CycleUntimed, DotProduct: untimed streams. MediaPipe's BarrierInputStreamHandler turns off the timestamp order
-  check of its input streams, so sources there may repeat or lower timestamps; posegraph checks the order of every
-  output stream, whoever reads it.
 """
 
 from __future__ import annotations
@@ -919,3 +916,98 @@ node { calculator: 'PassThroughSubgraph' input_stream: 'INPUT:count' output_stre
     graph.start({"max_count": 10})
     graph.wait_until_done(timeout=10)
     assert got == [(i, i) for i in range(10)]
+
+
+@calculator("MpUnitDelayUntimedCalculator")
+class UnitDelayUntimed(Calculator):
+    """UnitDelayUntimedCalculator: 0 at Min from open(), then each input packet unchanged (same timestamp)."""
+
+    IN = Input("")
+    OUT = Output("")
+    TIMESTAMP_OFFSET = None
+
+    def open(self, ctx):
+        ctx.send(self.OUT, 0, timestamp=Timestamp.MIN)
+
+    def process(self, ctx):
+        packet = ctx.packet(self.IN)
+        ctx.send(self.OUT, packet.value, timestamp=packet.timestamp)
+
+
+def test_cycle_untimed():
+    """TEST(CalculatorGraph, CycleUntimed): the running sum of Cycle with the barrier handler graph-wide; the
+    delay repeats timestamps (Min, then the adder's), which barrier streams accept."""
+    h = Harness("""
+input_stream_handler { input_stream_handler: 'BarrierInputStreamHandler' }
+input_side_packet: 'global_counter'
+node { calculator: 'MpGlobalCountSourceCalculator' input_side_packet: 'global_counter' output_stream: 'integers' }
+node { calculator: 'MpCgIntAdderCalculator' input_stream: 'integers' input_stream: 'old_sum'
+       input_stream_info { tag_index: ':1' back_edge: true } output_stream: 'sum' }
+node { calculator: 'MpUnitDelayUntimedCalculator' input_stream: 'sum' output_stream: 'old_sum' }
+""", ["sum"], side={"global_counter": [1]})
+    h.graph.wait_until_done(timeout=10)
+    assert [v for _, v in h.got["sum"]] == [1, 3, 6, 10, 15]
+
+
+class _SequenceSource(Calculator):
+    """15 packets, then STOP: value and timestamp from `step` (TestSequence1/2, Modulo3 sources)."""
+
+    OUT = Output("")
+
+    def open(self, ctx):
+        self.n = 0
+
+    def process(self, ctx):
+        value, ts = self.step(self.n)
+        ctx.send(self.OUT, value, timestamp=ts)
+        self.n += 1
+        if self.n >= 15:
+            return STOP
+
+
+@calculator("MpTestSequence1SourceCalculator")
+class Sequence1Source(_SequenceSource):
+    step = staticmethod(lambda n: (n, 0))
+
+
+@calculator("MpTestSequence2SourceCalculator")
+class Sequence2Source(_SequenceSource):
+    step = staticmethod(lambda n: (n + 1, 100 - n))
+
+
+@calculator("MpModulo3SourceCalculator")
+class Modulo3Source(_SequenceSource):
+    step = staticmethod(lambda n: (n % 3, n % 3))
+
+
+@calculator("MpIntMultiplierCalculator")
+class IntMultiplier(Calculator):
+    IN = Input("", multiple=True)
+    OUT = Output("")
+
+    def process(self, ctx):
+        a, b = ctx.values(self.IN)
+        ctx.send(self.OUT, a * b)
+
+
+def test_dot_product():
+    """TEST(CalculatorGraph, DotProduct): untimed sources (repeated and decreasing timestamps) demuxed into x, y, z
+    and multiplied pairwise under the barrier handler: five dot products of consecutive triples."""
+    text = """
+input_stream_handler { input_stream_handler: 'BarrierInputStreamHandler' }
+node { calculator: 'MpTestSequence1SourceCalculator' output_stream: 'test_sequence_1' }
+node { calculator: 'MpTestSequence2SourceCalculator' output_stream: 'test_sequence_2' }
+node { calculator: 'MpModulo3SourceCalculator' output_stream: 'select_0_1_2' }
+"""
+    for k in (1, 2):
+        text += (f"node {{ calculator: 'MpDemuxUntimedCalculator' input_stream: 'INPUT:test_sequence_{k}' "
+                 f"input_stream: 'SELECT:select_0_1_2' output_stream: 'OUTPUT:0:x_{k}' "
+                 f"output_stream: 'OUTPUT:1:y_{k}' output_stream: 'OUTPUT:2:z_{k}' }}\n")
+    for v in "xyz":
+        text += (f"node {{ calculator: 'MpIntMultiplierCalculator' input_stream: '{v}_1' input_stream: '{v}_2' "
+                 f"output_stream: '{v}_product' }}\n")
+    text += ("node { calculator: 'MpCgIntAdderCalculator' input_stream: 'x_product' input_stream: 'y_product' "
+             "input_stream: 'z_product' output_stream: 'dot_product' }\n")
+    h = Harness(text, ["dot_product"])
+    h.graph.wait_until_done(timeout=10)
+    assert [v for _, v in h.got["dot_product"]] == [8, 62, 170, 332, 548]
