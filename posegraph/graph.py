@@ -33,6 +33,15 @@ from .scheduler import Executor, Scheduler
 from .views import NodeView, node_view
 from .watchdog import Watchdog
 
+def _untimed(stream: OutputStream, producer: NodeRuntime) -> bool:
+    """Whether `stream` may carry packets in any timestamp order: every node reading it uses the barrier handler
+    (or, read by no node, its producer does), as MediaPipe's barrier streams skip the order check."""
+    readers = [queue.node for queue in stream.consumers]
+    if readers:
+        return all(reader.handler == "barrier" for reader in readers)
+    return producer.handler == "barrier"
+
+
 class GraphOutput:
     """An observed stream (a graph output, or any stream observed by name): observers and pollers, fed in timestamp
     order; observers registered with ``observe_timestamp_bounds`` also get an empty packet (``packet.is_empty``)
@@ -254,6 +263,9 @@ class Graph:
         for node in self._nodes:
             for queue in node.inputs:
                 streams[queue.name].consumers.append(queue)
+        for node in self._nodes:
+            for out in node.outputs:
+                out.untimed = _untimed(out, node)
         for name, out in (*self.outputs.items(), *self._observed.items()):
             streams[name].sinks.append(out)
         executors = {"": Executor("", self._num_threads, threading.Lock())}

@@ -41,7 +41,7 @@ class InputQueue:
 class OutputStream:
     """One named stream: its single producer's bound and everyone who reads it."""
 
-    __slots__ = ("name", "consumers", "sinks", "bound", "producer", "throttled_by")
+    __slots__ = ("name", "consumers", "sinks", "bound", "producer", "throttled_by", "untimed")
 
     def __init__(self, name: str, producer: str):
         self.name = name
@@ -50,6 +50,9 @@ class OutputStream:
         self.sinks: list["GraphOutput"] = []
         self.bound = Timestamp.UNSTARTED
         self.throttled_by = 0  # graph input streams: full queues downstream (add_packet waits while > 0)
+        # Read only by barrier-handler nodes, which ignore timestamps: packets may come in any timestamp order
+        # (MediaPipe's BarrierInputStreamHandler turns its streams' order check off). Set when the graph starts.
+        self.untimed = False
 
     def check_timestamp(self, ts: int, bound: int | None = None) -> None:
         """Raise unless `ts` may follow what the stream carried (`bound`: the next allowed timestamp)."""

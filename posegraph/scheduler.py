@@ -219,6 +219,8 @@ class Scheduler:
                         self.fail(CalculatorError(node.name, "open", None, exc))
             for node in self.nodes:
                 self.check(node)
+            if self._sources_stuck():  # what open() sent filled a queue: nothing runs that would relieve it later
+                self._relieve_deadlock()
             finalize = self._should_finalize()
             sinks = self.take_pending_sinks()
         if sinks:
@@ -286,6 +288,8 @@ class Scheduler:
             settled, any_packets = node.settled_bound(), node.has_packets()
         elif node.policy is not None:
             ts = node.policy.readiness(node)
+            if self.full_queues:  # a handler may drop packets (FixedSize, Mux): their sources may resume
+                self._unfull_drained(node)
             if ts is not None:
                 if ts < Timestamp.DONE:
                     self._enqueue(node, PROCESS)
@@ -299,9 +303,12 @@ class Scheduler:
             if ready is not None:
                 self._enqueue(node, PROCESS)
                 return
-        if node.in_flight or any_packets:
+        if node.in_flight:
             return
-        if settled >= Timestamp.DONE:  # no packets and every input done
+        # Not ready: the settled bound still moves the outputs (with queued packets too, as MediaPipe's
+        # UpdateTaskTimestampBound: a packet waiting for another input is at or past `settled`).
+        if settled >= Timestamp.ONE_OVER_POST_STREAM and not any_packets:  # every input done or past PostStream:
+            # nothing more can come (MediaPipe's ReadyForClose)
             node.closing = True
             self._enqueue(node, CLOSE)
             return
@@ -330,9 +337,7 @@ class Scheduler:
                 if ts is None or ts >= Timestamp.DONE:
                     return None
                 packets = node.policy.fill(node, ts)
-                for q in node.inputs:
-                    if q.full and len(q.packets) < q.limit:
-                        self._unfull(q)
+                self._unfull_drained(node)
                 node.last_ts = ts
                 inv = Invocation(node, PROCESS, ts, packets)
                 inv.seq = node.next_seq
@@ -450,8 +455,7 @@ class Scheduler:
             if self.failed:
                 return self.take_pending_sinks(), self._should_finalize()
         self.check(node)
-        if self.full_queues and self.running == 0 and not any(ex.heap for ex in self.executors.values()) \
-                and any(src.throttled_by and not src.stopped for src in self.sources):
+        if self._sources_stuck():
             self._relieve_deadlock()
             return self.take_pending_sinks(), self._should_finalize()
         return self.take_pending_sinks(), False
@@ -472,9 +476,17 @@ class Scheduler:
         for slot, out in enumerate(node.outputs):
             packets = per_slot.get(slot, ())
             new_bound = out.bound
-            for packet in packets:
-                out.check_timestamp(packet.timestamp, new_bound)
-                new_bound = Timestamp.next_allowed(packet.timestamp)
+            if out.untimed:  # any order (valid timestamps still); the bound only grows
+                for packet in packets:
+                    out.check_timestamp(packet.timestamp, _UNSET)
+                    new_bound = max(new_bound, Timestamp.next_allowed(packet.timestamp))
+            else:
+                for packet in packets:
+                    try:
+                        out.check_timestamp(packet.timestamp, new_bound)
+                    except StreamError as exc:
+                        raise _with_handler_hint(exc, node) from None
+                    new_bound = Timestamp.next_allowed(packet.timestamp)
             new_bound = max(new_bound, bounds.get(slot, new_bound), settled or new_bound)
             if packets or new_bound > out.bound:
                 self.publish(out, packets, new_bound)
@@ -529,7 +541,9 @@ class Scheduler:
                 self._unfull(q)
             stream = self._streams.get(q.name)
             if stream is not None and q in stream.consumers:
-                stream.consumers.remove(q)
+                # A new list: publish() may be iterating the old one right now (this node closed while the
+                # stream delivered to it), and the readers after this one must still get that delivery.
+                stream.consumers = [c for c in stream.consumers if c is not q]
 
     def close_packet_sources(self, by: str) -> None:
         """Stop every source node and close every graph input stream (MediaPipe's CloseAllPacketSources)."""
@@ -570,6 +584,12 @@ class Scheduler:
         return sinks
 
     # -- back-pressure ----------------------------------------------------------------------------------------
+    def _unfull_drained(self, node: NodeRuntime) -> None:
+        """After a handler popped or dropped packets of `node`: its full queues with room again let go."""
+        for q in node.inputs:
+            if q.full and len(q.packets) < q.limit:
+                self._unfull(q)
+
     def _unfull(self, q: InputQueue) -> None:
         """`q` has room again: the sources upstream of it (and only those) may resume."""
         q.full = False
@@ -600,6 +620,11 @@ class Scheduler:
         for q in list(self.full_queues):
             q.limit = len(q.packets) + 1
             self._unfull(q)
+
+    def _sources_stuck(self) -> bool:
+        """Nothing runs or waits to run, and a source node is paused by a full queue (lock held)."""
+        return bool(self.full_queues) and self.running == 0 and not any(ex.heap for ex in self.executors.values()) \
+            and any(src.throttled_by and not src.stopped for src in self.sources)
 
     def relieve_if_stuck(self) -> bool:
         """Called by a thread blocked on back-pressure of a graph input (lock held)."""
@@ -769,6 +794,15 @@ class Scheduler:
                     finalize = self._should_finalize()
                 if finalize:
                     self._finalize()
+
+
+def _with_handler_hint(exc: StreamError, node: NodeRuntime) -> StreamError:
+    """A timestamp order error of a node whose handler does not synchronise its inputs gets the likely cause."""
+    if node.immediate or node.handler in ("sync_set", "barrier"):
+        return StreamError(f"{exc}. Node '{node.name}' uses the {node.handler} input stream handler, which may call "
+                           f"process() at a timestamp lower than an earlier call (its inputs are not synchronised): "
+                           f"outputs at the input timestamp must then go to separate streams")
+    return exc
 
 
 def _link_throttling(nodes: list[NodeRuntime], graph_inputs: dict[str, OutputStream]) -> None:

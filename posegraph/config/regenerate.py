@@ -1,4 +1,5 @@
-"""Rebuilds ``graph.binpb`` (the committed FileDescriptorSet of ``graph.proto``) with grpcio-tools.
+"""Rebuilds ``graph.binpb`` (the committed FileDescriptorSet of ``graph.proto`` and ``mediapipe_options.proto``)
+with grpcio-tools.
 
 Run after editing graph.proto, at development time only (the runtime never needs protoc)::
 
@@ -6,8 +7,8 @@ Run after editing graph.proto, at development time only (the runtime never needs
     python -m posegraph.config.regenerate          # rewrites posegraph/config/graph.binpb
     python -m posegraph.config.regenerate --check  # exit status 1 if the committed file is stale
 
-The descriptor set holds graph.proto alone (no imports, no source info): google/protobuf/any.proto comes from the
-protobuf runtime's own pool.
+The descriptor set holds graph.proto, then mediapipe_options.proto (which imports it), and no other imports and no
+source info: google/protobuf/any.proto comes from the protobuf runtime's own pool.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ HERE = Path(__file__).resolve().parent
 PROTO = HERE / "graph.proto"
 BINPB = HERE / "graph.binpb"
 PROTO_NAME = "posegraph/config/graph.proto"  # the file's name inside the descriptor pool
+PROTO_NAMES = (PROTO_NAME, "posegraph/config/mediapipe_options.proto")  # in dependency order
 
 
 def compile_descriptor_set() -> bytes:
-    """Compile graph.proto with grpcio-tools' bundled protoc; returns the serialized FileDescriptorSet."""
+    """Compile the .proto files with grpcio-tools' bundled protoc; returns the serialized FileDescriptorSet."""
     import importlib.resources
 
     from grpc_tools import protoc  # development dependency only
@@ -34,7 +36,7 @@ def compile_descriptor_set() -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "graph.binpb"
         rc = protoc.main(["protoc", f"-I{root}", f"-I{include}", f"--descriptor_set_out={out}",
-                          str(root / PROTO_NAME)])
+                          *(str(root / name) for name in PROTO_NAMES)])
         if rc != 0:
             raise RuntimeError(f"protoc failed with exit status {rc} on {PROTO}")
         return out.read_bytes()

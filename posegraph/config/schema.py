@@ -13,6 +13,7 @@ from google.protobuf import any_pb2  # noqa: F401  (puts google/protobuf/any.pro
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 PROTO_NAME = "posegraph/config/graph.proto"
+PROTO_NAMES = (PROTO_NAME, "posegraph/config/mediapipe_options.proto")  # the handler options under MediaPipe's names
 PACKAGE = "posegraph"
 
 
@@ -26,7 +27,7 @@ def _load() -> dict:
         file_set.ParseFromString(data)
         for file_proto in file_set.file:
             pool.AddSerializedFile(file_proto.SerializeToString())
-    return message_factory.GetMessageClassesForFiles([PROTO_NAME], pool)
+    return message_factory.GetMessageClassesForFiles(list(PROTO_NAMES), pool)
 
 
 _classes = _load()

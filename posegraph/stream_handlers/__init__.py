@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from .barrier import BarrierInputStreamHandler
 from .early_close import EarlyCloseInputStreamHandler
+from .fixed_size import FixedSizeInputStreamHandler
 from .mux import MuxInputStreamHandler
 from .sync_set import SyncSetInputStreamHandler
 
 POLICIES = {"early_close": EarlyCloseInputStreamHandler, "barrier": BarrierInputStreamHandler,
-            "sync_set": SyncSetInputStreamHandler, "mux": MuxInputStreamHandler}
+            "sync_set": SyncSetInputStreamHandler, "mux": MuxInputStreamHandler,
+            "fixed_size": FixedSizeInputStreamHandler}
 
 # Names accepted in graph files (case-insensitive) -> canonical name.
 ALIASES = {"default": "default", "defaultinputstreamhandler": "default",
@@ -25,10 +27,12 @@ ALIASES = {"default": "default", "defaultinputstreamhandler": "default",
            "early_close": "early_close", "earlycloseinputstreamhandler": "early_close",
            "barrier": "barrier", "barrierinputstreamhandler": "barrier",
            "sync_set": "sync_set", "syncsetinputstreamhandler": "sync_set",
-           "mux": "mux", "muxinputstreamhandler": "mux"}
+           "mux": "mux", "muxinputstreamhandler": "mux",
+           "fixed_size": "fixed_size", "fixedsizeinputstreamhandler": "fixed_size"}
 NAMES = ("DefaultInputStreamHandler (default), ImmediateInputStreamHandler (immediate), "
          "EarlyCloseInputStreamHandler (early_close), BarrierInputStreamHandler (barrier), "
-         "SyncSetInputStreamHandler (sync_set), MuxInputStreamHandler (mux)")
+         "SyncSetInputStreamHandler (sync_set), MuxInputStreamHandler (mux), "
+         "FixedSizeInputStreamHandler (fixed_size)")
 
 
 def policy_for(handler: str, node):
@@ -40,4 +44,5 @@ def policy_for(handler: str, node):
 
 
 __all__ = ["ALIASES", "NAMES", "POLICIES", "policy_for", "BarrierInputStreamHandler",
-           "EarlyCloseInputStreamHandler", "MuxInputStreamHandler", "SyncSetInputStreamHandler"]
+           "EarlyCloseInputStreamHandler", "FixedSizeInputStreamHandler",
+           "MuxInputStreamHandler", "SyncSetInputStreamHandler"]

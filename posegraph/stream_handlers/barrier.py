@@ -1,6 +1,7 @@
 """BarrierInputStreamHandler: the node runs once every input stream has a packet, whatever their timestamps, and
 gets the head of each queue (no timestamp synchronisation); it closes as soon as an empty stream is done. The call's
-timestamp is the smallest head timestamp, as MediaPipe's."""
+timestamp is the smallest head timestamp, as MediaPipe's. A stream read only by barrier nodes is untimed: its
+packets may come in any timestamp order (MediaPipe's barrier handler turns its streams' order check off)."""
 
 from __future__ import annotations
 

@@ -12,11 +12,15 @@ _NOT_READY, _READY, _CLOSE = 0, 1, 2
 
 
 def _options(message):
+    """The sync set options, written under posegraph's or MediaPipe's name (the same fields)."""
     if message is None:
         return None
     from google.protobuf import descriptor_pool
-    ext = descriptor_pool.Default().FindExtensionByName("posegraph.SyncSetInputStreamHandlerOptions.ext")
-    return message.Extensions[ext] if message.HasExtension(ext) else None
+    for package in ("posegraph", "mediapipe"):
+        ext = descriptor_pool.Default().FindExtensionByName(f"{package}.SyncSetInputStreamHandlerOptions.ext")
+        if message.HasExtension(ext):
+            return message.Extensions[ext]
+    return None
 
 
 def _parse_tag_index(text: str) -> tuple[str, int]:

@@ -377,3 +377,23 @@ class AddSide(Calculator):
 
     def process(self, ctx):
         ctx.send(self.OUT, ctx[self.IN] + ctx.side(self.OFFSET))
+
+
+@calculator("MpCountingSourceCalculator")
+class CountingSource(Calculator):
+    """CountingSourceCalculator with MAX_COUNT and BATCH_SIZE (default 1): BATCH_SIZE packets per call, value =
+    timestamp = count, STOP once MAX_COUNT were sent."""
+
+    MAX_COUNT = InputSidePacket[int]("MAX_COUNT")
+    BATCH_SIZE = InputSidePacket[int]("BATCH_SIZE", optional=True)
+    OUT = Output("")
+
+    def open(self, ctx):
+        self.count = 0
+
+    def process(self, ctx):
+        for _ in range(ctx.side(self.BATCH_SIZE, default=1)):
+            if self.count >= ctx.side(self.MAX_COUNT):
+                return STOP
+            ctx.send(self.OUT, self.count, timestamp=self.count)
+            self.count += 1

@@ -1,10 +1,11 @@
-"""Ports of mediapipe/calculators/core/previous_loopback_calculator_test.cc (exact packets, timestamps, order)."""
+"""Ports of mediapipe/calculators/core/previous_loopback_calculator_test.cc: all 12 TESTs (exact packets,
+timestamps, order)."""
 
 from __future__ import annotations
 
 import pytest
 
-from posegraph import Timestamp
+from posegraph import Calculator, Input, Output, Timestamp, calculator
 
 from .mp import EMPTY, Harness
 
@@ -154,3 +155,57 @@ def test_multiple_packets_check_if_last_correct_altering_main_altering_loop():
     h.idle()
     assert h.got["passed_through_input_and_prev_loop"][-1] == (n + 2, (n + 2, n + 1))
     h.close()
+
+
+@calculator("MpDroppingGateCalculator")
+class DroppingGate(Calculator):
+    """DroppingGateCalculator: like a gate, but a dropped packet does not move the output's bound."""
+
+    IN = Input("")
+    DISALLOW = Input[bool]("DISALLOW")
+    OUT = Output("")
+    TIMESTAMP_OFFSET = None
+
+    def process(self, ctx):
+        if ctx.has(self.IN) and not ctx[self.DISALLOW]:
+            ctx.send(self.OUT, ctx[self.IN])
+
+
+DELAY_GRAPH = """
+input_stream: 'input'  input_stream: 'delay_next_output'
+node { calculator: 'PreviousLoopbackCalculator' input_stream: 'MAIN:input' input_stream: 'LOOP:loop'
+       input_stream_info: { tag_index: 'LOOP' back_edge: true } output_stream: 'PREV_LOOP:prev_loop' }
+node { calculator: 'PassThroughCalculator' input_stream: 'input' input_stream: 'prev_loop'
+       output_stream: 'passed_through_input' output_stream: 'passed_through_prev_loop' }
+node { calculator: 'MpDroppingGateCalculator' input_stream: 'input' input_stream: 'DISALLOW:delay_next_output'
+       output_stream: 'loop' }
+node { calculator: 'MpMakePairCalculator' input_stream: 'passed_through_input'
+       input_stream: 'passed_through_prev_loop' output_stream: 'passed_through_input_and_prev_loop' }
+"""
+
+
+def _delayed(steps):
+    """PreviousLoopbackCalculatorDelayBehaviorTest: send (timestamp, delay_next_output, expected whole output)."""
+    h = Harness(DELAY_GRAPH, ["passed_through_input_and_prev_loop"])
+    for ts, delay, expected in steps:
+        h.send("input", ts, ts)
+        h.send("delay_next_output", delay, ts)
+        h.idle()
+        assert h.got["passed_through_input_and_prev_loop"] == [(t, (t, prev)) for t, prev in expected]
+    h.close()
+
+
+def test_multiple_delayed_outputs():
+    """TEST_F(PreviousLoopbackCalculatorDelayBehaviorTest, MultipleDelayedOutputs): while LOOP is dropped without a
+    bound, PREV_LOOP (and the pair) wait; they catch up once a loop packet arrives."""
+    caught_up = [(1, EMPTY), (2, EMPTY), (3, EMPTY), (5, EMPTY)]
+    _delayed([(1, True, [(1, EMPTY)]), (2, True, [(1, EMPTY)]), (3, True, [(1, EMPTY)]), (5, False, caught_up),
+              (15, False, caught_up + [(15, 5)])])
+
+
+def test_non_delayed_output_followed_by_multiple_delayed_outputs():
+    """TEST_F(PreviousLoopbackCalculatorDelayBehaviorTest, NonDelayedOutputFollowedByMultipleDelayedOutputs)."""
+    first = [(1, EMPTY), (2, 1)]
+    caught_up = first + [(3, EMPTY), (5, EMPTY)]
+    _delayed([(1, False, [(1, EMPTY)]), (2, True, first), (3, True, first), (5, False, caught_up),
+              (15, False, caught_up + [(15, 5)])])

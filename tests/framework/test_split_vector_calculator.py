@@ -1,5 +1,10 @@
-"""Ports of mediapipe/calculators/core/split_vector_calculator_test.cc (the TfLiteTensor and unique_ptr element types
-have no equivalent here; the same scenarios run on Python lists)."""
+"""Ports of mediapipe/calculators/core/split_vector_calculator_test.cc: the 8 SplitTfLiteTensorVectorCalculatorTest
+TESTs, on Python lists (the TfLiteTensor element type has no equivalent here).
+
+Not expressible separately: MovableSplitUniqueIntPtrCalculatorTest (SmokeTest, SmokeTestElementOnly,
+SmokeTestCombiningOutputs, InvalidOverlappingRangesTest) and MovableSplitImageFrameVectorCalculatorTest.SmokeTest
+repeat those scenarios with move-only C++ elements; a Python list has no move-only elements, so they are the same
+tests as the ones above."""
 
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ def test_smoke_test():
     (1, "ranges { begin: 0 end: 3 } ranges { begin: 1 end: 4 }", "combine_outputs: true", "overlap"),
     # InvalidOverlappingRangesTest
     (2, "ranges { begin: 0 end: 2 } ranges { begin: 2 end: 4 }", "element_only: true", "size 1"),
-    # element_only with ranges of more than one element
+    # ElementOnlyDisablesVectorOutputs: element_only with ranges of more than one element
 ])
 def test_invalid_configurations_are_rejected_at_initialisation(outputs, ranges, extra, match):
     """TEST_F(SplitTfLiteTensorVectorCalculatorTest, InvalidRangeTest / InvalidOutputStreamCountTest /
