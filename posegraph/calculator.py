@@ -3,8 +3,8 @@
 A calculator declares its ports as class attributes, the way MediaPipe's Node API declares ``kIn``/``kOut``
 constants; the validator, ``posegraph calculators``, the visualizer and the docs all read the same declaration::
 
-    @calculator("Threshold")
-    class Threshold(Calculator):
+    @calculator("ThresholdCalculator")     # registered under the class's own name, as MediaPipe's api2 does
+    class ThresholdCalculator(Calculator):
         \"\"\"Emits whether a score passes a threshold.\"\"\"
         SCORE = Input[float]("SCORE")
         FLAG = Output[bool]("FLAG")
