@@ -3,8 +3,10 @@
 MediaPipe's calculators: BeginLoop gives each element its own loop-internal timestamp (consecutive integers), so the
 body is an ordinary streaming graph; BATCH_END, stamped with the last element's internal timestamp (or a fresh one
 for an empty list), carries the outer timestamp, and EndLoop gathers the body's results into one list at that outer
-timestamp. As in MediaPipe, an empty batch gives no list, only a bound; ``EndLoopOptions.emit_empty`` names the
-other behaviour (a list at every BATCH_END, ``[]`` when the body gave nothing), which the pose graphs use.
+timestamp. As in MediaPipe, an empty batch gives no list, only a bound, and a timestamp where ITERABLE only
+advanced its bound is an empty batch too. The pose graphs want the other behaviour, a list for every ITERABLE packet
+(``[]`` when the body gave nothing) and none in between: ``EndLoopOptions.emit_empty`` together with
+``BeginLoopOptions.batch_end_on_bounds: false`` name it.
 """
 
 from dataclasses import dataclass
@@ -12,10 +14,18 @@ from dataclasses import dataclass
 from posegraph import Calculator, Input, Output, calculator
 
 
+@dataclass
+class BeginLoopOptions:
+    # A BATCH_END (an empty batch) also where ITERABLE only advanced its bound, as MediaPipe does. False: batches
+    # only for ITERABLE packets, so that an EndLoop with emit_empty gives exactly one list per ITERABLE packet.
+    batch_end_on_bounds: bool = True
+
+
 @calculator("BeginLoopCalculator")
 class BeginLoopCalculator(Calculator):
     """ITERABLE (a list) -> ITEM per element; CLONE:i inputs are repeated beside each element. Timestamps where
-    ITERABLE only advanced its bound are empty batches (MediaPipe's process-timestamp-bounds)."""
+    ITERABLE only advanced its bound are empty batches (MediaPipe's process-timestamp-bounds), unless
+    ``batch_end_on_bounds`` is false."""
 
     ITERABLE = Input[list]("ITERABLE")
     TICK = Input("TICK", optional=True)
@@ -25,6 +35,7 @@ class BeginLoopCalculator(Calculator):
     BATCH_END = Output[int]("BATCH_END")
     TIMESTAMP_OFFSET = None
     PROCESS_TIMESTAMP_BOUNDS = True
+    Options = BeginLoopOptions
 
     def open(self, ctx):
         self._next_ts = 0
@@ -32,6 +43,8 @@ class BeginLoopCalculator(Calculator):
     def process(self, ctx):
         last = self._next_ts
         items = ctx[self.ITERABLE]
+        if items is None and not self.options.batch_end_on_bounds:
+            return  # a bound only: no batch (the loop's timestamps move with the next one)
         clones = ctx.values(self.CLONE_IN)
         for item in items if items is not None else ():
             ctx.send(self.ITEM, item, timestamp=self._next_ts)

@@ -148,6 +148,38 @@ def test_begin_end_loop_runs_the_body_per_element():
     assert got["results"] == [(0, [10, 20]), (5, []), (9, [40])]
 
 
+def test_end_loop_emit_empty_gives_one_list_per_iterable_packet_not_per_bound():
+    """MediaPipe's BeginLoop makes an empty batch where ITERABLE only advanced its bound; with emit_empty that would
+    be a [] at a timestamp without a frame. batch_end_on_bounds: false keeps the lists to the ITERABLE packets."""
+    def text(batch_end_on_bounds: bool) -> str:
+        return f"""
+        input_stream: 'people'  output_stream: 'results'
+        node {{ calculator: 'BeginLoopCalculator' input_stream: 'ITERABLE:people' output_stream: 'ITEM:person'
+               output_stream: 'BATCH_END:end'
+               options {{ [posegraph.BeginLoopOptions.ext] {{ batch_end_on_bounds: {str(batch_end_on_bounds).lower()} }} }} }}
+        node {{ calculator: 'PassThroughCalculator' input_stream: 'person' output_stream: 'same' }}
+        node {{ calculator: 'EndLoopCalculator' input_stream: 'ITEM:same' input_stream: 'BATCH_END:end'
+               output_stream: 'ITERABLE:results' options {{ [posegraph.EndLoopOptions.ext] {{ emit_empty: true }} }} }}
+        """
+
+    def run(batch_end_on_bounds: bool) -> list:
+        graph = Graph(text(batch_end_on_bounds), num_threads=1)
+        got = []
+        graph.observe_output("results", lambda p: got.append((p.timestamp, p.value)))
+        graph.start({})
+        graph.add_packet("people", [1], 0)
+        graph.wait_until_idle(timeout=10)
+        graph.set_input_bound("people", 5)  # a bound alone: nothing at 1..4
+        graph.wait_until_idle(timeout=10)
+        graph.add_packet("people", [], 5)
+        graph.add_packet("people", [2, 3], 9)
+        graph.close(timeout=10)
+        return got
+
+    assert run(False) == [(0, [1]), (5, []), (9, [2, 3])]
+    assert run(True) == [(0, [1]), (4, []), (5, []), (9, [2, 3])]  # MediaPipe's empty batch at bound - 1
+
+
 def test_constant_side_packet_feeds_another_node():
     text = """
     input_stream: 'v'  output_stream: 'out'
