@@ -37,6 +37,12 @@ class InputQueue:
     def head_or_bound(self) -> int:
         return self.packets[0][0].timestamp if self.packets else self.bound
 
+    def pop_at(self, ts: int) -> Packet | None:
+        """The packet at `ts`, taken off the queue if it is at its head; None (an empty input) otherwise."""
+        if self.packets and self.packets[0][0].timestamp == ts:
+            return self.packets.popleft()[0]
+        return None
+
 
 class OutputStream:
     """One named stream: its single producer's bound and everyone who reads it."""

@@ -18,7 +18,7 @@ import numpy as np
 from posegraph import Calculator, Input, InputSidePacket, Output, OutputSidePacket, calculator
 
 from ...models import resolve_model
-from .base import InputTensorError, ModelMismatchError, ModelSpecs
+from .base import ModelMismatchError, ModelSpecs
 from .model_pool import lease_model
 from .openvino_model import PRECISIONS
 from .specs import publish
@@ -109,7 +109,6 @@ class _InferenceBase(Calculator):
         # Leased from the process's pool: runs one after another reuse one interpreter (see model_pool).
         self._lease = lease_model(path, opts.backend, num_threads=threads, device=opts.device,
                                   precision=opts.precision)
-        self._reusable = True
         self.model = self._lease.model
         publish(self.model.specs)
         ctx.set_side(self.SPECS, self.model.specs)
@@ -125,17 +124,10 @@ class _InferenceBase(Calculator):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
-        try:
-            outputs = self.model.run(*tensors)
-        except (InputTensorError, ValueError):
-            raise  # refused before the backend ran: the model is as it was
-        except BaseException:
-            self._reusable = False
-            raise
-        ctx.send(self.TENSORS_OUT, outputs)
+        ctx.send(self.TENSORS_OUT, self._lease.run(*tensors))
 
     def close(self, ctx):
-        self._lease.release(self._reusable)
+        self._lease.release()
 
 
 @calculator("InferenceCalculator")

@@ -57,13 +57,25 @@ class Lease:
     key: ModelKey
     pool: "ModelPool"
     released: bool = field(default=False, init=False)
+    failed: bool = field(default=False, init=False)
 
-    def release(self, reusable: bool = True) -> None:
-        """Give the model back; `reusable=False` (the backend failed while running it) drops it instead."""
+    def run(self, *tensors):
+        """Run the model. A failure inside the backend marks it `failed` (it is dropped at release); an input the
+        model refuses before running (a ValueError) leaves it as it was."""
+        try:
+            return self.model.run(*tensors)
+        except ValueError:
+            raise
+        except BaseException:
+            self.failed = True
+            raise
+
+    def release(self, reusable: bool | None = None) -> None:
+        """Give the model back, unless it failed (or `reusable` is False): then it is dropped instead."""
         if self.released:
             return
         self.released = True
-        self.pool._give_back(self, reusable)
+        self.pool._give_back(self, (not self.failed) if reusable is None else reusable)
 
 
 class ModelPool:

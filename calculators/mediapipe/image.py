@@ -264,24 +264,17 @@ class MpInference(Calculator):
         # Leased from the process's pool, as InferenceCalculator's: runs one after another reuse one interpreter.
         self._lease = lease_model(path, "tflite", num_threads=threads)
         self.model = self._lease.model
-        self._reusable = True
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
-        try:
-            outputs = self.model.run(*tensors)
-        except ValueError:
-            raise  # refused before the backend ran: the model is as it was
-        except BaseException:
-            self._reusable = False
-            raise
+        outputs = self._lease.run(*tensors) if self._lease is not None else self.model.run(*tensors)
         ctx.send(self.TENSORS_OUT, outputs)
 
     def close(self, ctx):
         if self._lease is not None:
-            self._lease.release(self._reusable)
+            self._lease.release()
 
 
 register_variant("InferenceCalculator", MpInferenceOptions.__proto_name__, MpInference)

@@ -30,10 +30,4 @@ class EarlyCloseInputStreamHandler:
         return ts_min if min_bound > ts_min else None
 
     def fill(self, node, ts: int) -> list:
-        packets = []
-        for q in node.inputs:
-            if q.packets and q.packets[0][0].timestamp == ts:
-                packets.append(q.packets.popleft()[0])
-            else:
-                packets.append(None)
-        return packets
+        return [q.pop_at(ts) for q in node.inputs]

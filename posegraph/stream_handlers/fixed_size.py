@@ -109,10 +109,4 @@ class FixedSizeInputStreamHandler:
 
     def fill(self, node, ts: int) -> list:
         self.pending = None
-        packets = []
-        for q in node.inputs:
-            if q.packets and q.packets[0][0].timestamp == ts:
-                packets.append(q.packets.popleft()[0])
-            else:
-                packets.append(None)
-        return packets
+        return [q.pop_at(ts) for q in node.inputs]

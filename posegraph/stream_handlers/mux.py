@@ -47,8 +47,6 @@ class MuxInputStreamHandler:
         packets[self.control] = packet = control.packets.popleft()[0]
         select = packet.value
         if isinstance(select, int) and 0 <= select < len(self.data):
-            q = node.inputs[self.data[select]]
-            if q.packets and q.packets[0][0].timestamp == ts:
-                packets[self.data[select]] = q.packets.popleft()[0]
+            packets[self.data[select]] = node.inputs[self.data[select]].pop_at(ts)
         self._drop_outdated(node, Timestamp.next_allowed(ts))
         return packets

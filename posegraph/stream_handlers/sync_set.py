@@ -103,8 +103,6 @@ class SyncSetInputStreamHandler:
     def fill(self, node, ts: int) -> list:
         packets = [None] * len(node.inputs)
         for slot in self.sets[self.ready_set]:
-            q = node.inputs[slot]
-            if q.packets and q.packets[0][0].timestamp == ts:
-                packets[slot] = q.packets.popleft()[0]
+            packets[slot] = node.inputs[slot].pop_at(ts)
         self.ready_set, self.ready_ts = -1, _DONE
         return packets

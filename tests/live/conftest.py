@@ -60,8 +60,9 @@ def wait_listening(port: int, timeout: float = 20.0, process: subprocess.Popen |
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
-def _serve(command: list[str], port: int) -> subprocess.Popen:
-    """Start an ffmpeg server and return once it listens on `port` (killed if it never does)."""
+def start_server(command: list[str], port: int) -> subprocess.Popen:
+    """Start a server (ffmpeg, the RTSP test server) and return once it listens on `port` (killed if it never
+    does)."""
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_listening(port, process=process)
@@ -74,13 +75,13 @@ def _serve(command: list[str], port: int) -> subprocess.Popen:
 def serve_http(ffmpeg: str, video: Path, port: int, seconds: float | None = None) -> subprocess.Popen:
     """ffmpeg serving `video` (in real time, as MPEG-TS) to one HTTP client on 127.0.0.1:port, then exiting."""
     limit = ["-t", str(seconds)] if seconds else []
-    return _serve([ffmpeg, "-v", "error", "-re", "-i", str(video), *limit, "-c", "copy", "-f", "mpegts", "-listen", "1",
+    return start_server([ffmpeg, "-v", "error", "-re", "-i", str(video), *limit, "-c", "copy", "-f", "mpegts", "-listen", "1",
                    f"http://127.0.0.1:{port}/live.ts"], port)
 
 
 def serve_rtmp(ffmpeg: str, video: Path, port: int, seconds: float) -> subprocess.Popen:
     """ffmpeg as an RTMP server (FLV) for one player on rtmp://127.0.0.1:port/live/stream."""
-    return _serve([ffmpeg, "-v", "error", "-re", "-i", str(video), "-t", str(seconds), "-c", "copy", "-f", "flv",
+    return start_server([ffmpeg, "-v", "error", "-re", "-i", str(video), "-t", str(seconds), "-c", "copy", "-f", "flv",
                    "-listen", "1", f"rtmp://127.0.0.1:{port}/live/stream"], port)
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, posegraph, wait_listening
+from .conftest import free_port, posegraph, start_server
 
 pytestmark = pytest.mark.timeout(90)
 SERVER = Path(__file__).with_name("rtsp_server.py")
@@ -32,14 +31,7 @@ def rtsp_server_python() -> str:
 
 
 def serve_rtsp(python: str, video: Path, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([python, str(SERVER), str(video), str(port)], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_listening(port, process=process)
-    except (TimeoutError, RuntimeError):
-        process.kill()
-        raise
-    return process
+    return start_server([python, str(SERVER), str(video), str(port)], port)
 
 
 def _run(url: str, landmarks: Path, reconnect_timeout: float) -> subprocess.Popen:
