@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._numba import jit
+from ..float32_math import expf, sigmoidf
 
 __all__ = [
     "DecodeOptions",
@@ -46,6 +47,8 @@ class DecodeOptions:
     sigmoid_score: bool = False
     score_clipping_thresh: float | None = None
     min_score_thresh: float | None = None
+    # Correctly rounded expf (MediaPipe Tasks 1.x) rather than the C library's (mediapipe 0.10.x): see float32_math.
+    exact_math: bool = True
 
 
 def pose_detection_decode_options(min_score_thresh: float = 0.5) -> DecodeOptions:
@@ -60,7 +63,7 @@ def pose_detection_decode_options(min_score_thresh: float = 0.5) -> DecodeOption
 def _decode_kernel(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, num_keypoints: int,
                    box_off: int, kp_off: int, kp_vals: int, xywh: bool, apply_exp: bool, x_scale: float,
                    y_scale: float, w_scale: float, h_scale: float, sigmoid: bool, has_clip: bool, clip: float,
-                   has_min: bool, min_score: float, out_rows: np.ndarray, out_scores: np.ndarray,
+                   has_min: bool, min_score: float, exact: bool, out_rows: np.ndarray, out_scores: np.ndarray,
                    out_classes: np.ndarray) -> int:
     n = raw_boxes.shape[0]
     num_classes = raw_scores.shape[1]
@@ -85,7 +88,7 @@ def _decode_kernel(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.nd
                         s = -clip32
                     if s > clip32:
                         s = clip32
-                s = one / (one + np.exp(-s))
+                s = sigmoidf(s, exact)
             if best < s:
                 best = s
                 best_cls = c
@@ -109,8 +112,8 @@ def _decode_kernel(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.nd
         xc = xc / xs * aw + ax
         yc = yc / ys * ah + ay
         if apply_exp:
-            h = np.exp(h / hs) * ah
-            w = np.exp(w / ws) * aw
+            h = expf(h / hs, exact) * ah
+            w = expf(w / ws, exact) * aw
         else:
             h = h / hs * ah
             w = w / ws * aw
@@ -168,7 +171,7 @@ def decode_boxes(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndar
         options.reverse_output_order, options.apply_exponential_on_box_size, options.x_scale, options.y_scale,
         options.w_scale, options.h_scale, options.sigmoid_score, options.score_clipping_thresh is not None,
         options.score_clipping_thresh or 0.0, options.min_score_thresh is not None, options.min_score_thresh or 0.0,
-        rows, out_scores, classes)
+        options.exact_math, rows, out_scores, classes)
     return rows[:count], out_scores[:count], classes[:count]
 
 

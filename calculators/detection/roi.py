@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from .._numba import jit
+from ..float32_math import atan2f, cosf, sinf
 from ..types import Detection, LetterboxPadding, NormalizedRect
 
 __all__ = [
@@ -51,7 +52,7 @@ def normalize_radians(angle: float) -> float:
 
 @jit
 def _alignment_rect(x0n: float, y0n: float, x1n: float, y1n: float, width: int, height: int,
-                    target_angle: float) -> tuple:
+                    target_angle: float, exact: bool) -> tuple:
     w = np.float32(width)
     h = np.float32(height)
     x_center = np.float32(x0n) * w
@@ -61,36 +62,40 @@ def _alignment_rect(x0n: float, y0n: float, x1n: float, y1n: float, width: int, 
     dx = x_scale - x_center
     dy = y_scale - y_center
     box_size = np.float32(np.sqrt(dx * dx + dy * dy) * np.float32(2.0))
-    rot = np.float32(target_angle) - np.float32(math.atan2(-(y_scale - y_center), x_scale - x_center))
+    rot = np.float32(target_angle) - atan2f(-(y_scale - y_center), x_scale - x_center, exact)
     return (x_center / w, y_center / h, box_size / w, box_size / h, _normalize_radians(rot))
 
 
 def alignment_points_to_rect(center: Sequence[float], scale_point: Sequence[float], image_width: int,
-                             image_height: int, target_angle_degrees: float = 90.0) -> NormalizedRect:
+                             image_height: int, target_angle_degrees: float = 90.0, *,
+                             exact_math: bool = True) -> NormalizedRect:
     """MediaPipe `AlignmentPointsRectsCalculator` + `DetectionsToRects` rotation for one pair of points.
 
     `center` and `scale_point` are normalised (x, y). The rect is centred on `center`, its side is twice the pixel
     distance to `scale_point`, and its rotation turns the centre->scale vector to `target_angle_degrees`
-    (counter-clockwise, y up).
+    (counter-clockwise, y up). `exact_math`: the rotation's atan2f correctly rounded (MediaPipe Tasks 1.x) or
+    the C library's (mediapipe 0.10.x), see `float32_math`.
     """
     target = float(_F32(math.pi * float(_F32(target_angle_degrees)) / float(_F32(180.0))))
     xc, yc, w, h, rot = _alignment_rect(float(center[0]), float(center[1]), float(scale_point[0]),
-                                        float(scale_point[1]), int(image_width), int(image_height), target)
+                                        float(scale_point[1]), int(image_width), int(image_height), target,
+                                        exact_math)
     return NormalizedRect(float(xc), float(yc), float(w), float(h), float(rot))
 
 
 def detection_to_rect(detection: Detection, image_width: int, image_height: int, start_keypoint: int = 0,
-                      end_keypoint: int = 1, target_angle_degrees: float = 90.0) -> NormalizedRect:
+                      end_keypoint: int = 1, target_angle_degrees: float = 90.0, *,
+                      exact_math: bool = True) -> NormalizedRect:
     """ROI of a detection from two of its keypoints (BlazePose: 0 = hip centre, 1 = scale point)."""
     kps = detection.keypoints
     return alignment_points_to_rect(kps[start_keypoint], kps[end_keypoint], image_width, image_height,
-                                    target_angle_degrees)
+                                    target_angle_degrees, exact_math=exact_math)
 
 
 @jit
 def _transform_rect(xc: float, yc: float, w: float, h: float, rot: float, image_width: int, image_height: int,
                     scale_x: float, scale_y: float, shift_x: float, shift_y: float, square_long: bool,
-                    square_short: bool, has_rotation: bool, extra_rotation: float) -> tuple:
+                    square_short: bool, has_rotation: bool, extra_rotation: float, exact: bool) -> tuple:
     iw = np.float32(image_width)
     ih = np.float32(image_height)
     x = np.float32(xc)
@@ -106,8 +111,8 @@ def _transform_rect(xc: float, yc: float, w: float, h: float, rot: float, image_
         x = x + width * sx
         y = y + height * sy
     else:
-        c = np.float32(math.cos(rotation))
-        s = np.float32(math.sin(rotation))
+        c = cosf(rotation, exact)
+        s = sinf(rotation, exact)
         x_shift = (iw * width * sx * c - ih * height * sy * s) / iw
         y_shift = (iw * width * sx * s + ih * height * sy * c) / ih
         x = x + x_shift
@@ -125,14 +130,15 @@ def _transform_rect(xc: float, yc: float, w: float, h: float, rot: float, image_
 
 def transform_rect(rect: NormalizedRect, image_width: int, image_height: int, *, scale_x: float = 1.0,
                    scale_y: float = 1.0, shift_x: float = 0.0, shift_y: float = 0.0, square_long: bool = False,
-                   square_short: bool = False, rotation: float | None = None) -> NormalizedRect:
+                   square_short: bool = False, rotation: float | None = None,
+                   exact_math: bool = True) -> NormalizedRect:
     """MediaPipe `RectTransformationCalculator` for a NormalizedRect (shift along the rotated axes, square in
     pixels, then scale)."""
     if square_long and square_short:
         raise ValueError("square_long and square_short are exclusive")
     out = _transform_rect(rect.x_center, rect.y_center, rect.width, rect.height, rect.rotation, int(image_width),
                           int(image_height), scale_x, scale_y, shift_x, shift_y, square_long, square_short,
-                          rotation is not None, 0.0 if rotation is None else rotation)
+                          rotation is not None, 0.0 if rotation is None else rotation, exact_math)
     return NormalizedRect(*(float(v) for v in out))
 
 
@@ -144,10 +150,10 @@ def pose_roi_from_detection(detection: Detection, image_width: int, image_height
 
 
 def landmarks_to_rect(landmarks: np.ndarray, image_width: int, image_height: int, start: int = 0, end: int = 1,
-                      target_angle_degrees: float = 90.0) -> NormalizedRect:
+                      target_angle_degrees: float = 90.0, *, exact_math: bool = True) -> NormalizedRect:
     """`LandmarksToDetection` + `AlignmentPointsRects`: ROI from two normalised landmarks (rows x, y, ...)."""
     return alignment_points_to_rect(landmarks[start, :2], landmarks[end, :2], image_width, image_height,
-                                    target_angle_degrees)
+                                    target_angle_degrees, exact_math=exact_math)
 
 
 def pose_roi_from_landmarks(aux_landmarks: np.ndarray, image_width: int, image_height: int,

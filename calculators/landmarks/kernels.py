@@ -18,12 +18,11 @@ Every kernel costs a few microseconds for 39 landmarks.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._numba import jit
 from ..detection.roi import pose_roi_from_landmarks
+from ..float32_math import cosf, sigmoidf, sinf
 from ..types import NormalizedRect
 
 __all__ = [
@@ -38,24 +37,18 @@ __all__ = [
 
 
 @jit
-def _sigmoid32(x: np.float32) -> np.float32:
-    one = np.float32(1.0)
-    return one / (one + np.exp(-x))
-
-
-@jit
-def sigmoid(values: np.ndarray) -> np.ndarray:
-    """float32 logistic, `1.0f / (1.0f + expf(-x))` like the C++ calculators."""
+def sigmoid(values: np.ndarray, exact_math: bool = True) -> np.ndarray:
+    """float32 logistic, `1.0f / (1.0f + expf(-x))` like the C++ calculators (`exact_math`: see float32_math)."""
     flat = values.reshape(-1)
     out = np.empty(flat.shape[0], dtype=np.float32)
     for i in range(flat.shape[0]):
-        out[i] = _sigmoid32(np.float32(flat[i]))
+        out[i] = sigmoidf(np.float32(flat[i]), exact_math)
     return out.reshape(values.shape)
 
 
 @jit
 def _decode_kernel(raw: np.ndarray, num_landmarks: int, input_w: float, input_h: float, normalize_z: float,
-                   vis_sigmoid: bool, pres_sigmoid: bool, out: np.ndarray) -> None:
+                   vis_sigmoid: bool, pres_sigmoid: bool, exact: bool, out: np.ndarray) -> None:
     dims = raw.shape[0] // num_landmarks
     w = np.float32(input_w)
     h = np.float32(input_h)
@@ -67,29 +60,30 @@ def _decode_kernel(raw: np.ndarray, num_landmarks: int, input_w: float, input_h:
         out[i, 2] = raw[o + 2] / w / nz if dims > 2 else np.float32(0.0)
         if dims > 3:
             v = raw[o + 3]
-            out[i, 3] = _sigmoid32(v) if vis_sigmoid else v
+            out[i, 3] = sigmoidf(v, exact) if vis_sigmoid else v
         else:
             out[i, 3] = np.float32(0.0)
         if dims > 4:
             p = raw[o + 4]
-            out[i, 4] = _sigmoid32(p) if pres_sigmoid else p
+            out[i, 4] = sigmoidf(p, exact) if pres_sigmoid else p
         else:
             out[i, 4] = np.float32(0.0)
 
 
 def decode_landmarks(raw: np.ndarray, num_landmarks: int = 39, input_width: int = 256, input_height: int = 256,
                      normalize_z: float = 1.0, visibility_sigmoid: bool = True,
-                     presence_sigmoid: bool = True) -> np.ndarray:
+                     presence_sigmoid: bool = True, *, exact_math: bool = True) -> np.ndarray:
     """Raw landmark tensor -> N x 5 float32 (x, y, z, visibility, presence) normalised to the model input.
 
     Missing dimensions are 0. BlazePose: 195 values = 39 x 5, input 256 x 256, visibility and presence are logits.
+    `exact_math`: correctly rounded sigmoids (MediaPipe Tasks 1.x) or the C library's (0.10.x), see float32_math.
     """
     flat = np.ascontiguousarray(np.asarray(raw, dtype=np.float32).reshape(-1))
     if flat.shape[0] % num_landmarks:
         raise ValueError(f"{flat.shape[0]} values do not split into {num_landmarks} landmarks")
     out = np.empty((num_landmarks, 5), dtype=np.float32)
     _decode_kernel(flat, num_landmarks, float(input_width), float(input_height), float(normalize_z),
-                   visibility_sigmoid, presence_sigmoid, out)
+                   visibility_sigmoid, presence_sigmoid, exact_math, out)
     return out
 
 
@@ -102,7 +96,7 @@ def decode_world_landmarks(raw: np.ndarray, num_landmarks: int = 39) -> np.ndarr
 
 @jit
 def _refine_kernel(lms: np.ndarray, heatmap: np.ndarray, kernel_size: int, min_conf: float, refine_presence: bool,
-                   refine_visibility: bool) -> None:
+                   refine_visibility: bool, exact: bool) -> None:
     hm_h, hm_w, hm_c = heatmap.shape
     offset = (kernel_size - 1) // 2
     fw = np.float32(hm_w)
@@ -126,7 +120,7 @@ def _refine_kernel(lms: np.ndarray, heatmap: np.ndarray, kernel_size: int, min_c
         maxc = zero
         for row in range(begin_row, end_row):
             for col in range(begin_col, end_col):
-                conf = _sigmoid32(heatmap[row, col, lm])
+                conf = sigmoidf(heatmap[row, col, lm], exact)
                 total += conf
                 if conf > maxc:
                     maxc = conf
@@ -143,7 +137,7 @@ def _refine_kernel(lms: np.ndarray, heatmap: np.ndarray, kernel_size: int, min_c
 
 def refine_landmarks_from_heatmap(landmarks: np.ndarray, heatmap: np.ndarray, kernel_size: int = 7,
                                   min_confidence_to_refine: float = 0.5, refine_presence: bool = False,
-                                  refine_visibility: bool = False) -> np.ndarray:
+                                  refine_visibility: bool = False, *, exact_math: bool = True) -> np.ndarray:
     """Refine crop-normalised landmarks (N x 5) with an H x W x N heatmap of logits (batch dim optional).
 
     Returns a new array; landmarks whose window has max sigmoid < `min_confidence_to_refine` keep their x, y.
@@ -157,17 +151,17 @@ def refine_landmarks_from_heatmap(landmarks: np.ndarray, heatmap: np.ndarray, ke
         raise ValueError("heatmap channels must equal the number of landmarks")
     out = np.array(landmarks, dtype=np.float32, copy=True)
     _refine_kernel(out, np.ascontiguousarray(hm), int(kernel_size), float(min_confidence_to_refine),
-                   bool(refine_presence), bool(refine_visibility))
+                   bool(refine_presence), bool(refine_visibility), bool(exact_math))
     return out
 
 
 @jit
-def _project_kernel(lms: np.ndarray, xc: float, yc: float, w: float, h: float, rotation: float,
+def _project_kernel(lms: np.ndarray, xc: float, yc: float, w: float, h: float, rotation: float, exact: bool,
                     out: np.ndarray) -> None:
     half = np.float32(0.5)
     angle = np.float32(rotation)
-    c = np.float32(math.cos(angle))
-    s = np.float32(math.sin(angle))
+    c = cosf(angle, exact)
+    s = sinf(angle, exact)
     rw = np.float32(w)
     rh = np.float32(h)
     cx = np.float32(xc)
@@ -184,7 +178,8 @@ def _project_kernel(lms: np.ndarray, xc: float, yc: float, w: float, h: float, r
             out[i, k] = lms[i, k]
 
 
-def project_landmarks(landmarks: np.ndarray, rect: NormalizedRect, ignore_rotation: bool = False) -> np.ndarray:
+def project_landmarks(landmarks: np.ndarray, rect: NormalizedRect, ignore_rotation: bool = False, *,
+                      exact_math: bool = True) -> np.ndarray:
     """Crop-normalised landmarks (N x >=3) -> image-normalised, through the rotated ROI `rect`.
 
     MediaPipe `LandmarkProjectionCalculator` (NORM_RECT input): rotate (x - 0.5, y - 0.5) by the ROI rotation,
@@ -193,15 +188,15 @@ def project_landmarks(landmarks: np.ndarray, rect: NormalizedRect, ignore_rotati
     lms = np.ascontiguousarray(landmarks, dtype=np.float32)
     out = np.empty_like(lms)
     _project_kernel(lms, rect.x_center, rect.y_center, rect.width, rect.height,
-                    0.0 if ignore_rotation else rect.rotation, out)
+                    0.0 if ignore_rotation else rect.rotation, bool(exact_math), out)
     return out
 
 
 @jit
-def _rotate_world_kernel(world: np.ndarray, rotation: float, out: np.ndarray) -> None:
+def _rotate_world_kernel(world: np.ndarray, rotation: float, exact: bool, out: np.ndarray) -> None:
     angle = np.float32(rotation)
-    c = np.float32(math.cos(angle))
-    s = np.float32(math.sin(angle))
+    c = cosf(angle, exact)
+    s = sinf(angle, exact)
     for i in range(world.shape[0]):
         x = world[i, 0]
         y = world[i, 1]
@@ -211,13 +206,14 @@ def _rotate_world_kernel(world: np.ndarray, rotation: float, out: np.ndarray) ->
             out[i, k] = world[i, k]
 
 
-def project_world_landmarks(world: np.ndarray, rect: NormalizedRect | None) -> np.ndarray:
+def project_world_landmarks(world: np.ndarray, rect: NormalizedRect | None, *,
+                            exact_math: bool = True) -> np.ndarray:
     """World landmarks (N x >=3, metres) rotated back by the ROI rotation (no scale, no translation)."""
     w = np.ascontiguousarray(world, dtype=np.float32)
     if rect is None:
         return w.copy()
     out = np.empty_like(w)
-    _rotate_world_kernel(w, rect.rotation, out)
+    _rotate_world_kernel(w, rect.rotation, bool(exact_math), out)
     return out
 
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from posegraph import Calculator, Input, Output, calculator
 
 from ..types import NormalizedRect
 from .kernels import project_landmarks, project_world_landmarks
+
+
+@dataclass
+class LandmarkProjectionOptions:
+    # true: cosf/sinf of the ROI rotation correctly rounded, as MediaPipe Tasks 1.x (posegraph's BlazePose graphs
+    # set it); false: the C library's, as mediapipe 0.10.x, whose graph files use this calculator without options.
+    # See calculators/float32_math.py.
+    exact_math: bool = False
 
 
 @calculator("LandmarkProjectionCalculator")
@@ -20,14 +30,16 @@ class LandmarkProjectionCalculator(Calculator):
     NORM_RECT = Input[NormalizedRect]("NORM_RECT")
     NORM_OUT = Output[np.ndarray]("NORM_LANDMARKS", optional=True)
     WORLD_OUT = Output[np.ndarray]("WORLD_LANDMARKS", optional=True)
+    Options = LandmarkProjectionOptions
 
     def process(self, ctx):
         rect = ctx[self.NORM_RECT]
         if rect is None:
             return
+        exact = self.options.exact_math
         landmarks = ctx[self.NORM_LANDMARKS]
         if landmarks is not None:
-            ctx.send(self.NORM_OUT, project_landmarks(landmarks, rect))
+            ctx.send(self.NORM_OUT, project_landmarks(landmarks, rect, exact_math=exact))
         world = ctx[self.WORLD_IN]
         if world is not None:
-            ctx.send(self.WORLD_OUT, project_world_landmarks(world, rect))
+            ctx.send(self.WORLD_OUT, project_world_landmarks(world, rect, exact_math=exact))

@@ -22,7 +22,7 @@ from ..core.gate import GateCalculator, GateOptions
 from ..core.thresholding import ThresholdingCalculator, ThresholdingOptions
 from ..landmarks.kernels import sigmoid
 from ._options import node_class, node_options
-from .types import FileContents, TfliteModelRef
+from .types import RELEASED_EXACT_MATH, FileContents, TfliteModelRef
 
 Node = CalculatorGraphConfig.Node
 
@@ -437,7 +437,7 @@ class TensorsToFloatsCalculator(Calculator):
             return
         values = np.asarray(tensors[0], dtype=np.float32).reshape(-1)
         if self.options.activation is Activation.SIGMOID:
-            values = sigmoid(values)
+            values = sigmoid(values, RELEASED_EXACT_MATH)
         ctx.send(self.FLOAT, float(values[0]))
         ctx.send(self.FLOATS, [float(v) for v in values])
 

@@ -17,6 +17,7 @@ from ..detection.kernels import DecodeOptions, non_max_suppression, weighted_non
 from ..detection.roi import alignment_points_to_rect, rows_to_detections, transform_rect
 from ..detection.tensors_to_detections import TensorsToDetectionsCalculator
 from ..types import Detection, NormalizedRect
+from .types import RELEASED_EXACT_MATH
 
 _F32 = np.float32
 
@@ -127,7 +128,7 @@ class MpTensorsToDetections(TensorsToDetectionsCalculator):
             reverse_output_order=o.reverse_output_order,
             apply_exponential_on_box_size=o.apply_exponential_on_box_size, sigmoid_score=o.sigmoid_score,
             score_clipping_thresh=o.score_clipping_thresh,
-            min_score_thresh=ctx.side(self.MIN_SCORE, default=o.min_score_thresh))
+            min_score_thresh=ctx.side(self.MIN_SCORE, default=o.min_score_thresh), exact_math=RELEASED_EXACT_MATH)
 
 
 register_variant("TensorsToDetectionsCalculator", MpTensorsToDetectionsOptions.__proto_name__,
@@ -265,7 +266,7 @@ class AlignmentPointsRectsCalculator(_DetectionsToRectsBase):
         start, end = o.rotation_vector_start_keypoint_index or 0, o.rotation_vector_end_keypoint_index or 0
         target = math.degrees(o.target_angle()) if o.rotation_vector_target_angle_degrees is None else \
             o.rotation_vector_target_angle_degrees
-        return alignment_points_to_rect(kps[start], kps[end], w, h, target)
+        return alignment_points_to_rect(kps[start], kps[end], w, h, target, exact_math=RELEASED_EXACT_MATH)
 
 
 @calculator("DetectionsToRectsCalculator")
@@ -328,7 +329,8 @@ class RectTransformationCalculator(Calculator):
         elif o.rotation_degrees is not None:
             rotation = float(_F32(math.pi * o.rotation_degrees / 180.0))
         return transform_rect(rect, w, h, scale_x=o.scale_x, scale_y=o.scale_y, shift_x=o.shift_x, shift_y=o.shift_y,
-                              square_long=o.square_long, square_short=o.square_short, rotation=rotation)
+                              square_long=o.square_long, square_short=o.square_short, rotation=rotation,
+                              exact_math=RELEASED_EXACT_MATH)
 
     def process(self, ctx):
         size = ctx[self.IMAGE_SIZE]

@@ -16,6 +16,7 @@ from ..landmarks.kernels import decode_landmarks, project_world_landmarks, refin
 from ..landmarks.smoothing import (OneEuroFilter, OneEuroParams, RelativeVelocityFilter, VisibilityFilter,
                                    object_scale_from_rect)
 from ..types import LetterboxPadding, NormalizedRect
+from .types import RELEASED_EXACT_MATH
 
 _F32 = np.float32
 
@@ -65,13 +66,15 @@ class MpTensorsToLandmarks(Calculator):
         vis = o.visibility_activation is Activation.SIGMOID
         pres = o.presence_activation is Activation.SIGMOID
         if ctx.connected(self.LANDMARKS):
-            ctx.send(self.LANDMARKS, decode_landmarks(raw, o.num_landmarks, 1, 1, 1.0, vis, pres))
+            ctx.send(self.LANDMARKS, decode_landmarks(raw, o.num_landmarks, 1, 1, 1.0, vis, pres,
+                                                      exact_math=RELEASED_EXACT_MATH))
         if ctx.connected(self.NORM_LANDMARKS):
             if not o.input_image_width or not o.input_image_height:
                 raise ValueError(f"node '{self.name}': NORM_LANDMARKS needs input_image_width and "
                                  f"input_image_height")
             ctx.send(self.NORM_LANDMARKS, decode_landmarks(raw, o.num_landmarks, o.input_image_width,
-                                                           o.input_image_height, o.normalize_z, vis, pres))
+                                                           o.input_image_height, o.normalize_z, vis, pres,
+                                                           exact_math=RELEASED_EXACT_MATH))
 
 
 register_variant("TensorsToLandmarksCalculator", MpTensorsToLandmarksOptions.__proto_name__, MpTensorsToLandmarks)
@@ -121,7 +124,7 @@ class RefineLandmarksFromHeatmapCalculator(Calculator):
         o = self.options
         ctx.send(self.OUT, refine_landmarks_from_heatmap(landmarks, tensors[0], o.effective_kernel_size(),
                                                          o.min_confidence_to_refine, o.refine_presence,
-                                                         o.refine_visibility))
+                                                         o.refine_visibility, exact_math=RELEASED_EXACT_MATH))
 
 
 @calculator("LandmarkLetterboxRemovalCalculator")
@@ -159,7 +162,7 @@ class WorldLandmarkProjectionCalculator(Calculator):
         landmarks = ctx[self.LANDMARKS]
         if landmarks is None:
             return
-        ctx.send(self.OUT, project_world_landmarks(landmarks, ctx[self.NORM_RECT]))
+        ctx.send(self.OUT, project_world_landmarks(landmarks, ctx[self.NORM_RECT], exact_math=RELEASED_EXACT_MATH))
 
 
 @dataclass

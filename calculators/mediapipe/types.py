@@ -27,6 +27,11 @@ ImageSize = tuple
 
 BLAZEPOSE_TOPOLOGY = "blazepose33"
 
+# mediapipe 0.10.x evaluates expf, atan2f, cosf and sinf with the C library's float functions (glibc), where
+# MediaPipe Tasks 1.x and posegraph's own calculators round them correctly (see calculators/float32_math.py):
+# with correctly rounded atan2f, AlignmentPointsRects' ROI rotations leave 0.10.21's legacy landmarks.
+RELEASED_EXACT_MATH = False
+
 
 def landmark_list(values: np.ndarray | None) -> np.ndarray:
     """Any N x D (D >= 2) landmark array as an N x 5 float32 landmark list (missing columns 0)."""

@@ -158,3 +158,15 @@ def test_reflected_corners_mirror_the_first_two_through_the_centre():
         assert np.abs(reflected - direct).max() < 1e-3
         differ += not np.array_equal(reflected, direct)
     assert differ > 0
+
+
+def test_rotation_atan2f_correctly_rounded_as_mediapipe_tasks():
+    # The BlazePose detection (hip centre, scale point) of anchor 653 on people_several_closeup_partial.jpg
+    # (512 x 355): MediaPipe Tasks 1.2.2, whose atan2f is LLVM libc's, gives the ROI rotation -0.14396513 (read back
+    # through a landmark model with constant outputs). The float64 atan2 rounded once reproduces it.
+    rect = alignment_points_to_rect((0.6960099, 1.2282158), (0.57829374, 0.05708522), 512, 355)
+    assert np.float32(rect.rotation) == np.float32(-0.14396513)
+    x0, y0, x1, y1 = (np.float32(v) * np.float32(s) for v, s in ((0.6960099, 512), (1.2282158, 355),
+                                                                   (0.57829374, 512), (0.05708522, 355)))
+    target = np.float32(math.pi * 90.0 / 180.0)
+    assert np.float32(rect.rotation) == target - np.float32(math.atan2(float(-(y1 - y0)), float(x1 - x0)))

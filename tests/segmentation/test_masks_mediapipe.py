@@ -2,7 +2,9 @@
 
 Targets (issue #16): on every shared image with a person IoU at 0.5 >= 0.99 and mean absolute difference <= 0.01;
 on the videos in tracking mode mean IoU >= 0.98 (a prefix of each here, to keep the suite short; the whole videos
-are in the README, from tools/compare_masks_mediapipe.py). Measured: images IoU 0.9988-0.9997, MAD <= 0.0003.
+are in the README, from tools/compare_masks_mediapipe.py). Measured: images IoU 0.9986-0.9997, MAD <= 0.0003;
+videos (landmarks bit-identical, so the same crops) mean IoU 0.9990-0.9996, no frame below 0.9978.
+Checked tighter here: images IoU >= 0.998, MAD <= 0.0005; video prefixes >= 0.997.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ def test_image_masks_match_mediapipe_lite(name):
     c = masks.compare_image(masks.MEDIA / name, 0)
     assert c.agree == 1, f"{name}: found/not-found differs from MediaPipe"
     if c.compared:
-        assert c.mean_iou >= 0.99, c
-        assert c.mean_abs_diff <= 0.01, c
+        assert c.mean_iou >= 0.998, c
+        assert c.mean_abs_diff <= 0.0005, c
 
 
 @pytest.mark.parametrize("name", ["yoga_warrior2_beach.jpg", "people_small_far_beach_kites.jpg",
@@ -51,14 +53,21 @@ def test_image_masks_match_mediapipe_full(name):
     c = masks.compare_image(masks.MEDIA / name, 1)
     assert c.agree == 1
     if c.compared:
-        assert c.mean_iou >= 0.99 and c.mean_abs_diff <= 0.01, c
+        assert c.mean_iou >= 0.998 and c.mean_abs_diff <= 0.0005, c
 
 
 @pytest.mark.parametrize("name", ["video_squats_woman.mp4", "video_dance_single_synthetic.mp4"])
 def test_video_masks_match_mediapipe_in_tracking_mode(name):
     c = masks.compare_video(masks.MEDIA / name, 0, max_frames=15)
     assert c.agree == c.frames == 15
-    assert c.mean_iou >= 0.98, c
+    assert c.mean_iou >= 0.997, c
+
+
+def test_selfie_masks_past_the_old_drift():
+    """The tracked ROI used to leave MediaPipe's from frame 34 on (glibc's float functions); now IoU stays >= 0.999."""
+    c = masks.compare_video(masks.MEDIA / "video_upper_body_selfie.mp4", 0, max_frames=45)
+    assert c.agree == c.frames == 45
+    assert c.mean_iou >= 0.999 and c.min_iou >= 0.998, c
 
 
 def test_smoothing_changes_tracked_masks_only_a_little():
