@@ -143,16 +143,18 @@ def _encode(value: Any, path: str) -> str:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
-        parts = []
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"JSON object keys must be strings, got {key!r} at {path}")
-            parts.append(json.dumps(key) + ":" + _encode(item, f"{path}.{key}"))
-        return "{" + ",".join(parts) + "}"
+        return "{" + ",".join(_member(key, item, path) for key, item in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_encode(v, f"{path}[{i}]") for i, v in enumerate(value)) + "]"
     raise TypeError(f"cannot write a {type(value).__name__} as JSON (at {path}); convert it to numbers, strings, "
                     "lists or dicts first")
+
+
+def _member(key: Any, value: Any, path: str) -> str:
+    """`"key":value` of a JSON object at `path`."""
+    if not isinstance(key, str):
+        raise TypeError(f"JSON object keys must be strings, got {key!r} at {path}")
+    return json.dumps(key) + ":" + _encode(value, f"{path}.{key}")
 
 
 def encode_json(value: Any) -> str:
@@ -167,6 +169,24 @@ def _landmark_matrix(array: np.ndarray, columns: int, what: str) -> np.ndarray:
     return matrix
 
 
+def _pose_extras(pose: Pose) -> Iterator[tuple[Any, Any]]:
+    """The extras a pose writes after its own fields: not the `_private` ones, none that would replace a field."""
+    for key, value in pose.extras.items():
+        if key.startswith("_"):
+            continue
+        if key in POSE_KEYS:
+            raise ValueError(f"Pose.extras key {key!r} collides with a pose field; rename it")
+        yield key, value
+
+
+def _frame_extras(extra: Mapping[str, Any] | None) -> Iterator[tuple[Any, Any]]:
+    """The extra fields a frame writes after its own; none may replace one."""
+    for key, value in (extra or {}).items():
+        if key in FRAME_KEYS:
+            raise ValueError(f"extra key {key!r} collides with a frame field; rename it")
+        yield key, value
+
+
 def pose_to_dict(pose: Pose) -> dict[str, Any]:
     """The pose's JSON object as an ordered dict (arrays stay numpy arrays until encoded)."""
     obj: dict[str, Any] = {
@@ -178,12 +198,7 @@ def pose_to_dict(pose: Pose) -> dict[str, Any]:
         obj["world_landmarks"] = _landmark_matrix(pose.world_landmarks, 3, "Pose.world_landmarks")
     if pose.track_id is not None:
         obj["id"] = int(pose.track_id)
-    for key, value in pose.extras.items():
-        if key.startswith("_"):
-            continue
-        if key in POSE_KEYS:
-            raise ValueError(f"Pose.extras key {key!r} collides with a pose field; rename it")
-        obj[key] = value
+    obj.update(_pose_extras(pose))
     return obj
 
 
@@ -198,10 +213,7 @@ def frame_to_dict(source: str, frame: int, timestamp_us: int, width: int, height
         "height": int(height),
         "poses": [pose_to_dict(p) for p in poses],
     }
-    for key, value in (extra or {}).items():
-        if key in FRAME_KEYS:
-            raise ValueError(f"extra key {key!r} collides with a frame field; rename it")
-        obj[key] = value
+    obj.update(_frame_extras(extra))
     return obj
 
 
@@ -214,14 +226,7 @@ def _pose_json(pose: Pose, path: str) -> str:
         parts.append('"world_landmarks":' + _matrix_json(world, path + ".world_landmarks"))
     if pose.track_id is not None:
         parts.append(f'"id":{int(pose.track_id)}')
-    for key, value in pose.extras.items():
-        if key.startswith("_"):
-            continue
-        if key in POSE_KEYS:
-            raise ValueError(f"Pose.extras key {key!r} collides with a pose field; rename it")
-        if not isinstance(key, str):
-            raise TypeError(f"JSON object keys must be strings, got {key!r} at {path}")
-        parts.append(json.dumps(key) + ":" + _encode(value, f"{path}.{key}"))
+    parts.extend(_member(key, value, path) for key, value in _pose_extras(pose))
     return ",".join(parts) + "}"
 
 
@@ -236,12 +241,7 @@ def frame_line(source: str, frame: int, timestamp_us: int, width: int, height: i
     poses_json = ",".join(_pose_json(pose, f"$.poses[{i}]") for i, pose in enumerate(poses))
     line = (f'{{"source":{json.dumps(str(source))},"frame":{int(frame)},"timestamp_us":{int(timestamp_us)},'
             f'"width":{int(width)},"height":{int(height)},"poses":[{poses_json}]')
-    for key, value in (extra or {}).items():
-        if key in FRAME_KEYS:
-            raise ValueError(f"extra key {key!r} collides with a frame field; rename it")
-        if not isinstance(key, str):
-            raise TypeError(f"JSON object keys must be strings, got {key!r} at $")
-        line += "," + json.dumps(key) + ":" + _encode(value, f"$.{key}")
+    line += "".join("," + _member(key, value, "$") for key, value in _frame_extras(extra))
     return line + "}"
 
 
