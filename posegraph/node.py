@@ -129,6 +129,9 @@ class NodeRuntime:
         self.stats = NodeStats(spec.name, spec.calculator)
         self.policy = policy_for(self.handler, self)  # None: the scheduler's built-in default/immediate paths
         self.deferred_errors: list[BaseException] = []
+        self.executor: Any = None  # the scheduler's Executor that runs this node (set when the run starts)
+        # The scheduler's common path: the default handler on a node with inputs (no policy object, not immediate)
+        self.fast = not self.is_source and not self.immediate and self.policy is None
 
     # -- slot lookup used by contexts ---------------------------------------------------------------------------
     def input_slot(self, port: Port, index: int = 0) -> int:

@@ -56,11 +56,9 @@ if TYPE_CHECKING:
 PROCESS, SOURCE, CLOSE, OPEN = 0, 1, 2, 3
 _METHOD = {PROCESS: "process", SOURCE: "process", CLOSE: "close", OPEN: "open"}
 _perf_ns = time.perf_counter_ns
-# Set on a worker thread while it commits: the executor whose heap it will pop next (so the first node it makes
-# ready needs no other thread woken: a wake-up costs more than most calculators' process()).
-_committing = threading.local()
 _TRACE_PACK = TraceRecorder.RECORD.pack
-_UNSET = Timestamp.UNSET
+_UNSET, _MIN, _MAX, _DONE = Timestamp.UNSET, Timestamp.MIN, Timestamp.MAX, Timestamp.DONE
+_ONE_OVER_POST_STREAM = Timestamp.ONE_OVER_POST_STREAM
 
 
 @dataclass(slots=True)
@@ -76,6 +74,31 @@ class Invocation:
     error: BaseException | None = None
     duration_ns: int = 0
     bounds: list | None = None
+    end_ns: int = 0  # when the call returned (0: not run: open() sends committed by begin())
+
+
+class Signal(threading.Condition):
+    """A condition that counts its waiters, so that a notify with nobody waiting (the common case on the hot path:
+    every worker busy, no application thread blocked) costs one attribute test instead of Condition's checks."""
+
+    def __init__(self, lock: threading.Lock):
+        super().__init__(lock)
+        self.waiting = 0  # threads inside wait(); changed with the lock held
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting += 1
+        try:
+            return super().wait(timeout)
+        finally:
+            self.waiting -= 1
+
+    def notify(self, n: int = 1) -> None:
+        if self.waiting:
+            super().notify(n)
+
+    def notify_all(self) -> None:
+        if self.waiting:
+            super().notify_all()
 
 
 class Executor:
@@ -86,7 +109,7 @@ class Executor:
         self.thread_name_prefix = thread_name_prefix or f"posegraph-{self.name}-"
         self.num_threads = max(1, num_threads)
         self.heap: list[tuple[int, int, NodeRuntime, int]] = []
-        self.cond = threading.Condition(lock)
+        self.cond = Signal(lock)
         self.threads: list[threading.Thread] = []
 
 
@@ -97,11 +120,17 @@ class Scheduler:
                  watchdog: Watchdog | None = None):
         self.lock = threading.Lock()
         for ex in executors.values():
-            ex.cond = threading.Condition(self.lock)
-        self.state_changed = threading.Condition(self.lock)
+            ex.cond = Signal(self.lock)
+        self.state_changed = Signal(self.lock)
+        # Set while a thread that will pop this executor's heap next holds the lock (a worker committing, a
+        # process() caller about to help): the first node it makes ready needs no other thread woken, since a
+        # wake-up costs more than most calculators' process().
+        self._taker: Executor | None = None
         self.nodes = nodes
         self.executors = executors
         self.node_executor = {n.name: executors[node_executor.get(n.name, "") or ""] for n in nodes}
+        for n in nodes:
+            n.executor = self.node_executor[n.name]
         self.sources = [n for n in nodes if n.is_source]
         self.graph_inputs = dict(graph_inputs or {})
         self.report_deadlock = report_deadlock
@@ -169,19 +198,22 @@ class Scheduler:
                     if self._stop_workers:
                         return
                     ex.cond.wait()
-            try:
-                self.run(inv, ex, worker)
-            except BaseException as exc:  # noqa: BLE001 - a worker never dies silently: the graph fails instead
-                with self.lock:
-                    self.fail(CalculatorError(inv.node.name, _METHOD[inv.kind], None, exc))
-                    finalize = self._should_finalize()
-                if finalize:
-                    self._finalize()
+            while inv is not None:  # a chain of calls committed and taken under one hold of the lock each
+                try:
+                    inv = self.run(inv, ex, worker)
+                except BaseException as exc:  # noqa: BLE001 - a worker never dies silently: the graph fails instead
+                    with self.lock:
+                        self.fail(CalculatorError(inv.node.name, _METHOD[inv.kind], None, exc))
+                        finalize = self._should_finalize()
+                    if finalize:
+                        self._finalize()
+                    inv = None
 
     def take(self, ex: Executor) -> Invocation | None:
         """The next invocation from `ex`'s ready heap, or None (lock held)."""
-        while ex.heap and not self._stop_workers:
-            _, _, node, kind = heapq.heappop(ex.heap)
+        heap = ex.heap
+        while heap and not self._stop_workers:
+            _, _, node, kind = heapq.heappop(heap)
             node.queued = False
             inv = self._prepare(node, kind)
             if inv is not None:
@@ -191,17 +223,24 @@ class Scheduler:
             self.check(node)
         return None
 
-    def run(self, inv: Invocation, ex: Executor, worker: int) -> None:
-        """Execute and commit one invocation (lock not held); the calling thread then takes from `ex` again."""
+    def run(self, inv: Invocation, ex: Executor, worker: int, chain: bool = True) -> Invocation | None:
+        """Execute and commit one invocation (lock not held). With `chain`, returns the next invocation of `ex`,
+        taken while the lock is still held, when nothing needs doing outside it (graph outputs to drain, a
+        finalization); else None: the calling thread then takes from `ex` again itself."""
         self._execute(inv, worker)
         with self.lock:
-            _committing.executor = ex
-            sinks, finalize = self._complete(inv)
-            _committing.executor = None
+            self._taker = ex
+            try:
+                sinks, finalize = self._complete(inv)
+            finally:
+                self._taker = None
+            if chain and not sinks and not finalize:
+                return self.take(ex)
         if sinks:
             self.deliver(sinks)
         if finalize:
             self._finalize()
+        return None
 
     def begin(self, open_sends: list, side_values: dict | None = None) -> None:
         """After every node opened: commit what open() sent, then let every node run. `side_values` is the run's
@@ -261,16 +300,23 @@ class Scheduler:
     def _enqueue(self, node: NodeRuntime, kind: int) -> None:
         node.queued = True
         self._seq += 1
-        ex = self.node_executor[node.name]
+        ex = node.executor
         heapq.heappush(ex.heap, (-node.rank, self._seq, node, kind))
-        if len(ex.heap) > 1 or getattr(_committing, "executor", None) is not ex:
+        if ex.cond.waiting and (len(ex.heap) > 1 or self._taker is not ex):
             ex.cond.notify()
 
     def check(self, node: NodeRuntime) -> None:
         """Decide what `node` can do now: run, close, or just pass its settled bound downstream."""
         if node.queued or node.state != OPENED or node.closing or self.failed:
             return
-        if node.is_source:
+        if node.in_flight >= node.max_in_flight:
+            return
+        if node.fast:  # the default handler (most nodes): one pass over the inputs
+            ready, settled, any_packets = node.scan()
+            if ready is not None:
+                self._enqueue(node, PROCESS)
+                return
+        elif node.is_source:
             if node.in_flight == 0:
                 if node.stopped:
                     node.closing = True
@@ -278,15 +324,13 @@ class Scheduler:
                 elif not node.throttled_by:
                     self._enqueue(node, SOURCE)
             return
-        if node.in_flight >= node.max_in_flight:
-            return
-        if node.immediate:
+        elif node.immediate:
             ts = node.immediate_readiness()
             if ts is not None and ts < Timestamp.DONE:
                 self._enqueue(node, PROCESS)
                 return
             settled, any_packets = node.settled_bound(), node.has_packets()
-        elif node.policy is not None:
+        else:
             ts = node.policy.readiness(node)
             if self.full_queues:  # a handler may drop packets (FixedSize, Mux): their sources may resume
                 self._unfull_drained(node)
@@ -298,22 +342,17 @@ class Scheduler:
                     self._enqueue(node, CLOSE)
                 return
             settled, any_packets = node.settled_bound(), node.has_packets()
-        else:
-            ready, settled, any_packets = node.scan()
-            if ready is not None:
-                self._enqueue(node, PROCESS)
-                return
         if node.in_flight:
             return
         # Not ready: the settled bound still moves the outputs (with queued packets too, as MediaPipe's
         # UpdateTaskTimestampBound: a packet waiting for another input is at or past `settled`).
-        if settled >= Timestamp.ONE_OVER_POST_STREAM and not any_packets:  # every input done or past PostStream:
+        if settled >= _ONE_OVER_POST_STREAM and not any_packets:  # every input done or past PostStream:
             # nothing more can come (MediaPipe's ReadyForClose)
             node.closing = True
             self._enqueue(node, CLOSE)
             return
         offset = node.timestamp_offset
-        if offset is not None and settled > Timestamp.MIN:
+        if offset is not None and settled > _MIN:
             target = settled + offset
             for out in node.outputs:
                 if target > out.bound:
@@ -322,55 +361,56 @@ class Scheduler:
     def _prepare(self, node: NodeRuntime, kind: int) -> Invocation | None:
         if self.failed:
             return None
-        if kind == CLOSE:
-            inv = Invocation(node, CLOSE)
-        elif kind == OPEN:
-            inv = Invocation(node, OPEN)
-        elif kind == SOURCE:
-            if node.stopped:
-                return None  # check() closes it
-            inv = Invocation(node, SOURCE, 0)  # MediaPipe: a source's Process sees a dummy input timestamp of 0
-        else:
-            immediate = node.immediate
-            if node.policy is not None:
+        if kind == PROCESS:
+            if node.fast:
+                ts = node.scan()[0]
+                if ts is None:
+                    return None
+                node.last_ts = ts
+                taken = None
+            elif node.policy is not None:
                 ts = node.policy.readiness(node)
-                if ts is None or ts >= Timestamp.DONE:
+                if ts is None or ts >= _DONE:
                     return None
                 packets = node.policy.fill(node, ts)
                 self._unfull_drained(node)
                 node.last_ts = ts
-                inv = Invocation(node, PROCESS, ts, packets)
-                inv.seq = node.next_seq
+                inv = Invocation(node, PROCESS, ts, packets, node.next_seq)
                 node.next_seq += 1
                 node.in_flight += 1
                 self.running += 1
                 return inv
-            if immediate:
+            else:  # immediate
                 ts = node.immediate_readiness()
-                if ts is None or ts >= Timestamp.DONE:
+                if ts is None or ts >= _DONE:
                     return None
                 taken = node.take_immediate(ts)
-            else:
-                ts = node.ready_timestamp()
-                if ts is None:
-                    return None
-                node.last_ts = ts
             now = _perf_ns()
             packets: list[Packet | None] = []
             latency = 0
             for q in node.inputs:
-                if q.packets and q.packets[0][0].timestamp == ts and (not immediate or taken[q.slot]):
-                    packet, enqueued = q.packets.popleft()
-                    latency = max(latency, now - enqueued)
+                queued = q.packets
+                if queued and queued[0][0].timestamp == ts and (taken is None or taken[q.slot]):
+                    packet, enqueued = queued.popleft()
+                    if now - enqueued > latency:
+                        latency = now - enqueued
                     packets.append(packet)
-                    if q.full and len(q.packets) < q.limit:
+                    if q.full and len(queued) < q.limit:
                         self._unfull(q)
                 else:
                     packets.append(None)
-            inv = Invocation(node, PROCESS, ts, packets, latency_ns=latency)
-            if immediate:
+            inv = Invocation(node, PROCESS, ts, packets, node.next_seq, latency)
+            if taken is not None:
                 inv.bounds = [q.head_or_bound() for q in node.inputs]
-        inv.seq = node.next_seq
+        elif kind == CLOSE:
+            inv = Invocation(node, CLOSE, _UNSET, None, node.next_seq)
+        elif kind == OPEN:
+            inv = Invocation(node, OPEN, _UNSET, None, node.next_seq)
+        else:  # SOURCE
+            if node.stopped:
+                return None  # check() closes it
+            # MediaPipe: a source's Process sees a dummy input timestamp of 0
+            inv = Invocation(node, SOURCE, 0, [], node.next_seq)
         node.next_seq += 1
         node.in_flight += 1
         self.running += 1
@@ -379,31 +419,33 @@ class Scheduler:
     # -- running (no lock) ------------------------------------------------------------------------------------
     def _execute(self, inv: Invocation, worker: int = 0) -> None:
         node = inv.node
-        calc = node.calculator
+        kind = inv.kind
         watch = self.watch
-        if watch is not None and inv.kind not in self._watch_kinds:
-            watch = None
         if watch is not None:
-            watch.begin(id(inv), node.name, _METHOD[inv.kind], None if inv.kind == CLOSE else inv.timestamp)
+            if kind in self._watch_kinds:
+                watch.begin(id(inv), node.name, _METHOD[kind], None if kind == CLOSE else inv.timestamp)
+            else:
+                watch = None
         start = _perf_ns()
         try:
-            if inv.kind == CLOSE:
+            if kind <= SOURCE:  # PROCESS or SOURCE
+                inv.ctx = ctx = ProcessContext(node, inv.timestamp, inv.packets, inv.bounds)
+                inv.result = node.calculator.process(ctx)
+            elif kind == CLOSE:
                 inv.ctx = CloseContext(node)
-                calc.close(inv.ctx)
-            elif inv.kind == OPEN:
-                inv.ctx = OpenContext(node)
-                calc.open(inv.ctx)
+                node.calculator.close(inv.ctx)
             else:
-                inv.ctx = ProcessContext(node, inv.timestamp, inv.packets, inv.bounds)
-                inv.result = calc.process(inv.ctx)
+                inv.ctx = OpenContext(node)
+                node.calculator.open(inv.ctx)
         except BaseException as exc:  # noqa: BLE001 - any calculator failure (even SystemExit) names its node
             inv.error = exc
+        inv.end_ns = end = _perf_ns()
+        inv.duration_ns = end - start
         if watch is not None:
             watch.end(id(inv))
-        inv.duration_ns = _perf_ns() - start
         if self._trace_record is not None:  # the packet timestamp of the first send lets flows be matched later
             sends = inv.ctx._sends if inv.ctx is not None else ()
-            self._trace_record(_TRACE_PACK(worker, node.rank, start, inv.duration_ns, inv.timestamp, inv.kind,
+            self._trace_record(_TRACE_PACK(worker, node.rank, start, end - start, inv.timestamp, kind,
                                            sends[0][1].timestamp if sends and sends[0][1] is not None
                                            else _UNSET))
 
@@ -414,26 +456,27 @@ class Scheduler:
         node.in_flight -= 1
         self.running -= 1
         stats = node.stats
-        if inv.kind == CLOSE:
+        kind = inv.kind
+        if kind <= SOURCE:
+            stats.record(inv.duration_ns, inv.latency_ns)
+        elif kind == CLOSE:
             stats.close_ns += inv.duration_ns
             if inv.error is not None:
                 node.state = CLOSED  # close() is attempted exactly once, failed or not
-        elif inv.kind == OPEN:
+        else:
             stats.open_ns += inv.duration_ns
             if inv.error is None:
                 node.state = OPENED
-        else:
-            stats.record(inv.duration_ns, inv.latency_ns)
         if inv.error is not None:
-            if inv.kind == PROCESS and self.error_policy == "skip" and isinstance(inv.error, Exception):
+            if kind == PROCESS and self.error_policy == "skip" and isinstance(inv.error, Exception):
                 stats.errors += 1
                 inv.ctx._sends.clear()
                 warnings.warn(f"posegraph: node '{node.name}' failed at timestamp "
                               f"{Timestamp.describe(inv.timestamp)} and the timestamp was skipped: {inv.error!r}",
                               stacklevel=1)
             else:
-                self.fail(CalculatorError(node.name, _METHOD[inv.kind], inv.timestamp
-                                          if inv.kind == PROCESS else None, inv.error))
+                self.fail(CalculatorError(node.name, _METHOD[kind], inv.timestamp
+                                          if kind == PROCESS else None, inv.error))
                 return self.take_pending_sinks(), self._should_finalize()
         if self.failed:
             return self.take_pending_sinks(), self._should_finalize()
@@ -447,6 +490,8 @@ class Scheduler:
                 self.fail(CalculatorError(node.name, _METHOD[inv.kind], inv.timestamp, exc))
                 return self.take_pending_sinks(), self._should_finalize()
             node.commit_seq += 1
+            if not node.pending_commits:
+                break
             inv = node.pending_commits.pop(node.commit_seq, None)
             if inv is None:
                 break
@@ -455,24 +500,65 @@ class Scheduler:
             if self.failed:
                 return self.take_pending_sinks(), self._should_finalize()
         self.check(node)
-        if self._sources_stuck():
+        if self.full_queues and self._sources_stuck():
             self._relieve_deadlock()
             return self.take_pending_sinks(), self._should_finalize()
-        return self.take_pending_sinks(), False
+        sinks = self._pending_sinks
+        if sinks:
+            self._pending_sinks = []
+        return sinks, False
 
     def _commit(self, inv: Invocation) -> None:
         node = inv.node
-        per_slot: dict[int, list[Packet]] = {}
-        bounds: dict[int, int] = {}
-        for slot, packet, bound in inv.ctx._sends:
-            if packet is not None:
-                per_slot.setdefault(slot, []).append(packet)
-            elif bound > bounds.get(slot, Timestamp.UNSET):
-                bounds[slot] = bound
-        if inv.kind == PROCESS and node.timestamp_offset is not None and inv.timestamp != Timestamp.UNSET:
+        kind = inv.kind
+        sends = inv.ctx._sends
+        if kind == PROCESS and node.timestamp_offset is not None and inv.timestamp != _UNSET:
             settled = Timestamp.next_allowed(inv.timestamp + node.timestamp_offset)
         else:
-            settled = None
+            settled = _UNSET
+        outputs = node.outputs
+        if len(sends) == 1 and len(outputs) == 1 and sends[0][1] is not None:
+            # The common case: one packet on a node's only output.
+            packet = sends[0][1]
+            out = outputs[0]
+            ts = packet.timestamp
+            if out.untimed or not (out.bound <= ts and _MIN <= ts <= _MAX):
+                self._commit_slots(node, sends, settled, inv.end_ns)
+            else:
+                self.publish(out, (packet,), ts + 1 if ts + 1 > settled else settled, inv.end_ns)
+        elif sends or settled != _UNSET:
+            self._commit_slots(node, sends, settled, inv.end_ns)
+        if kind == SOURCE:
+            node.stats.emitted += bool(sends) and any(packet is not None for _, packet, _ in sends)
+            if inv.result is STOP:
+                node.stopped = True
+                node.closing = True
+                self._enqueue(node, CLOSE)
+        elif kind == PROCESS:
+            if inv.result is STOP:
+                # MediaPipe: a non-source node returning StatusStop closes every source and graph input stream;
+                # what is already in the graph drains, and this node closes now.
+                self._detach(node)
+                self._enqueue(node, CLOSE)
+                self.close_packet_sources(node.name)
+        elif kind == CLOSE:
+            node.state = CLOSED
+            for out in outputs:
+                if out.bound < _DONE:
+                    self.publish(out, (), _DONE)
+            if all(n.state == CLOSED for n in self.nodes):
+                self._finish()
+
+    def _commit_slots(self, node: NodeRuntime, sends: list, settled: int, now: int) -> None:
+        """Publish what one call sent, output by output in slot order (`settled`: the bound its timestamp
+        offset gives every output, or UNSET)."""
+        per_slot: dict[int, list[Packet]] = {}
+        bounds: dict[int, int] = {}
+        for slot, packet, bound in sends:
+            if packet is not None:
+                per_slot.setdefault(slot, []).append(packet)
+            elif bound > bounds.get(slot, _UNSET):
+                bounds[slot] = bound
         for slot, out in enumerate(node.outputs):
             packets = per_slot.get(slot, ())
             new_bound = out.bound
@@ -487,28 +573,9 @@ class Scheduler:
                     except StreamError as exc:
                         raise _with_handler_hint(exc, node) from None
                     new_bound = Timestamp.next_allowed(packet.timestamp)
-            new_bound = max(new_bound, bounds.get(slot, new_bound), settled or new_bound)
+            new_bound = max(new_bound, bounds.get(slot, new_bound), settled)
             if packets or new_bound > out.bound:
-                self.publish(out, packets, new_bound)
-        if inv.kind == SOURCE:
-            node.stats.emitted += bool(per_slot)
-            if inv.result is STOP:
-                node.stopped = True
-                node.closing = True
-                self._enqueue(node, CLOSE)
-        elif inv.kind == PROCESS and inv.result is STOP:
-            # MediaPipe: a non-source node returning StatusStop closes every source and graph input stream; what
-            # is already in the graph drains, and this node closes now.
-            self._detach(node)
-            self._enqueue(node, CLOSE)
-            self.close_packet_sources(node.name)
-        elif inv.kind == CLOSE:
-            node.state = CLOSED
-            for out in node.outputs:
-                if out.bound < Timestamp.DONE:
-                    self.publish(out, (), Timestamp.DONE)
-            if all(n.state == CLOSED for n in self.nodes):
-                self._finish()
+                self.publish(out, packets, new_bound, now)
 
     def _side_packets_changed(self, node: NodeRuntime) -> None:
         """`node` may have produced side packets (or closed without them): open the nodes now complete, fail the
@@ -557,21 +624,27 @@ class Scheduler:
             if out.bound < Timestamp.DONE:
                 self.publish(out, (), Timestamp.DONE)
 
-    def publish(self, out: OutputStream, packets, bound: int) -> None:
-        """Hand packets and a new bound to every reader of `out` (lock held)."""
+    def publish(self, out: OutputStream, packets, bound: int, now: int = 0) -> None:
+        """Hand packets and a new bound to every reader of `out` (lock held); `now`: their enqueue time (the
+        producer's end of call; 0: read the clock)."""
         out.bound = bound
         if packets:
-            now = _perf_ns()
-        for q in out.consumers:
-            if packets:
-                q.packets.extend((p, now) for p in packets)
+            if not now:
+                now = _perf_ns()
+            entries = [(p, now) for p in packets]
+            for q in out.consumers:
+                q.packets.extend(entries)
                 if q.limit > 0 and not q.full and len(q.packets) >= q.limit:
                     q.full = True
                     self.full_queues.add(q)
                     for src in q.upstream:
                         src.throttled_by += 1
-            q.bound = bound
-            self.check(q.node)
+                q.bound = bound
+                self.check(q.node)
+        else:
+            for q in out.consumers:
+                q.bound = bound
+                self.check(q.node)
         if out.sinks:
             for sink in out.sinks:
                 sink.accept(packets, bound)
@@ -772,7 +845,7 @@ class Scheduler:
                 if inv is None:
                     deadline.wait(self.state_changed, f"graph did not become {what} within {timeout} s")
                     continue
-            self.run(inv, ex, trace_row)
+            self.run(inv, ex, trace_row, chain=False)  # the predicate is checked again before each call
 
     # -- delivery to graph outputs (no lock) --------------------------------------------------------------------
     def deliver(self, sinks: list["GraphOutput"]) -> None:
