@@ -105,7 +105,7 @@ class ProcessContext(_SideContext):
 
     def __init__(self, node: "NodeRuntime", timestamp: int, packets: list[Packet | None],
                  bounds: list[int] | None = None):
-        super().__init__(node)
+        self._node = node  # (_SideContext.__init__, inlined: one of these is made per call)
         self.timestamp = timestamp
         self._packets = packets
         self._bounds = bounds  # immediate handler: every input's bound when the call was prepared
@@ -134,7 +134,8 @@ class ProcessContext(_SideContext):
 
     def values(self, port: "Port") -> list[Any]:
         """Values of every index of a multiple port, None where a stream is empty at this timestamp."""
-        return [None if (p := self._packets[s]) is None else p.value for s in self._node.input_slots(port)]
+        packets = self._packets
+        return [None if (p := packets[s]) is None else p.value for s in self._node.input_slots(port)]
 
     def count(self, port: "Port") -> int:
         """How many streams are connected to `port` (its indices)."""
@@ -165,15 +166,20 @@ class ProcessContext(_SideContext):
     # -- outputs -----------------------------------------------------------------------------------------------
     def send(self, port: "Port", value: Any, *, index: int = 0, timestamp: int | None = None) -> None:
         """Emit `value` on `port` at this call's timestamp (+ the calculator's offset) or at `timestamp`."""
-        slot = self._node.output_slot(port, index)
-        if slot < 0:
-            if slot == -2:
-                raise StreamError(f"node '{self._node.name}': {port!r} is not an output of "
-                                  f"{type(self._node.calculator).__name__}")
-            return  # optional output not connected
+        node = self._node
+        slots = node._out_slots.get(port.tag)
+        if slots is not None and index < len(slots) and slots[index] >= 0:
+            slot = slots[index]
+        else:
+            slot = node.output_slot(port, index)
+            if slot < 0:
+                if slot == -2:
+                    raise StreamError(f"node '{node.name}': {port!r} is not an output of "
+                                      f"{type(node.calculator).__name__}")
+                return  # optional output not connected
         if timestamp is None:
-            offset = self._node.timestamp_offset
-            timestamp = self.timestamp + (offset or 0)
+            offset = node.timestamp_offset
+            timestamp = self.timestamp + offset if offset else self.timestamp
         elif type(timestamp) is not int:
             timestamp = as_timestamp(timestamp, f"node '{self._node.name}': send on {port!r}")
         self._sends.append((slot, Packet(value, timestamp), 0))

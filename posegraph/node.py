@@ -98,6 +98,7 @@ class NodeRuntime:
         self.is_source = not spec.inputs and bool(spec.outputs)
         self.inputs: list[InputQueue] = []
         self._in_slots: dict[str, list[int]] = {}
+        self._in_slot_lists: dict[str, list[int]] = {}  # input_slots() per tag, made on first use
         for slot, binding in enumerate(spec.inputs):
             limit = 0 if binding.back_edge else queue_limit
             self.inputs.append(InputQueue(self, slot, binding.name, binding.back_edge, limit))
@@ -132,6 +133,7 @@ class NodeRuntime:
         self.executor: Any = None  # the scheduler's Executor that runs this node (set when the run starts)
         # The scheduler's common path: the default handler on a node with inputs (no policy object, not immediate)
         self.fast = not self.is_source and not self.immediate and self.policy is None
+        self.ready_ts: int | None = None  # default handler: the timestamp check() found it ready at
 
     # -- slot lookup used by contexts ---------------------------------------------------------------------------
     def input_slot(self, port: Port, index: int = 0) -> int:
@@ -141,7 +143,11 @@ class NodeRuntime:
         return slots[index]
 
     def input_slots(self, port: Port) -> list[int]:
-        return [s for s in self._in_slots.get(port.tag, ()) if s >= 0]
+        """The connected slots of every index of `port` (a shared list: not to be changed)."""
+        slots = self._in_slot_lists.get(port.tag)
+        if slots is None:
+            slots = self._in_slot_lists[port.tag] = [s for s in self._in_slots.get(port.tag, ()) if s >= 0]
+        return slots
 
     def output_slot(self, port: Port, index: int = 0) -> int:
         slots = self._out_slots.get(port.tag)

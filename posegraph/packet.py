@@ -9,7 +9,7 @@ except ``PRE_STREAM`` and ``POST_STREAM``.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError
 from typing import Any
 
 _INT64_MIN = -(2**63)
@@ -81,15 +81,41 @@ class _Empty:
 EMPTY = _Empty()
 
 
-@dataclass(frozen=True, slots=True)
 class Packet:
     """An immutable payload stamped with the time it belongs to.
 
     The payload itself is not copied: calculators must treat what they receive as read-only, as in MediaPipe.
+    A plain slotted class rather than a frozen dataclass: one is made per send, and a frozen dataclass's
+    ``__init__`` (``object.__setattr__`` per field) costs half again as much; equality, hashing, pickling and the
+    refusal to be changed are the same.
     """
+
+    __slots__ = ("value", "timestamp")
+    __match_args__ = ("value", "timestamp")
 
     value: Any
     timestamp: int
+
+    def __init__(self, value: Any, timestamp: int):
+        _set_value(self, value)
+        _set_timestamp(self, timestamp)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.value, self.timestamp) == (other.value, other.timestamp)  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.timestamp))
+
+    def __reduce__(self):
+        return Packet, (self.value, self.timestamp)
 
     @property
     def is_empty(self) -> bool:
@@ -98,6 +124,10 @@ class Packet:
 
     def __repr__(self) -> str:
         return f"Packet({type(self.value).__name__} @ {Timestamp.describe(self.timestamp)})"
+
+
+_set_value = Packet.value.__set__  # type: ignore[attr-defined]  (the slots' descriptors: no __setattr__ call)
+_set_timestamp = Packet.timestamp.__set__  # type: ignore[attr-defined]
 
 
 def as_timestamp(value: Any, where: str) -> int:

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 PROCESS, SOURCE, CLOSE, OPEN = 0, 1, 2, 3
 _METHOD = {PROCESS: "process", SOURCE: "process", CLOSE: "close", OPEN: "open"}
 _perf_ns = time.perf_counter_ns
-_TRACE_PACK = TraceRecorder.RECORD.pack
+_TRACE_CHUNK = TraceRecorder.CHUNK
 _UNSET, _MIN, _MAX, _DONE = Timestamp.UNSET, Timestamp.MIN, Timestamp.MAX, Timestamp.DONE
 _ONE_OVER_POST_STREAM = Timestamp.ONE_OVER_POST_STREAM
 
@@ -142,10 +142,10 @@ class Scheduler:
                 self._streams[out.name] = out
         self.error_policy = error_policy
         self.trace = trace
-        self._trace_record = None
+        self._trace_rows: list | None = None
         if trace is not None:
             trace.set_nodes(nodes)
-            self._trace_record = trace.record
+            self._trace_rows = trace.rows
         self.full_queues: set[InputQueue] = set()
         self.running = 0
         self.error: BaseException | None = None
@@ -312,8 +312,14 @@ class Scheduler:
         if node.in_flight >= node.max_in_flight:
             return
         if node.fast:  # the default handler (most nodes): one pass over the inputs
+            inputs = node.inputs
+            if len(inputs) == 1 and inputs[0].packets:  # one input with a packet: ready at it (as scan() finds)
+                node.ready_ts = inputs[0].packets[0][0].timestamp
+                self._enqueue(node, PROCESS)
+                return
             ready, settled, any_packets = node.scan()
             if ready is not None:
+                node.ready_ts = ready
                 self._enqueue(node, PROCESS)
                 return
         elif node.is_source:
@@ -363,9 +369,15 @@ class Scheduler:
             return None
         if kind == PROCESS:
             if node.fast:
-                ts = node.scan()[0]
-                if ts is None:
-                    return None
+                # Found ready by check() when it was queued. Without PROCESS_TIMESTAMP_BOUNDS that timestamp stays
+                # the one to run at (packets only join the tails, bounds only grow, and only this node pops its
+                # queues) unless the node closed meanwhile (its queues were cleared).
+                ts = node.ready_ts
+                node.ready_ts = None
+                if ts is None or node.process_bounds or node.closing:
+                    ts = node.scan()[0]
+                    if ts is None:
+                        return None
                 node.last_ts = ts
                 taken = None
             elif node.policy is not None:
@@ -443,11 +455,13 @@ class Scheduler:
         inv.duration_ns = end - start
         if watch is not None:
             watch.end(id(inv))
-        if self._trace_record is not None:  # the packet timestamp of the first send lets flows be matched later
+        rows = self._trace_rows
+        if rows is not None:  # the packet timestamp of the first send lets flows be matched later
             sends = inv.ctx._sends if inv.ctx is not None else ()
-            self._trace_record(_TRACE_PACK(worker, node.rank, start, end - start, inv.timestamp, kind,
-                                           sends[0][1].timestamp if sends and sends[0][1] is not None
-                                           else _UNSET))
+            rows.append((worker, node.rank, start, end - start, inv.timestamp, kind,
+                         sends[0][1].timestamp if sends and sends[0][1] is not None else _UNSET))
+            if len(rows) >= _TRACE_CHUNK:
+                self.trace.flush()
 
     # -- committing (lock held) -------------------------------------------------------------------------------
     def _complete(self, inv: Invocation) -> tuple[list, bool]:
@@ -512,8 +526,10 @@ class Scheduler:
         node = inv.node
         kind = inv.kind
         sends = inv.ctx._sends
-        if kind == PROCESS and node.timestamp_offset is not None and inv.timestamp != _UNSET:
-            settled = Timestamp.next_allowed(inv.timestamp + node.timestamp_offset)
+        offset = node.timestamp_offset
+        if kind == PROCESS and offset is not None and inv.timestamp != _UNSET:
+            settled = inv.timestamp + offset
+            settled = settled + 1 if _MIN <= settled < _MAX else Timestamp.next_allowed(settled)
         else:
             settled = _UNSET
         outputs = node.outputs
