@@ -190,7 +190,7 @@ class TraceRecorder:
             if n:
                 chunk = rows[:n]
                 del rows[:n]
-                self.buffer.extend(struct.pack(f"{n * self.FIELDS}q", *itertools.chain.from_iterable(chunk)))
+                self.buffer.extend(b"".join(itertools.starmap(self.RECORD.pack, chunk)))
 
     def __len__(self) -> int:
         return len(self.buffer) // self.RECORD.size + len(self.rows)

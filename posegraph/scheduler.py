@@ -457,9 +457,12 @@ class Scheduler:
             watch.end(id(inv))
         rows = self._trace_rows
         if rows is not None:  # the packet timestamp of the first send lets flows be matched later
-            sends = inv.ctx._sends if inv.ctx is not None else ()
-            rows.append((worker, node.rank, start, end - start, inv.timestamp, kind,
-                         sends[0][1].timestamp if sends and sends[0][1] is not None else _UNSET))
+            first = _UNSET
+            if inv.ctx is not None and inv.ctx._sends:
+                sent = inv.ctx._sends[0][1]
+                if sent is not None:
+                    first = sent.timestamp
+            rows.append((worker, node.rank, start, end - start, inv.timestamp, kind, first))
             if len(rows) >= _TRACE_CHUNK:
                 self.trace.flush()
 
