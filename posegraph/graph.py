@@ -393,12 +393,17 @@ class Graph:
         When an input queue is full: blocks (up to `timeout`), or with ``block=False`` drops the packet, counts
         it and returns False.
         """
+        return self._add_packet(stream, value, timestamp, block, timeout, False)
+
+    def _add_packet(self, stream: str, value: Any, timestamp: int, block: bool, timeout: float | None,
+                    helper: bool) -> bool:
+        """`add_packet`; `helper`: the calling thread runs the graph's work next (``process()``)."""
         out = self._input(stream)
         if type(timestamp) is not int:
             timestamp = as_timestamp(timestamp, f"add_packet('{stream}')")
         if stream in self._coercers:
             value = self._coercers[stream](value)
-        if not self._scheduler.add_input_packet(out, Packet(value, timestamp), block, timeout):
+        if not self._scheduler.add_input_packet(out, Packet(value, timestamp), block, timeout, helper):
             self._input_drops[stream] += 1
             return False
         self._input_counts[stream] += 1
@@ -525,15 +530,21 @@ class Graph:
                                      "(or not started at all)")
             ts = self._next_sync_ts if timestamp is None else int(timestamp)
             self._next_sync_ts = ts + 1
-            for name in self._inputs:
-                if name in inputs:
-                    self.add_packet(name, inputs[name], ts, timeout=timeout)
-                else:
-                    self.set_input_bound(name, ts + 1)
-            unknown = set(inputs) - set(self._inputs)
-            if unknown:
-                raise StreamError(f"unknown graph input stream(s) {sorted(unknown)}")
-            self._help_until(lambda: all(o.delivered_bound > ts for o in self.outputs.values()), timeout,
+            sched = self._scheduler
+            try:  # this thread runs the nodes its inputs make ready (no worker woken for the first one)
+                for name in self._inputs:
+                    if name in inputs:
+                        self._add_packet(name, inputs[name], ts, True, timeout, True)
+                    else:
+                        sched.advance_input(self._input(name), ts + 1, helper=True)
+                unknown = set(inputs) - set(self._inputs)
+                if unknown:
+                    raise StreamError(f"unknown graph input stream(s) {sorted(unknown)}")
+            except BaseException:
+                sched.wake()
+                raise
+            outputs = list(self.outputs.values())
+            self._help_until(lambda: all(o.delivered_bound > ts for o in outputs), timeout,
                              f"settled at timestamp {ts}")
             self._raise_if_failed()
             return {name: out.sync_values.pop(ts, None) for name, out in self.outputs.items()}

@@ -210,7 +210,9 @@ class Scheduler:
                     inv = None
 
     def take(self, ex: Executor) -> Invocation | None:
-        """The next invocation from `ex`'s ready heap, or None (lock held)."""
+        """The next invocation from `ex`'s ready heap, or None (lock held). What it leaves in the heap goes to
+        another worker only when this call is expected to take long (see `_worth_a_thread`): otherwise the
+        calling thread, back in a moment, runs it itself, which costs less than waking a thread."""
         heap = ex.heap
         while heap and not self._stop_workers:
             _, _, node, kind = heapq.heappop(heap)
@@ -219,6 +221,8 @@ class Scheduler:
             if inv is not None:
                 if node.in_flight < node.max_in_flight:
                     self.check(node)  # more work for the same node on another worker
+                if heap and ex.cond.waiting and _worth_a_thread(node, kind):
+                    ex.cond.notify()
                 return inv
             self.check(node)
         return None
@@ -234,8 +238,10 @@ class Scheduler:
                 sinks, finalize = self._complete(inv)
             finally:
                 self._taker = None
-            if chain and not sinks and not finalize:
-                return self.take(ex)
+            if not sinks and not finalize:
+                return self.take(ex) if chain else None  # (without `chain`, the caller takes again at once)
+            if ex.heap:  # this thread has other things to do first: the work it made ready goes to a worker
+                ex.cond.notify()
         if sinks:
             self.deliver(sinks)
         if finalize:
@@ -302,7 +308,7 @@ class Scheduler:
         self._seq += 1
         ex = node.executor
         heapq.heappush(ex.heap, (-node.rank, self._seq, node, kind))
-        if ex.cond.waiting and (len(ex.heap) > 1 or self._taker is not ex):
+        if ex.cond.waiting and self._taker is not ex:  # else the thread holding the lock takes it (see take())
             ex.cond.notify()
 
     def check(self, node: NodeRuntime) -> None:
@@ -804,9 +810,12 @@ class Scheduler:
         self.state_changed.notify_all()
 
     # -- the application's side: graph inputs and waits (no lock held on entry) ------------------------------------
-    def add_input_packet(self, out: OutputStream, packet: Packet, block: bool, timeout: float | None) -> bool:
+    def add_input_packet(self, out: OutputStream, packet: Packet, block: bool, timeout: float | None,
+                         helper: bool = False) -> bool:
         """Send `packet` into graph input `out`; while a queue downstream is full, wait (up to `timeout`), or with
-        ``block=False`` return False at once. Deadlock relief runs here when this wait is what blocks the graph."""
+        ``block=False`` return False at once. Deadlock relief runs here when this wait is what blocks the graph.
+        `helper`: the caller runs the default executor's work next (`help_until`), so the first node this makes
+        ready wakes no worker (the caller then must call `help_until` or `wake`)."""
         deadline = Deadline(timeout)
         with self.lock:
             while True:
@@ -823,17 +832,28 @@ class Scheduler:
                 why = f" (node '{self.stopped_by}' returned STOP)" if self.stopped_by else ""
                 raise StreamError(f"graph input stream '{out.name}' is closed{why}")
             out.check_timestamp(packet.timestamp)
-            self.publish(out, (packet,), Timestamp.next_allowed(packet.timestamp))
+            if helper:
+                self._taker = self.executors[""]
+            try:
+                self.publish(out, (packet,), Timestamp.next_allowed(packet.timestamp))
+            finally:
+                self._taker = None
             sinks = self.take_pending_sinks()
         if sinks:
             self.deliver(sinks)
         return True
 
-    def advance_input(self, out: OutputStream, bound: int) -> None:
-        """Promise that graph input `out` carries nothing below `bound` (Done closes it)."""
+    def advance_input(self, out: OutputStream, bound: int, helper: bool = False) -> None:
+        """Promise that graph input `out` carries nothing below `bound` (Done closes it); `helper` as in
+        `add_input_packet`."""
         with self.lock:
             if bound > out.bound:
-                self.publish(out, (), bound)
+                if helper:
+                    self._taker = self.executors[""]
+                try:
+                    self.publish(out, (), bound)
+                finally:
+                    self._taker = None
                 if bound >= Timestamp.DONE:
                     self.input_closed()
             sinks = self.take_pending_sinks()
@@ -866,6 +886,13 @@ class Scheduler:
                     continue
             self.run(inv, ex, trace_row, chain=False)  # the predicate is checked again before each call
 
+    def wake(self) -> None:
+        """Wake a worker for work left queued by a caller that said it would help and then did not."""
+        with self.lock:
+            ex = self.executors[""]
+            if ex.heap:
+                ex.cond.notify()
+
     # -- delivery to graph outputs (no lock) --------------------------------------------------------------------
     def deliver(self, sinks: list["GraphOutput"]) -> None:
         self._drain(sinks)
@@ -886,6 +913,19 @@ class Scheduler:
                     finalize = self._should_finalize()
                 if finalize:
                     self._finalize()
+
+
+WAKE_NS = 100_000  # a call expected to run at least this long (mean so far) hands the other ready work to a worker
+
+
+def _worth_a_thread(node: NodeRuntime, kind: int) -> bool:
+    """Whether the call about to run on this thread takes long enough that the ready work it leaves behind should
+    go to another worker: a wake-up costs tens of microseconds, more than most calculators' process(). Calls
+    not measured yet (first calls, sources, open, close) count as long."""
+    if kind != PROCESS:
+        return True
+    stats = node.stats
+    return stats.process_count == 0 or stats.process_ns >= WAKE_NS * stats.process_count
 
 
 def _with_handler_hint(exc: StreamError, node: NodeRuntime) -> StreamError:
