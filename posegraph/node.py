@@ -134,6 +134,7 @@ class NodeRuntime:
         # The scheduler's common path: the default handler on a node with inputs (no policy object, not immediate)
         self.fast = not self.is_source and not self.immediate and self.policy is None
         self.ready_ts: int | None = None  # default handler: the timestamp check() found it ready at
+        self.single = self.fast and len(self.inputs) == 1 and not self.process_bounds  # (scan() in one test)
 
     # -- slot lookup used by contexts ---------------------------------------------------------------------------
     def input_slot(self, port: Port, index: int = 0) -> int:

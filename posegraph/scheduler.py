@@ -68,7 +68,7 @@ class Invocation:
     timestamp: int = Timestamp.UNSET
     packets: list = field(default_factory=list)
     seq: int = 0
-    latency_ns: int = 0
+    enqueued_ns: int = 0  # when its oldest input packet was queued (0: none): the wait, until the call starts
     ctx: Any = None
     result: Any = None
     error: BaseException | None = None
@@ -228,10 +228,45 @@ class Scheduler:
         return None
 
     def run(self, inv: Invocation, ex: Executor, worker: int, chain: bool = True) -> Invocation | None:
-        """Execute and commit one invocation (lock not held). With `chain`, returns the next invocation of `ex`,
+        """Execute (lock not held) and commit one invocation. With `chain`, returns the next invocation of `ex`,
         taken while the lock is still held, when nothing needs doing outside it (graph outputs to drain, a
-        finalization); else None: the calling thread then takes from `ex` again itself."""
-        self._execute(inv, worker)
+        finalization); else None: the calling thread then takes from `ex` again itself. `worker`: the calling
+        thread's trace row."""
+        node = inv.node
+        kind = inv.kind
+        watch = self.watch
+        if watch is not None:
+            if kind in self._watch_kinds:
+                watch.begin(id(inv), node.name, _METHOD[kind], None if kind == CLOSE else inv.timestamp)
+            else:
+                watch = None
+        start = _perf_ns()
+        try:
+            if kind <= SOURCE:  # PROCESS or SOURCE
+                inv.ctx = ctx = ProcessContext(node, inv.timestamp, inv.packets, inv.bounds)
+                inv.result = node.calculator.process(ctx)
+            elif kind == CLOSE:
+                inv.ctx = CloseContext(node)
+                node.calculator.close(inv.ctx)
+            else:
+                inv.ctx = OpenContext(node)
+                node.calculator.open(inv.ctx)
+        except BaseException as exc:  # noqa: BLE001 - any calculator failure (even SystemExit) names its node
+            inv.error = exc
+        inv.end_ns = end = _perf_ns()
+        inv.duration_ns = end - start
+        if watch is not None:
+            watch.end(id(inv))
+        rows = self._trace_rows
+        if rows is not None:  # the packet timestamp of the first send lets flows be matched later
+            first = _UNSET
+            if inv.ctx is not None and inv.ctx._sends:
+                sent = inv.ctx._sends[0][1]
+                if sent is not None:
+                    first = sent.timestamp
+            rows.append((worker, node.rank, start, end - start, inv.timestamp, kind, first))
+            if len(rows) >= _TRACE_CHUNK:
+                self.trace.flush()
         with self.lock:
             self._taker = ex
             try:
@@ -318,16 +353,25 @@ class Scheduler:
         if node.in_flight >= node.max_in_flight:
             return
         if node.fast:  # the default handler (most nodes): one pass over the inputs
-            inputs = node.inputs
-            if len(inputs) == 1 and inputs[0].packets:  # one input with a packet: ready at it (as scan() finds)
-                node.ready_ts = inputs[0].packets[0][0].timestamp
-                self._enqueue(node, PROCESS)
-                return
-            ready, settled, any_packets = node.scan()
-            if ready is not None:
-                node.ready_ts = ready
-                self._enqueue(node, PROCESS)
-                return
+            if node.single:  # one input, no PROCESS_TIMESTAMP_BOUNDS: ready exactly when a packet waits there
+                q = node.inputs[0]
+                if q.packets:
+                    node.ready_ts = q.packets[0][0].timestamp
+                    # _enqueue(node, PROCESS), inlined: this is the commonest path of all
+                    node.queued = True
+                    self._seq += 1
+                    ex = node.executor
+                    heapq.heappush(ex.heap, (-node.rank, self._seq, node, PROCESS))
+                    if ex.cond.waiting and self._taker is not ex:
+                        ex.cond.notify()
+                    return
+                settled, any_packets = q.bound, False
+            else:
+                ready, settled, any_packets = node.scan()
+                if ready is not None:
+                    node.ready_ts = ready
+                    self._enqueue(node, PROCESS)
+                    return
         elif node.is_source:
             if node.in_flight == 0:
                 if node.stopped:
@@ -403,21 +447,20 @@ class Scheduler:
                 if ts is None or ts >= _DONE:
                     return None
                 taken = node.take_immediate(ts)
-            now = _perf_ns()
             packets: list[Packet | None] = []
-            latency = 0
+            oldest = 0  # enqueue time of the longest-waiting packet (its wait is counted when the call starts)
             for q in node.inputs:
                 queued = q.packets
                 if queued and queued[0][0].timestamp == ts and (taken is None or taken[q.slot]):
                     packet, enqueued = queued.popleft()
-                    if now - enqueued > latency:
-                        latency = now - enqueued
+                    if enqueued < oldest or not oldest:
+                        oldest = enqueued
                     packets.append(packet)
                     if q.full and len(queued) < q.limit:
                         self._unfull(q)
                 else:
                     packets.append(None)
-            inv = Invocation(node, PROCESS, ts, packets, node.next_seq, latency)
+            inv = Invocation(node, PROCESS, ts, packets, node.next_seq, oldest)
             if taken is not None:
                 inv.bounds = [q.head_or_bound() for q in node.inputs]
         elif kind == CLOSE:
@@ -434,44 +477,6 @@ class Scheduler:
         self.running += 1
         return inv
 
-    # -- running (no lock) ------------------------------------------------------------------------------------
-    def _execute(self, inv: Invocation, worker: int = 0) -> None:
-        node = inv.node
-        kind = inv.kind
-        watch = self.watch
-        if watch is not None:
-            if kind in self._watch_kinds:
-                watch.begin(id(inv), node.name, _METHOD[kind], None if kind == CLOSE else inv.timestamp)
-            else:
-                watch = None
-        start = _perf_ns()
-        try:
-            if kind <= SOURCE:  # PROCESS or SOURCE
-                inv.ctx = ctx = ProcessContext(node, inv.timestamp, inv.packets, inv.bounds)
-                inv.result = node.calculator.process(ctx)
-            elif kind == CLOSE:
-                inv.ctx = CloseContext(node)
-                node.calculator.close(inv.ctx)
-            else:
-                inv.ctx = OpenContext(node)
-                node.calculator.open(inv.ctx)
-        except BaseException as exc:  # noqa: BLE001 - any calculator failure (even SystemExit) names its node
-            inv.error = exc
-        inv.end_ns = end = _perf_ns()
-        inv.duration_ns = end - start
-        if watch is not None:
-            watch.end(id(inv))
-        rows = self._trace_rows
-        if rows is not None:  # the packet timestamp of the first send lets flows be matched later
-            first = _UNSET
-            if inv.ctx is not None and inv.ctx._sends:
-                sent = inv.ctx._sends[0][1]
-                if sent is not None:
-                    first = sent.timestamp
-            rows.append((worker, node.rank, start, end - start, inv.timestamp, kind, first))
-            if len(rows) >= _TRACE_CHUNK:
-                self.trace.flush()
-
     # -- committing (lock held) -------------------------------------------------------------------------------
     def _complete(self, inv: Invocation) -> tuple[list, bool]:
         """Commit `inv` (in call order per node); returns sinks to drain and whether to finalize."""
@@ -481,7 +486,8 @@ class Scheduler:
         stats = node.stats
         kind = inv.kind
         if kind <= SOURCE:
-            stats.record(inv.duration_ns, inv.latency_ns)
+            enqueued = inv.enqueued_ns
+            stats.record(inv.duration_ns, inv.end_ns - inv.duration_ns - enqueued if enqueued else 0)
         elif kind == CLOSE:
             stats.close_ns += inv.duration_ns
             if inv.error is not None:
