@@ -7,12 +7,10 @@ worker thread) is kept only when asked for.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
 import struct
-import threading
 from array import array
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -141,10 +139,10 @@ def summarize(stats: list[NodeStats], wall_s: float, frames: int) -> GraphProfil
 class TraceRecorder:
     """Collects one slice per call for Chrome's trace-event JSON (Perfetto, chrome://tracing).
 
-    Each call is one tuple of seven ints (worker, node, start ns, duration ns, input timestamp, kind, timestamp of
-    the first packet the call sent) appended to ``rows`` (a list append: tens of nanoseconds on the hot path);
-    every ``CHUNK`` rows are packed into a ``bytearray`` as int64, so a long run keeps no growing heap of Python
-    objects for the garbage collector to scan and does not slow down as the trace grows. Flow arrows (a packet's producer -> its consumer) are not recorded: they are
+    Each call is packed into a ``bytearray`` as seven int64 (worker, node, start ns, duration ns, input timestamp,
+    kind, timestamp of the first packet the call sent): no Python objects for the garbage collector to scan, and
+    recording costs one ``struct.pack`` and one ``extend`` (about a quarter of a microsecond), so a long run does
+    not slow down as the trace grows. Flow arrows (a packet's producer -> its consumer) are not recorded: they are
     matched when the trace is written, by stream wiring and packet timestamp (a call at timestamp T is joined to
     the call of each upstream node that sent its first packet at T).
     """
@@ -154,14 +152,9 @@ class TraceRecorder:
     RECORD = struct.Struct("7q")
     UNSET = -(2**63)  # Timestamp.UNSET: no input timestamp (sources, close) / no packet sent
 
-    CHUNK = 256
-
     def __init__(self):
         self.buffer = bytearray()
-        # The scheduler appends a 7-tuple per call (list.append is atomic: no lock needed), then calls flush()
-        # once ``len(rows) >= CHUNK``.
-        self.rows: list[tuple[int, ...]] = []
-        self._flush_lock = threading.Lock()
+        self.record = self.buffer.extend  # the scheduler calls ``record(RECORD.pack(...))`` (no lock needed)
         self.origin_ns = 0
         self.thread_names: list[str] = []
         self.node_names: list[str] = []
@@ -181,26 +174,14 @@ class TraceRecorder:
         self.thread_names.append(name)
         return len(self.thread_names) - 1
 
-    def flush(self) -> None:
-        """Pack the rows recorded so far into the buffer. Rows appended meanwhile by other threads stay for the
-        next flush: only the ones counted here are removed."""
-        with self._flush_lock:
-            rows = self.rows
-            n = len(rows)
-            if n:
-                chunk = rows[:n]
-                del rows[:n]
-                self.buffer.extend(b"".join(itertools.starmap(self.RECORD.pack, chunk)))
-
     def __len__(self) -> int:
-        return len(self.buffer) // self.RECORD.size + len(self.rows)
+        return len(self.buffer) // self.RECORD.size
 
     @property
     def events(self) -> array:
         """The recorded calls, flat: FIELDS int64 per call."""
-        self.flush()
         events = array("q")
-        events.frombytes(bytes(self.buffer[:len(self.buffer) // self.RECORD.size * self.RECORD.size]))
+        events.frombytes(bytes(self.buffer[:len(self) * self.RECORD.size]))
         return events
 
     def flows(self, ev: array | None = None) -> list[tuple[int, int, str]]:

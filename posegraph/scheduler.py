@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 PROCESS, SOURCE, CLOSE, OPEN = 0, 1, 2, 3
 _METHOD = {PROCESS: "process", SOURCE: "process", CLOSE: "close", OPEN: "open"}
 _perf_ns = time.perf_counter_ns
-_TRACE_CHUNK = TraceRecorder.CHUNK
+_TRACE_PACK = TraceRecorder.RECORD.pack
 _UNSET, _MIN, _MAX, _DONE = Timestamp.UNSET, Timestamp.MIN, Timestamp.MAX, Timestamp.DONE
 _ONE_OVER_POST_STREAM = Timestamp.ONE_OVER_POST_STREAM
 
@@ -142,10 +142,10 @@ class Scheduler:
                 self._streams[out.name] = out
         self.error_policy = error_policy
         self.trace = trace
-        self._trace_rows: list | None = None
+        self._trace_record = None
         if trace is not None:
             trace.set_nodes(nodes)
-            self._trace_rows = trace.rows
+            self._trace_record = trace.record
         self.full_queues: set[InputQueue] = set()
         self.running = 0
         self.error: BaseException | None = None
@@ -240,33 +240,28 @@ class Scheduler:
                 watch.begin(id(inv), node.name, _METHOD[kind], None if kind == CLOSE else inv.timestamp)
             else:
                 watch = None
+        ctx = None
         start = _perf_ns()
         try:
             if kind <= SOURCE:  # PROCESS or SOURCE
                 inv.ctx = ctx = ProcessContext(node, inv.timestamp, inv.packets, inv.bounds)
                 inv.result = node.calculator.process(ctx)
             elif kind == CLOSE:
-                inv.ctx = CloseContext(node)
-                node.calculator.close(inv.ctx)
+                inv.ctx = ctx = CloseContext(node)
+                node.calculator.close(ctx)
             else:
-                inv.ctx = OpenContext(node)
-                node.calculator.open(inv.ctx)
+                inv.ctx = ctx = OpenContext(node)
+                node.calculator.open(ctx)
         except BaseException as exc:  # noqa: BLE001 - any calculator failure (even SystemExit) names its node
             inv.error = exc
         inv.end_ns = end = _perf_ns()
-        inv.duration_ns = end - start
+        inv.duration_ns = duration = end - start
         if watch is not None:
             watch.end(id(inv))
-        rows = self._trace_rows
-        if rows is not None:  # the packet timestamp of the first send lets flows be matched later
-            first = _UNSET
-            if inv.ctx is not None and inv.ctx._sends:
-                sent = inv.ctx._sends[0][1]
-                if sent is not None:
-                    first = sent.timestamp
-            rows.append((worker, node.rank, start, end - start, inv.timestamp, kind, first))
-            if len(rows) >= _TRACE_CHUNK:
-                self.trace.flush()
+        if self._trace_record is not None:  # the packet timestamp of the first send lets flows be matched later
+            sent = ctx._sends[0][1] if ctx is not None and ctx._sends else None
+            self._trace_record(_TRACE_PACK(worker, node.rank, start, duration, inv.timestamp, kind,
+                                           _UNSET if sent is None else sent.timestamp))
         with self.lock:
             self._taker = ex
             try:
@@ -822,7 +817,7 @@ class Scheduler:
         ``block=False`` return False at once. Deadlock relief runs here when this wait is what blocks the graph.
         `helper`: the caller runs the default executor's work next (`help_until`), so the first node this makes
         ready wakes no worker (the caller then must call `help_until` or `wake`)."""
-        deadline = Deadline(timeout)
+        deadline = None  # made when it first has to wait (most calls never do)
         with self.lock:
             while True:
                 if self.error is not None:
@@ -833,6 +828,8 @@ class Scheduler:
                     return False
                 if self.relieve_if_stuck():
                     continue
+                if deadline is None:
+                    deadline = Deadline(timeout)
                 deadline.wait(self.state_changed, f"add_packet('{out.name}') blocked by back-pressure for {timeout} s")
             if out.bound >= Timestamp.DONE:
                 why = f" (node '{self.stopped_by}' returned STOP)" if self.stopped_by else ""
