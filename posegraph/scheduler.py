@@ -7,7 +7,7 @@ through `publish()` and waits; everything else happens here, on the worker threa
 Mutable state, and who may change it (like Dask's ``local.py``):
 
   Under ``Scheduler.lock`` (any thread):
-    Scheduler    running, error, failed, full_queues, queue_growths, stuck, stopped_by, _seq, _pending_sinks,
+    Scheduler    running, error, failed, full_queues, queue_growths, stuck, stopped_by, _seq, _pending_sinks, _taker,
                  _finalizing, _stop_workers; every Executor.heap
     NodeRuntime  state, in_flight, queued, closing, stopped, stuck, next_seq, commit_seq, pending_commits, last_ts,
                  imm_ready, imm_last, imm_done_ts, throttled_by
