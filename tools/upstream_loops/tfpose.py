@@ -1,7 +1,9 @@
 """tf-pose-estimation (ildoonet) `TfPoseEstimator.inference` + `PoseEstimator.estimate_paf`, per frame, with the
 TFLite model of graphs/openpose_multipose.pbtxt (PINTO0309's MobileNetV2 trained with tf-pose-estimation).
 
-Upstream (tf_pose/estimator.py, run_webcam.py / run.py with their default `--resize-out-ratio 4.0`):
+Upstream (tf_pose/estimator.py with run_webcam.py's and run.py's default `--resize-out-ratio 4.0`; run_video.py
+calls `inference(image)` with the default upsample 1.0, which with this model finds nobody in the benchmark video,
+so 4 is the setting that does the job):
 
 1. `_get_scaled_img(npimg, None)`: the BGR frame stretched to the model input 432x368 with `cv2.INTER_CUBIC`, fed
    as raw 0..255 floats.
@@ -16,9 +18,10 @@ Upstream (tf_pose/estimator.py, run_webcam.py / run.py with their default `--res
 Here, with no TensorFlow and no SWIG on this machine (pafprocess's C++ is not built): step 2 uses OpenCV's C++
 kernels (`cv2.resize` nearest = the area upscale's cell repetition; the smoother kernel is separable, so
 `cv2.sepFilter2D` gives the same 2-D convolution far cheaper than TF's 25x25 depthwise conv; `cv2.dilate` for the
-max pool), and step 3 is pafprocess's algorithm re-written in Python with numpy for the per-limb sampling. Both
-choices err on upstream's side for speed except pafprocess itself (a few hundred Python operations per frame on
-one person, about 0.3-1 ms, where C++ takes tens of microseconds).
+max pool), and step 3 is pafprocess's algorithm re-written in Python with numpy for the peak scan and the per-limb
+sampling (it gives the same people, parts and scores as tests/openpose/pafprocess_reference.py, an independent
+plain-Python reading of the same C++). Both err on upstream's side for speed except pafprocess itself: ~1.1 ms CPU
+per frame on the benchmark video (one person), about 2% of the loop's CPU, most of which the C++ would save.
 """
 
 from __future__ import annotations
@@ -61,19 +64,19 @@ class PafProcess:
 
     def run(self, peaks: np.ndarray, heat: np.ndarray, paf: np.ndarray) -> list[tuple[list, float]]:
         h1 = heat.shape[0]
-        # peaks above THRESH_HEAT, part by part, each in scan order (y, then x), ids in that order
-        part_lists: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        line_x, line_y, line_s = [], [], []
-        count = 0
-        for part in range(NUM_PART):
-            ys, xs = np.nonzero(peaks[:, :, part] > THRESH_HEAT)
-            scores = heat[ys, xs, part]
-            ids = np.arange(count, count + len(ys))
-            count += len(ys)
-            part_lists.append((xs, ys, scores, ids))
-            line_x.extend(xs.tolist())
-            line_y.extend(ys.tolist())
-            line_s.extend(scores.tolist())
+        # peaks above THRESH_HEAT, part by part, each in scan order (y, then x), ids in that order: the (y, x,
+        # part) scan order stably sorted by part
+        flat = np.flatnonzero(peaks[:, :, :NUM_PART] > THRESH_HEAT)  # 1-D: far cheaper than a 3-D nonzero
+        ys, rest = np.divmod(flat, peaks.shape[1] * NUM_PART)
+        xs, parts = np.divmod(rest, NUM_PART)
+        order = np.argsort(parts, kind="stable")
+        ys, xs, parts = ys[order], xs[order], parts[order]
+        scores = heat[ys, xs, parts]
+        bounds = np.searchsorted(parts, np.arange(NUM_PART + 1))
+        ids = np.arange(len(parts))
+        part_lists = [(xs[a:b], ys[a:b], scores[a:b], ids[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        line_s = scores.tolist()
+        line_x, line_y = xs.tolist(), ys.tolist()
 
         connection_all: list[list[tuple[int, int, float]]] = []  # per pair: (cid1, cid2, score)
         for (pa, pb), (ca, cb) in zip(COCO_PAIRS, COCO_PAIRS_NET):
