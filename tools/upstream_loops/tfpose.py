@@ -59,8 +59,9 @@ def smoother_1d(size: int = 25, nsig: float = 3.0) -> np.ndarray:
 
 
 class PafProcess:
-    """pafprocess.cpp as a class: `run(peaks, heat, paf)` fills `humans` (list of (parts[18] = (x, y, score) or None,
-    score)), as `PoseEstimator.estimate_paf` reads them back through get_part_x / get_part_y / get_part_score."""
+    """pafprocess.cpp's `process_paf`: `run(peaks, heat, paf)` returns the people it keeps as (18 parts, each
+    (x, y, score) in upsampled-map cells or None, person score), what `PoseEstimator.estimate_paf` reads back through
+    get_part_cid / get_part_x / get_part_y / get_part_score / get_score."""
 
     def run(self, peaks: np.ndarray, heat: np.ndarray, paf: np.ndarray) -> list[tuple[list, float]]:
         h1 = heat.shape[0]
