@@ -27,6 +27,8 @@ The upstream loops (their behaviour per frame, written from reading each project
 - openpose: ildoonet/tf-pose-estimation `TfPoseEstimator.inference` (run_webcam.py's upsample 4) + `estimate_paf`
   on the BGR frame, with the TFLite model in place of the TF session; the TF post-process with OpenCV kernels and
   the C++ pafprocess re-written in Python/numpy (tools/upstream_loops/tfpose.py says why and what that costs).
+- openpose_pinto: the TFLite demo published with that model, PINTO0309/MobileNetV2-PoseEstimation
+  `tflite-usbcamera-cpu-sync.py` (letterbox on grey, learnopencv's contour-based part finder and PAF pairing).
 - tinypose: PaddleDetection `deploy/python/det_keypoint_unite_infer.py` (PicoDet -> `expand_crop` ->
   `TopDownEvalAffine` -> PP-TinyPose -> `HRNetPostProcess` with DARK), both models on OpenVINO from the IR files the
   shipped graph uses, since Paddle's predictor is not available here (tools/upstream_loops/paddle_topdown.py).
@@ -73,6 +75,7 @@ FAMILIES = {
     "posenet_single": ("posenet_singlepose", {}, 1.2),
     "posenet_multi": ("posenet_multipose", {}, 1.2),
     "openpose": ("openpose_multipose", {}, 1.2),
+    "openpose_pinto": ("openpose_multipose", {}, 1.2),
     "tinypose": ("tinypose_topdown", {}, 1.2),
 }
 # row -> (MediaPipe running mode, posegraph tracking, target, file to file: render + encode on both sides)
@@ -332,6 +335,9 @@ def make_loop(family: str, threads: int):
     if family == "openpose":
         from upstream_loops.tfpose import TfPoseUpstream
         return TfPoseUpstream(MODELS / "openpose_mobilenet_v2_dm10_368x432_weight_quant.tflite", threads)
+    if family == "openpose_pinto":
+        from upstream_loops.pinto_openpose import PintoOpenPoseUpstream
+        return PintoOpenPoseUpstream(MODELS / "openpose_mobilenet_v2_dm10_368x432_weight_quant.tflite", threads)
     if family == "tinypose":
         from upstream_loops.paddle_topdown import PaddleTopDownUpstream
         return PaddleTopDownUpstream(MODELS / "openvino", threads)
@@ -491,7 +497,7 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
         results["posegraph"].append(_run(pg_cmd, env))
         if args.baseline_python:
             results["baseline"].append(_run(bl_cmd, env))
-    best: dict = {"agreement": agreement(tmp / f"{row}_up.jsonl", tmp / f"{row}_pg.jsonl", coco18=row == "openpose")}
+    best: dict = {"agreement": agreement(tmp / f"{row}_up.jsonl", tmp / f"{row}_pg.jsonl", coco18=row.startswith("openpose"))}
     for side, runs in results.items():
         b = min(runs, key=lambda r: r["seconds"] / max(r["frames"], 1))
         b["ms_per_frame"] = 1e3 * b["seconds"] / max(b["frames"], 1)
