@@ -1,10 +1,11 @@
 """PaddleDetection `deploy/python/det_keypoint_unite_infer.py` (`topdown_unite_predict_video`), per frame: PicoDet
 person detection -> `expand_crop` -> PP-TinyPose on each crop -> `HRNetPostProcess` with DARK -> back to the frame.
 
-Paddle's predictor is not available here (no paddlepaddle wheel for this machine's setup), so both models run as
-the OpenVINO IR files that graphs/tinypose_topdown.pbtxt ships (PicoDet-S 192 pedestrian exported without NMS, PP-
-TinyPose 128x96), with the same OpenVINO settings as posegraph's InferenceCalculator. Everything around the models
-follows the deploy code (read from PaddleDetection's source, re-written here):
+Paddle's predictor is not available here (paddlepaddle is not installed in this environment), so both models run
+as the OpenVINO IR files that graphs/tinypose_topdown.pbtxt ships (PicoDet-S 192 pedestrian exported without NMS,
+PP-TinyPose 128x96), with the same OpenVINO settings as posegraph's InferenceCalculator (f32, as Paddle's CPU
+predictor runs). Everything around the models follows the deploy code (read from PaddleDetection's source,
+re-written here):
 
 - detector preprocess (`preprocess.py`, PicoDet's infer_cfg): `Resize` to 192x192 without keeping the aspect ratio
   (`cv2.resize` with fx, fy, `interp: 2` = bicubic), `NormalizeImage` (float32, * 1/255, ImageNet mean / std),
@@ -153,9 +154,11 @@ class PaddleTopDownUpstream:
     def __init__(self, models: Path, threads: int, det_threshold: float = 0.5):
         import openvino as ov
         core = ov.Core()
-        # the settings posegraph's OpenVinoModel compiles with (latency, one stream, no pinning, `threads` threads)
+        # the settings posegraph's OpenVinoModel compiles with (latency, one stream, no pinning, `threads` threads,
+        # f32): f32 is also what Paddle Inference runs on a CPU, where OpenVINO's own default is bf16 on CPUs that
+        # have it (~30% cheaper here, and it moves heatmap peaks)
         config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-                  "ENABLE_CPU_PINNING": False}
+                  "ENABLE_CPU_PINNING": False, "INFERENCE_PRECISION_HINT": "f32"}
         self.det = core.compile_model(core.read_model(str(models / "picodet_s_192_lcnet_pedestrian_fp16.xml")),
                                       "CPU", config)
         self.pose = core.compile_model(core.read_model(str(models / "pp_tinypose_128x96_fp16.xml")), "CPU", config)
