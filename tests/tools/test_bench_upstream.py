@@ -54,6 +54,31 @@ def test_pafprocess_rewrite_matches_the_reference(models, media):
                     assert (part[1] + 0.5) / 4 == pytest.approx(ref_part[1])
 
 
+def test_pinto_demo_finds_the_people_tf_pose_finds(models, media):
+    """PINTO0309's demo (letterbox, contour part finder) and tf-pose (stretch, pafprocess) on the same model: each
+    of tf-pose's two walkers is one of the demo's people, the parts both find a few model pixels apart."""
+    import cv2
+    from upstream_loops.pinto_openpose import PintoOpenPoseUpstream
+    from upstream_loops.tfpose import TfPoseUpstream
+    model = models / "openpose_mobilenet_v2_dm10_368x432_weight_quant.tflite"
+    bgr = cv2.imread(str(media / "people_two_walking_snow.bmp"))
+    h, w = bgr.shape[:2]
+    tf_people = TfPoseUpstream(model, 1)(bgr)
+    pinto_people = PintoOpenPoseUpstream(model, 1)(bgr)
+    assert len(tf_people) == 2
+    for person in tf_people:
+        ref = np.asarray(person["keypoints"])
+        best = None
+        for other in pinto_people:
+            kp = np.asarray(other["keypoints"])
+            both = (ref[:, 2] > 0) & (kp[:, 2] > 0)
+            if both.sum() >= 8:
+                d = np.hypot((ref[both, 0] - kp[both, 0]) * w, (ref[both, 1] - kp[both, 1]) * h)
+                best = d if best is None or np.median(d) < np.median(best) else best
+        assert best is not None
+        assert np.median(best) < 0.02 * max(w, h), best
+
+
 @pytest.mark.parametrize("row", ["openpose", "tinypose", "blazepose_file"])
 def test_upstream_loop_agrees_with_posegraph(row, shared, tmp_path, capsys):
     if row == "tinypose":
