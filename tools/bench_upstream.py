@@ -30,8 +30,9 @@ The upstream loops (their behaviour per frame, written from reading each project
 - openpose_pinto: the TFLite demo published with that model, PINTO0309/MobileNetV2-PoseEstimation
   `tflite-usbcamera-cpu-sync.py` (letterbox on grey, learnopencv's contour-based part finder and PAF pairing).
 - tinypose: PaddleDetection `deploy/python/det_keypoint_unite_infer.py` (PicoDet -> `expand_crop` ->
-  `TopDownEvalAffine` -> PP-TinyPose -> `HRNetPostProcess` with DARK), both models on OpenVINO from the IR files the
-  shipped graph uses, since Paddle's predictor is not available here (tools/upstream_loops/paddle_topdown.py).
+  `TopDownEvalAffine` -> PP-TinyPose -> `HRNetPostProcess` with DARK), both models on OpenVINO (f32, posegraph's
+  settings) from the IR files the shipped graph uses, since Paddle's predictor is not available here
+  (tools/upstream_loops/paddle_topdown.py).
 - blazepose: MediaPipe 1.2.2's own PoseLandmarker (VIDEO and IMAGE running modes) from a separate environment
   (`--mediapipe-python`, default `/tmp/mpenv/bin/python`); skipped with a message when that Python cannot import
   mediapipe. blazepose_file is the user's whole script, file to file: VIDEO mode, the landmarks drawn with
@@ -40,14 +41,14 @@ The upstream loops (their behaviour per frame, written from reading each project
   --output out.mp4 --landmarks out.jsonl`: renderer + H.264 encoder, libx264 ultrafast through PyAV).
 
 Each frame of both sides: decode (OpenCV for the upstream loops; posegraph's MediaSourceCalculator), BGR -> RGB
-(tf-pose works on the BGR frame), model, decode, one JSON line written to a buffered file.
+(the OpenPose demos work on the BGR frame), model, decode, one JSON line written to a buffered file. Interpreter
+threads: `--threads` (default: what posegraph picks on this machine, one per core up to 4) for both sides
+(OMP_NUM_THREADS for posegraph); MediaPipe's Tasks API has no thread setting, so it runs with its own.
 
 After each row, both sides' JSON lines of the last run are compared (`agreement`): people are matched frame by
 frame and the distance between the keypoints both sides report (score > 0.3) is printed in pixels (median and 90th
-percentile), with the share of frames where both find the same number of people, so that a row compares
-equivalent work. Interpreter threads: `--threads` (default: what posegraph
-picks on this machine, one per core up to 4) for both sides (OMP_NUM_THREADS for posegraph); MediaPipe's Tasks
-API has no thread setting, so it runs with its own.
+percentile), with the share of frames where both find the same number of people, so that a row is known to compare
+equivalent work.
 """
 
 from __future__ import annotations
@@ -497,7 +498,8 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
         results["posegraph"].append(_run(pg_cmd, env))
         if args.baseline_python:
             results["baseline"].append(_run(bl_cmd, env))
-    best: dict = {"agreement": agreement(tmp / f"{row}_up.jsonl", tmp / f"{row}_pg.jsonl", coco18=row.startswith("openpose"))}
+    best: dict = {"agreement": agreement(tmp / f"{row}_up.jsonl", tmp / f"{row}_pg.jsonl",
+                                         coco18=row.startswith("openpose"))}
     for side, runs in results.items():
         b = min(runs, key=lambda r: r["seconds"] / max(r["frames"], 1))
         b["ms_per_frame"] = 1e3 * b["seconds"] / max(b["frames"], 1)
@@ -509,7 +511,7 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
 
 def _points(pose: dict, coco18: bool):
     """(N x 2 normalised xy, N scores) of one JSON pose: `keypoints` [x, y, score] or `landmarks` [x, y, z,
-    visibility, presence]; tf-pose's COCO-18 reordered to COCO-17."""
+    visibility, presence]; the OpenPose loops' COCO-18 reordered to COCO-17."""
     import numpy as np
     if "keypoints" in pose:
         a = np.asarray(pose["keypoints"], dtype=np.float64)
