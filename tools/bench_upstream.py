@@ -24,16 +24,31 @@ The upstream loops (their behaviour per frame, written from reading each project
   maximum_filter` per keypoint (falls back to a numpy 3x3 maximum when scipy is missing), greedy decoding along the
   skeleton with `traverse_to_targ_keypoint` (nearest cell, displacement, short offset), NMS radius 20, the frame
   stretched to the model input with `cv2.resize` as its `_process_input` does.
+- openpose: ildoonet/tf-pose-estimation `TfPoseEstimator.inference` (run_webcam.py's upsample 4) + `estimate_paf`
+  on the BGR frame, with the TFLite model in place of the TF session; the TF post-process with OpenCV kernels and
+  the C++ pafprocess re-written in Python/numpy (tools/upstream_loops/tfpose.py says why and what that costs).
+- openpose_pinto: the TFLite demo published with that model, PINTO0309/MobileNetV2-PoseEstimation
+  `tflite-usbcamera-cpu-sync.py` (letterbox on grey, learnopencv's contour-based part finder and PAF pairing).
+- tinypose: PaddleDetection `deploy/python/det_keypoint_unite_infer.py` (PicoDet -> `expand_crop` ->
+  `TopDownEvalAffine` -> PP-TinyPose -> `HRNetPostProcess` with DARK), both models on OpenVINO (f32, posegraph's
+  settings) from the IR files the shipped graph uses, since Paddle's predictor is not available here
+  (tools/upstream_loops/paddle_topdown.py).
 - blazepose: MediaPipe 1.2.2's own PoseLandmarker (VIDEO and IMAGE running modes) from a separate environment
   (`--mediapipe-python`, default `/tmp/mpenv/bin/python`); skipped with a message when that Python cannot import
-  mediapipe.
-- openpose, tinypose: not re-implemented here (tf-pose's pafprocess is C++, PaddleDetection's deploy pipeline
-  needs Paddle's predictor); listed as skipped.
+  mediapipe. blazepose_file is the user's whole script, file to file: VIDEO mode, the landmarks drawn with
+  MediaPipe's `drawing_utils.draw_landmarks` (default pose style) on the frame, `cv2.VideoWriter` (mp4v) out, against
+  posegraph's pose_tracking_cpu with `output_video_path` set too (as `posegraph run pose_tracking_cpu --input V
+  --output out.mp4 --landmarks out.jsonl`: renderer + H.264 encoder, libx264 ultrafast through PyAV).
 
-Each frame of both sides: decode (OpenCV for the upstream loops; posegraph's MediaSourceCalculator), BGR -> RGB,
-model, decode, one JSON line written to a buffered file. Interpreter threads: `--threads` (default: what posegraph
-picks on this machine, one per core up to 4) for both sides (OMP_NUM_THREADS for posegraph); MediaPipe's Tasks
-API has no thread setting, so it runs with its own.
+Each frame of both sides: decode (OpenCV for the upstream loops; posegraph's MediaSourceCalculator), BGR -> RGB
+(the OpenPose demos work on the BGR frame), model, decode, one JSON line written to a buffered file. Interpreter
+threads: `--threads` (default: what posegraph picks on this machine, one per core up to 4) for both sides
+(OMP_NUM_THREADS for posegraph); MediaPipe's Tasks API has no thread setting, so it runs with its own.
+
+After each row, both sides' JSON lines of the last run are compared (`agreement`): people are matched frame by
+frame and the distance between the keypoints both sides report (score > 0.3) is printed in pixels (median and 90th
+percentile), with the share of frames where both find the same number of people, so that a row is known to compare
+equivalent work.
 """
 
 from __future__ import annotations
@@ -60,12 +75,13 @@ FAMILIES = {
     "movenet": ("movenet_singlepose", {}, 1.2),
     "posenet_single": ("posenet_singlepose", {}, 1.2),
     "posenet_multi": ("posenet_multipose", {}, 1.2),
+    "openpose": ("openpose_multipose", {}, 1.2),
+    "openpose_pinto": ("openpose_multipose", {}, 1.2),
+    "tinypose": ("tinypose_topdown", {}, 1.2),
 }
-BLAZEPOSE_ROWS = {"blazepose_tracking": ("VIDEO", True, 1.8), "blazepose_static": ("IMAGE", False, 1.9)}
-SKIPPED = {
-    "openpose": "not re-implemented here: tf-pose-estimation's pafprocess is C++ (no offline build of it)",
-    "tinypose": "not re-implemented here: PaddleDetection's deploy/python pipeline needs Paddle's predictor",
-}
+# row -> (MediaPipe running mode, posegraph tracking, target, file to file: render + encode on both sides)
+BLAZEPOSE_ROWS = {"blazepose_tracking": ("VIDEO", True, 1.8, False), "blazepose_static": ("IMAGE", False, 1.9, False),
+                  "blazepose_file": ("VIDEO", True, 1.5, True)}
 RSS_TARGET = 2.0
 
 
@@ -313,11 +329,28 @@ class PoseNetUpstream:
         return self.multi_pose(rgb) if self.multi else self.single(rgb)
 
 
+def make_loop(family: str, threads: int):
+    """The upstream loop of `family`: a callable frame -> list of people (its `bgr_input` says which frame)."""
+    if family == "movenet":
+        return MoveNetUpstream(threads)
+    if family == "openpose":
+        from upstream_loops.tfpose import TfPoseUpstream
+        return TfPoseUpstream(MODELS / "openpose_mobilenet_v2_dm10_368x432_weight_quant.tflite", threads)
+    if family == "openpose_pinto":
+        from upstream_loops.pinto_openpose import PintoOpenPoseUpstream
+        return PintoOpenPoseUpstream(MODELS / "openpose_mobilenet_v2_dm10_368x432_weight_quant.tflite", threads)
+    if family == "tinypose":
+        from upstream_loops.paddle_topdown import PaddleTopDownUpstream
+        return PaddleTopDownUpstream(MODELS / "openvino", threads)
+    return PoseNetUpstream(threads, family == "posenet_multi")
+
+
 def upstream_worker(family: str, video: str, frames: int, out_path: str, threads: int) -> dict:
     """The upstream loop over `frames` frames of `video`: OpenCV decode, RGB, model + decode, JSON lines."""
     import cv2
     start = time.perf_counter()
-    loop = MoveNetUpstream(threads) if family == "movenet" else PoseNetUpstream(threads, family == "posenet_multi")
+    loop = make_loop(family, threads)
+    bgr_input = getattr(loop, "bgr_input", False)
     cap = cv2.VideoCapture(video)
     if not cap.isOpened():
         raise SystemExit(f"cannot open {video}")
@@ -329,8 +362,7 @@ def upstream_worker(family: str, video: str, frames: int, out_path: str, threads
             ok, bgr = cap.read()
             if not ok:
                 break
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            poses = loop(rgb)
+            poses = loop(bgr if bgr_input else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             out.write(json.dumps({"frame": count, "timestamp_us": int(count * 1e6 / fps), "poses": poses}) + "\n")
             count += 1
             if first:  # start-up = opening, first decode and the first (warm-up) inference
@@ -373,13 +405,20 @@ import json, resource, sys, time
 import cv2, mediapipe as mp
 from mediapipe.tasks import python as mpt
 from mediapipe.tasks.python import vision
-video, task, frames, mode, out_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+video, task, frames, mode, out_path, video_out = sys.argv[1:7]
+frames = int(frames)
 start = time.perf_counter()
 opts = vision.PoseLandmarkerOptions(base_options=mpt.BaseOptions(model_asset_path=task),
                                     running_mode=getattr(vision.RunningMode, mode), num_poses=1)
 lm = vision.PoseLandmarker.create_from_options(opts)
 cap = cv2.VideoCapture(video)
 fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+writer = None
+if video_out:  # the Pose Landmarker example's drawing, written with OpenCV's VideoWriter
+    from mediapipe.tasks.python.vision import drawing_styles, drawing_utils
+    style = drawing_styles.get_default_pose_landmarks_style()
+    size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    writer = cv2.VideoWriter(video_out, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
 count = 0
 with open(out_path, "w") as out:
     while count < frames:
@@ -392,11 +431,17 @@ with open(out_path, "w") as out:
         poses = [{"landmarks": [[p.x, p.y, p.z, p.visibility, p.presence] for p in pose]}
                  for pose in res.pose_landmarks]
         out.write(json.dumps({"frame": count, "timestamp_us": ts * 1000, "poses": poses}) + "\n")
+        if writer is not None:
+            for pose in res.pose_landmarks:
+                drawing_utils.draw_landmarks(bgr, pose, vision.PoseLandmarksConnections.POSE_LANDMARKS, style)
+            writer.write(bgr)
         count += 1
         if count == 1:
             loop_start = time.perf_counter()
             u = resource.getrusage(resource.RUSAGE_SELF); loop_cpu = u.ru_utime + u.ru_stime
             startup = loop_start - start
+if writer is not None:
+    writer.release()
 seconds = time.perf_counter() - loop_start
 u = resource.getrusage(resource.RUSAGE_SELF)
 lm.close()
@@ -435,10 +480,13 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
             return (f"skipped: {args.mediapipe_python} cannot import mediapipe (create it with "
                     f"`python -m venv /tmp/mpenv && /tmp/mpenv/bin/pip install mediapipe==1.2.2`... or pass "
                     f"--mediapipe-python)")
-        mode, tracking, _ = BLAZEPOSE_ROWS[row]
-        graph, extra_json = "pose_tracking_cpu", json.dumps({"use_prev_landmarks": tracking})
+        mode, tracking, _, render = BLAZEPOSE_ROWS[row]
+        extra = {"use_prev_landmarks": tracking}
+        if render:
+            extra["output_video_path"] = str(tmp / f"{row}_pg.mp4")
+        graph, extra_json = "pose_tracking_cpu", json.dumps(extra)
         up_cmd = [mp_python, "-c", MEDIAPIPE_SCRIPT, str(args.video), str(MEDIAPIPE_TASK), str(frames), mode,
-                  str(tmp / f"{row}_up.jsonl")]
+                  str(tmp / f"{row}_up.jsonl"), str(tmp / f"{row}_up.mp4") if render else ""]
     pg_cmd = me + ["posegraph", graph, str(args.video), str(frames), str(tmp / f"{row}_pg.jsonl"), extra_json]
     results: dict[str, list[dict]] = {"upstream": [], "posegraph": []}
     if args.baseline_python:
@@ -450,7 +498,8 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
         results["posegraph"].append(_run(pg_cmd, env))
         if args.baseline_python:
             results["baseline"].append(_run(bl_cmd, env))
-    best = {}
+    best: dict = {"agreement": agreement(tmp / f"{row}_up.jsonl", tmp / f"{row}_pg.jsonl",
+                                         coco18=row.startswith("openpose"))}
     for side, runs in results.items():
         b = min(runs, key=lambda r: r["seconds"] / max(r["frames"], 1))
         b["ms_per_frame"] = 1e3 * b["seconds"] / max(b["frames"], 1)
@@ -458,6 +507,53 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
         b["rss_mb"] = max(r["rss_mb"] for r in runs)
         best[side] = b
     return best
+
+
+def _points(pose: dict, coco18: bool):
+    """(N x 2 normalised xy, N scores) of one JSON pose: `keypoints` [x, y, score] or `landmarks` [x, y, z,
+    visibility, presence]; the OpenPose loops' COCO-18 reordered to COCO-17."""
+    import numpy as np
+    if "keypoints" in pose:
+        a = np.asarray(pose["keypoints"], dtype=np.float64)
+        if coco18:
+            from upstream_loops.tfpose import COCO18_TO_COCO17
+            a = a[list(COCO18_TO_COCO17)]
+        return a[:, :2], a[:, 2]
+    a = np.asarray(pose["landmarks"], dtype=np.float64)
+    return a[:, :2], a[:, 3]
+
+
+def agreement(up_path: Path, pg_path: Path, coco18: bool = False, min_score: float = 0.3) -> dict:
+    """Keypoint agreement of two JSONL files of the same frames: people matched greedily by median distance;
+    distances in pixels of keypoints both sides score above `min_score`; share of frames with as many people."""
+    import numpy as np
+    up = [json.loads(line) for line in up_path.read_text().splitlines()]
+    pg = [json.loads(line) for line in pg_path.read_text().splitlines()]
+    dists: list[float] = []
+    same = 0
+    for u, g in zip(up, pg):
+        scale = np.array([g.get("width", 1), g.get("height", 1)], dtype=np.float64)
+        same += len(u["poses"]) == len(g["poses"])
+        taken: set[int] = set()
+        for pose in u["poses"]:
+            uxy, us = _points(pose, coco18)
+            best = None
+            for j, other in enumerate(g["poses"]):
+                if j in taken:
+                    continue
+                gxy, gs = _points(other, False)
+                both = (us > min_score) & (gs > min_score)
+                if both.any():
+                    d = np.hypot(*((uxy[both] - gxy[both]) * scale).T)
+                    if best is None or np.median(d) < best[0]:
+                        best = (float(np.median(d)), j, d)
+            if best is not None:
+                taken.add(best[1])
+                dists.extend(best[2].tolist())
+    frames = min(len(up), len(pg))
+    return {"frames": frames, "same_count": same / max(frames, 1),
+            "median_px": float(np.median(dists)) if dists else float("nan"),
+            "p90_px": float(np.percentile(dists, 90)) if dists else float("nan"), "keypoints": len(dists)}
 
 
 def target_of(row: str) -> float:
@@ -487,6 +583,13 @@ def report(rows: dict[str, dict | str], args) -> None:
               f"{yes(ratio >= target):>3} | {up['cpu_ms_per_frame']:7.2f} {pg['cpu_ms_per_frame']:7.2f} "
               f"{cpu_ratio:5.2f}x {yes(cpu_ratio >= target):>3} | {up['rss_mb']:7.0f} {pg['rss_mb']:7.0f} "
               f"{rss:5.2f}x {RSS_TARGET:5.1f}x {yes(rss <= RSS_TARGET):>3}")
+    print("\nsame work? keypoints of the last runs, upstream vs posegraph (both scored > 0.3), pixels:")
+    for row, r in rows.items():
+        if isinstance(r, dict):
+            a = r["agreement"]
+            print(f"{row:<20} median {a['median_px']:5.1f} px, 90th percentile {a['p90_px']:5.1f} px over "
+                  f"{a['keypoints']} keypoints; same number of people in {100 * a['same_count']:.0f}% of "
+                  f"{a['frames']} frames")
     baseline = {row: r for row, r in rows.items() if isinstance(r, dict) and "baseline" in r}
     if baseline:
         print(f"\nposegraph now vs the baseline build ({args.baseline_python}), same run:")
@@ -496,9 +599,6 @@ def report(rows: dict[str, dict | str], args) -> None:
                   f"({bl['ms_per_frame'] / pg['ms_per_frame']:.2f}x)   CPU {bl['cpu_ms_per_frame']:7.2f} -> "
                   f"{pg['cpu_ms_per_frame']:7.2f} ms/frame ({bl['cpu_ms_per_frame'] / pg['cpu_ms_per_frame']:.2f}x)   "
                   f"RSS {bl['rss_mb']:.0f} -> {pg['rss_mb']:.0f} MB")
-    for row, reason in SKIPPED.items():
-        if not args.only or row in args.only:
-            print(f"{row:<20} skipped: {reason}")
     print("speed ratios = upstream ms/frame / posegraph ms/frame (> 1: posegraph faster), wall and CPU; "
           "RSS ratio = posegraph peak RSS / upstream peak RSS (target: at most 2x)")
 
