@@ -162,8 +162,17 @@ def get(name: str) -> type[Calculator]:
     try:
         return _calculators[name]
     except KeyError:
+        failed = load_error(name)
+        if failed is not None:
+            raise KeyError(failed) from None
         hint = suggest(name)
         raise KeyError(f"unknown calculator '{name}'" + (f"; did you mean {', '.join(hint)}?" if hint else ""))
+
+
+def load_error(name: str) -> str | None:
+    """Why the declared calculator `name` is not available (its module failed to import), or None."""
+    failed = _plugin_errors.get(_lazy.get(name, ""))
+    return None if failed is None else f"calculator '{name}' could not be loaded from {_lazy[name]}: {failed}"
 
 
 def register_equivalent(name: str, *calculators: str) -> None:

@@ -184,6 +184,9 @@ class Validator:
             self.issues.append(node.issue("node has no 'calculator'", line))
             return None
         cls = self.calculators.get(node.calculator)
+        if cls is None and registry.load_error(node.calculator):
+            self.issues.append(node.issue(registry.load_error(node.calculator), line))
+            return None
         if cls is None:
             near = Path(node.file).parent if node.file else None
             subgraphs = finder.graph_types(finder.search_dirs(self.search_paths, near))

@@ -10,7 +10,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from posegraph import Calculator, Output, registry
+from posegraph import Calculator, GraphConfigError, Output, load_graph, registry
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -128,8 +128,10 @@ def test_plugins_by_class_by_declared_module_and_broken_ones(fresh_registry, tmp
     assert "LazyPluginCalculator" in registry.names() and "lazy_plugin_pkg.calc" not in sys.modules
     assert registry.get("LazyPluginCalculator").__module__ == "lazy_plugin_pkg.calc"
     with pytest.warns(UserWarning, match="no such library"):
-        with pytest.raises(KeyError, match="BrokenLazyCalculator"):
+        with pytest.raises(KeyError, match="'BrokenLazyCalculator' could not be loaded from lazy_plugin_pkg.broken"):
             registry.get("BrokenLazyCalculator")
     assert set(registry.plugin_errors()) == {"no_such_plugin_module_xyz", "lazy_plugin_pkg.broken"}
+    with pytest.raises(GraphConfigError, match="'BrokenLazyCalculator' could not be loaded .*no such library"):
+        load_graph('node { calculator: "BrokenLazyCalculator" }')
     sys.modules.pop("lazy_plugin_pkg.calc", None)
     sys.modules.pop("lazy_plugin_pkg", None)
