@@ -32,6 +32,11 @@ class LandmarkProjectionCalculator(Calculator):
     WORLD_OUT = Output[np.ndarray]("WORLD_LANDMARKS", optional=True)
     Options = LandmarkProjectionOptions
 
+    def open(self, ctx):
+        rect = NormalizedRect(0.5, 0.5, 1.0, 1.0, 0.0)  # load the projection kernels now, not in the first frame
+        project_landmarks(np.zeros((33, 5), np.float32), rect, exact_math=self.options.exact_math)
+        project_world_landmarks(np.zeros((33, 3), np.float32), rect, exact_math=self.options.exact_math)
+
     def process(self, ctx):
         rect = ctx[self.NORM_RECT]
         if rect is None:

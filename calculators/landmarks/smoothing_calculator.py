@@ -47,10 +47,17 @@ class LandmarksSmoothingCalculator(Calculator):
     def open(self, ctx):
         o = self.options
         self._enabled = bool(ctx.side(self.ENABLE, default=True)) and bool(ctx.side(self.TRACKING, default=True))
-        self._filter = OneEuroFilter(OneEuroParams(o.min_cutoff, o.beta, o.derivate_cutoff, o.frequency,
-                                                   o.min_allowed_object_scale, disable_value_scaling=o.world))
-        # alpha 1 makes the low-pass the identity: visibility smoothing off.
-        self._visibility = VisibilityFilter(o.visibility_alpha if o.visibility_alpha > 0 else 1.0)
+        params = OneEuroParams(o.min_cutoff, o.beta, o.derivate_cutoff, o.frequency, o.min_allowed_object_scale,
+                               disable_value_scaling=o.world)
+        alpha = o.visibility_alpha if o.visibility_alpha > 0 else 1.0  # 1: the low-pass is the identity (off)
+        self._filter = OneEuroFilter(params)
+        self._visibility = VisibilityFilter(alpha)
+        # load the filter kernels now, on throwaway filters, not in the first frame
+        warm = np.ones((33, 5), np.float32)
+        if o.world:
+            OneEuroFilter(params).apply(warm[:, :3], 0, None)
+        else:
+            filter_normalized_landmarks(OneEuroFilter(params), VisibilityFilter(alpha), warm, 2, 2, 0, 1.0)
 
     def process(self, ctx):
         landmarks = ctx[self.LANDMARKS]

@@ -39,6 +39,16 @@ class TensorsToLandmarksCalculator(Calculator):
     PRESENCE = Output[float]("PRESENCE", optional=True)
     Options = TensorsToLandmarksOptions
 
+    def open(self, ctx):
+        o = self.options  # load the decoding kernels now, not in the first frame
+        landmarks = decode_landmarks(np.zeros(o.num_landmarks * 5, np.float32), o.num_landmarks,
+                                     o.input_image_width, o.input_image_height,
+                                     visibility_sigmoid=o.visibility_sigmoid, presence_sigmoid=o.presence_sigmoid)
+        if o.refine_kernel_size:
+            refine_landmarks_from_heatmap(landmarks, np.zeros((1, 2, 2, o.num_landmarks), np.float32),
+                                          kernel_size=o.refine_kernel_size,
+                                          min_confidence_to_refine=o.min_confidence_to_refine)
+
     def process(self, ctx):
         o = self.options
         n = o.num_landmarks

@@ -11,6 +11,5 @@ Packet shapes (``types``): landmark lists are N x 5 float32 arrays (x, y, z, vis
 rects are posegraph's ``Detection`` / ``NormalizedRect``, image sizes are ``(width, height)`` tuples.
 """
 
-from . import core, detection, image, landmarks, names, render  # noqa: F401
 # The segmentation calculators (TensorsToSegmentation, WarpAffine, InverseMatrix, SegmentationSmoothing) live in
 # calculators/segmentation under MediaPipe's names and options, shared with posegraph's own BlazePose graphs.

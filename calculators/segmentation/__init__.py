@@ -6,4 +6,3 @@ it from the model's crop back onto the full image (with `InverseMatrixCalculator
 supplying the matrix and size), and `SegmentationSmoothingCalculator` blends it with the previous frame's mask.
 """
 
-from . import geometry, segmentation_smoothing, tensors_to_segmentation, warp_affine  # noqa: F401

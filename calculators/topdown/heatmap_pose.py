@@ -54,6 +54,11 @@ class HeatmapPoseDecodeCalculator(Calculator):
     POSE = Output[Pose]("POSE")
     Options = HeatmapPoseDecodeOptions
 
+    def open(self, ctx):
+        opts = self.options  # load the decoding kernel now, not in the first frame
+        decode_heatmaps(np.zeros((1, 17, 4, 4), np.float32), (0.5, 0.5, 1.0, 1.0),
+                        (opts.input_width, opts.input_height), method=opts.method, kernel_size=opts.dark_kernel, heatmap_scale=opts.heatmap_scale)
+
     def process(self, ctx):
         tensors = ctx[self.TENSORS]
         rect: NormalizedRect | None = ctx[self.NORM_RECT]

@@ -44,6 +44,8 @@ class TensorNormalizeCalculator(Calculator):
     def open(self, ctx):
         self._mean = np.asarray(self.options.mean, dtype=np.float32)
         self._std = np.asarray(self.options.std, dtype=np.float32)
+        # load the kernel now (for ImageToTensor's float32 tensors), not in the first frame
+        normalize_to_nchw(np.zeros((1, 2, 2, self._mean.size), np.float32), self._mean, self._std, self.options.scale)
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS_IN]

@@ -56,6 +56,12 @@ class PicoDetDecodeCalculator(Calculator):
     DETECTIONS = Output[list]("DETECTIONS")
     Options = PicoDetDecodeOptions
 
+    def open(self, ctx):
+        opts = self.options  # load the NMS kernel now, not in the first frame
+        decode_picodet(np.zeros((1, 2, 4), np.float32), np.zeros((1, 1, 2), np.float32), opts.input_width,
+                       opts.input_height, score_threshold=opts.score_threshold, iou_threshold=opts.iou_threshold,
+                       max_candidates=opts.max_candidates)
+
     def process(self, ctx):
         opts = self.options
         tensors = ctx[self.TENSORS]

@@ -66,6 +66,9 @@ class PoseTrackSmoothingCalculator(Calculator):
     def open(self, ctx):
         self._enabled = bool(ctx.side(self.ENABLE, default=True)) and bool(ctx.side(self.TRACKING, default=True))
         self._filters: dict[int, _TrackFilters] = {}
+        warm = _TrackFilters(self.options)  # load the filter kernels now, on throwaway filters, not in frame 1
+        filter_normalized_landmarks(warm.landmarks, warm.visibility, np.ones((33, 5), np.float32), 2, 2, 0, 1.0)
+        warm.world.apply(np.ones((33, 3), np.float32), 0, None)
 
     @property
     def track_ids(self) -> list[int]:

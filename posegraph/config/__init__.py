@@ -65,6 +65,7 @@ def _resolve(source: GraphSource, search_paths: tuple) -> tuple[Any, SourceMap, 
                                                              None) == full_name:
         # Options are extensions registered at run time: a message parsed before that (e.g. read from bytes in a
         # fresh process) holds them as unknown fields, so parse it again once every options type is registered.
+        registry.load_all()
         _options.register_all()
         config = CalculatorGraphConfig()
         config.ParseFromString(source.SerializeToString())

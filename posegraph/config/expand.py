@@ -149,7 +149,7 @@ class Expander:
     def __init__(self, search_paths: tuple[str | os.PathLike, ...], issues: list[ConfigIssue]):
         self.search_paths = tuple(search_paths)
         self.issues = issues
-        self.calculators = registry.all_calculators()
+        self.calculators = registry.catalog()  # names known; a module is imported when its class is looked up
         self.node_count = 0
         self._found: dict[tuple[str, Path | None], Path | None] = {}  # one lookup per type and folder per load
 

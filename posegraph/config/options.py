@@ -401,13 +401,13 @@ def options_message_class(calculator_class: type) -> type | None:
 
 
 def register_all() -> None:
-    """Build the options messages of every known calculator (idempotent; cheap once built).
+    """Build the options messages of every calculator imported so far (idempotent; cheap once built).
 
-    Must run before a graph text is parsed, so that ``[posegraph.X.ext]`` and Any type URLs resolve. A
-    calculator whose options cannot be expressed is remembered and reported when a graph gives it options.
+    Must run before a graph text is parsed, so that ``[posegraph.X.ext]`` and Any type URLs resolve (the parser
+    first imports the calculators the text names: ``registry.prepare``). A calculator whose options cannot be
+    expressed is remembered and reported when a graph gives it options.
     """
-    classes = list(registry.all_calculators().values()) + list(registry.variants().values())
-    for calculator_class in classes:
+    for calculator_class in registry.loaded():
         options_class = getattr(calculator_class, "Options", None)
         if options_class is None or options_class in _by_class or options_class in _failures:
             continue

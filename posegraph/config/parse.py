@@ -17,6 +17,8 @@ _LOCATION = re.compile(r"^\s*\d+(?::\d+)?\s*:\s*")
 _NO_FIELD = re.compile(r'Message type "([\w.]+)" has no field named "(\w+)"')
 _NO_EXTENSION = re.compile(r'Extension "([\w.]+)" not registered')
 _NO_TYPE = re.compile(r"Type ([\w.]+) not found in descriptor pool")
+_CALCULATOR = re.compile(r"""\bcalculator\s*:\s*["']([^"']+)["']""")
+_OPTIONS_NAME = re.compile(r"\[\s*(?:[\w.\-]+/)?([\w.]+?)(?:\.ext)?\s*\]")
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -199,10 +201,22 @@ def parse_graph_text(text: str, file: str | None = None, *, _original: str | Non
 
     Raises GraphConfigError (file, line and column in the message) when the text does not parse.
     """
+    # Only the calculators the text names are imported (and their options types built): a graph pays for the
+    # modules it uses. Options nobody among them registers make the parse load every calculator and try again,
+    # so the outcome (and any error) is what it would be with the whole library loaded.
+    registry.prepare(_CALCULATOR.findall(text), _OPTIONS_NAME.findall(text))
     options_mod.register_all()
     config = CalculatorGraphConfig()
     try:
-        text_format.Parse(text, config)
+        try:
+            text_format.Parse(text, config)
+        except text_format.ParseError as exc:
+            if not (_NO_EXTENSION.search(str(exc)) or _NO_TYPE.search(str(exc))) or registry.all_loaded():
+                raise
+            registry.load_all()
+            options_mod.register_all()
+            config = CalculatorGraphConfig()
+            text_format.Parse(text, config)
     except text_format.ParseError as exc:
         raw = str(exc)
         line = exc.GetLine()

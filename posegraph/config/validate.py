@@ -12,13 +12,12 @@ from __future__ import annotations
 import copy
 
 import difflib
+import heapq
 import os
 import types
 import typing
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Iterable
-
-import networkx as nx
 
 from .. import registry
 from ..calculator import Calculator, Input, InputSidePacket, Output, OutputSidePacket, type_name
@@ -185,6 +184,9 @@ class Validator:
             self.issues.append(node.issue("node has no 'calculator'", line))
             return None
         cls = self.calculators.get(node.calculator)
+        if cls is None and registry.load_error(node.calculator):
+            self.issues.append(node.issue(registry.load_error(node.calculator), line))
+            return None
         if cls is None:
             near = Path(node.file).parent if node.file else None
             subgraphs = finder.graph_types(finder.search_dirs(self.search_paths, near))
@@ -385,9 +387,9 @@ class Validator:
                          entry.line, None, entry.ref.name)
         return made
 
-    def dependency_graph(self, streams: dict, sides: dict) -> nx.MultiDiGraph:
-        graph = nx.MultiDiGraph()
-        graph.add_nodes_from(range(len(self.nodes)))
+    def dependency_graph(self, streams: dict, sides: dict) -> list[tuple[int, int, dict]]:
+        """(producer node, consumer node, edge data) for every input not marked as a back edge."""
+        edges = []
         for k, node in enumerate(self.nodes):
             for kind, made in (("input_stream", streams), ("input_side_packet", sides)):
                 for entry in node.entries[kind]:
@@ -395,11 +397,19 @@ class Validator:
                         continue
                     for producer in made.get(entry.ref.name, [])[:1]:
                         if producer.node is not None:
-                            graph.add_edge(producer.node, k, stream=entry.ref.name, entry=entry,
-                                           side=kind != "input_stream")
-        return graph
+                            edges.append((producer.node, k, {"stream": entry.ref.name, "entry": entry,
+                                                             "side": kind != "input_stream"}))
+        return edges
 
-    def check_cycles(self, graph: nx.MultiDiGraph) -> bool:
+    def check_cycles(self, edges: list[tuple[int, int, dict]]) -> bool:
+        """Report every cycle without a back edge. networkx (18 MB of RSS) is imported only when there is one."""
+        if _topological_order(len(self.nodes), edges) is not None:
+            return False
+        import networkx as nx
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from(range(len(self.nodes)))
+        for u, v, data in edges:
+            graph.add_edge(u, v, **data)
         found = False
         for component in nx.strongly_connected_components(graph):
             members = sorted(component)
@@ -428,6 +438,9 @@ class Validator:
             self.issues.append(node.issue(f"cycle without a back edge through streams "
                                           f"{', '.join(repr(s) for s in streams)}: {text}; {advice}",
                                           entry.line, entry.ref.name))
+        # free the graph by reference counting: the views networkx caches (edges, in_degree) point back at it
+        graph.clear()
+        vars(graph).clear()
         return found
 
     def check_names(self) -> None:
@@ -600,12 +613,9 @@ class Validator:
         streams = self.check_wiring("stream")
         sides = self.check_wiring("side")
         dependency = self.dependency_graph(streams, sides)
-        try:
-            return self._finish(dependency, streams, sides)
-        finally:
-            _discard(dependency)
+        return self._finish(dependency, streams, sides)
 
-    def _finish(self, dependency: nx.MultiDiGraph, streams: dict, sides: dict) -> ValidatedGraph:
+    def _finish(self, dependency: list[tuple[int, int, dict]], streams: dict, sides: dict) -> ValidatedGraph:
         cyclic = self.check_cycles(dependency)
         executors, default_threads = self.executors()
         handlers = self.handlers()
@@ -615,7 +625,7 @@ class Validator:
             self.issues.sort(key=lambda i: (i.file != top, i.file or "", i.line if i.line is not None else 0))
             raise GraphConfigError(self.issues)
         assert not cyclic
-        order = list(nx.lexicographical_topological_sort(dependency, key=lambda k: k))
+        order = _topological_order(len(self.nodes), dependency)
         declared_sides = [e.ref.name for e in self.interface.entries["input_side_packet"]]
         consumed = {e.ref.name for n in self.nodes for e in n.entries["input_side_packet"]}
         supplied = [n for n in self.side_packet_names if n in consumed and n not in declared_sides
@@ -630,11 +640,26 @@ class Validator:
             source=SourceLocation(self.file), graph_type=self.top.type, config=self.expanded_config())
 
 
-def _discard(graph: nx.MultiDiGraph) -> None:
-    """Free a networkx graph by reference counting: the views it caches (edges, in_degree) point back at it, so
-    without this every load left its graph and every stream entry in it to the cycle collector."""
-    graph.clear()
-    vars(graph).clear()
+def _topological_order(count: int, edges: list[tuple[int, int, dict]]) -> list[int] | None:
+    """Nodes 0..count-1 in the lexicographically smallest order that puts every producer before its consumers
+    (Kahn's algorithm with a min-heap: the order networkx's lexicographical_topological_sort gives); None when
+    the edges form a cycle."""
+    successors: list[list[int]] = [[] for _ in range(count)]
+    indegree = [0] * count
+    for u, v, _ in edges:
+        successors[u].append(v)
+        indegree[v] += 1
+    ready = [k for k in range(count) if indegree[k] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        k = heapq.heappop(ready)
+        order.append(k)
+        for child in successors[k]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                heapq.heappush(ready, child)
+    return order if len(order) == count else None
 
 
 __all__ = ["Validator", "types_compatible", "HANDLERS"]

@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import pytest
 
-import posegraph.calculators  # noqa: F401  (registers the library)
 from posegraph import Graph, registry
 from posegraph.calculators.inference import inference_calculator
 
@@ -18,8 +17,7 @@ DEPRECATED = {"TfliteInferenceCalculator": "InferenceCalculator"}
 
 
 def library_names() -> dict[str, type]:
-    registry.load_plugins()
-    return {name: cls for name, cls in registry._calculators.items()
+    return {name: cls for name, cls in registry.all_calculators().items()
             if cls.__module__.startswith("posegraph.calculators.")}
 
 
