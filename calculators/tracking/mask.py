@@ -26,7 +26,7 @@ from ..types import ImageFrame
 from .matching import roi_side_pixels
 from .types import TrackedPerson
 
-__all__ = ["MaskPeopleCalculator", "image_fill_colour", "mask_people", "paint_people"]
+__all__ = ["MaskPeopleCalculator", "image_fill_colour", "mask_people", "paint_bounds", "paint_people"]
 
 _TORSO = (11, 12, 24, 23)
 _NOSE, _LEFT_EAR, _RIGHT_EAR = 0, 7, 8
@@ -55,15 +55,32 @@ def paint_people(canvas: np.ndarray, people: Sequence[tuple[np.ndarray, float]],
         pts = np.clip(pts, -4 * max(w, h), 5 * max(w, h))
         vis = lm[:, 3] >= min_visibility
         th = max(2, int(round(thickness * side)))
-        for a, b in connections:
-            if vis[a] and vis[b]:
-                cv2.line(canvas, (int(pts[a, 0]), int(pts[a, 1])), (int(pts[b, 0]), int(pts[b, 1])), colour, th,
-                         cv2.LINE_8)
+        # Every visible limb in one call: a two-point open polyline is drawn as cv2.line draws it (same thick-line
+        # routine, both ends capped), and one colour makes the drawing order irrelevant.
+        limbs = [pts[[a, b]] for a, b in connections if vis[a] and vis[b]]
+        if limbs:
+            cv2.polylines(canvas, limbs, False, colour, th, cv2.LINE_8)
         cv2.fillConvexPoly(canvas, cv2.convexHull(pts[list(_TORSO)]), colour)
         ears = float(np.hypot(*(pts[_LEFT_EAR] - pts[_RIGHT_EAR])))
         radius = int(round(max(0.6 * ears, 0.05 * side, th / 2)))
         cv2.circle(canvas, (int(pts[_NOSE, 0]), int(pts[_NOSE, 1])), radius, colour, -1)
     return canvas
+
+
+def paint_bounds(landmarks: np.ndarray, side: float, width: int, height: int,
+                 thickness: float = 0.06) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), inclusive: a box on a width x height canvas that holds every pixel `paint_people` can
+    paint for this person (every landmark, whether drawn or not, grown by the line thickness and the head disc's
+    radius, plus two pixels), so that a point outside it is known unpainted without painting."""
+    lm = np.asarray(landmarks, dtype=np.float64)
+    pts = np.clip(np.round(lm[:, :2] * (width, height)).astype(np.int32), -4 * max(width, height),
+                  5 * max(width, height))
+    th = max(2, int(round(thickness * side)))
+    ears = float(np.hypot(*(pts[_LEFT_EAR] - pts[_RIGHT_EAR])))
+    radius = int(round(max(0.6 * ears, 0.05 * side, th / 2)))
+    margin = th + radius + 2
+    low, high = pts.min(axis=0) - margin, pts.max(axis=0) + margin
+    return int(low[0]), int(low[1]), int(high[0]), int(high[1])
 
 
 def mask_people(pixels: np.ndarray, people: Sequence[tuple[np.ndarray, float]], fill: Sequence[int],
