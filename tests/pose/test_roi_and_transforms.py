@@ -10,8 +10,9 @@ import pytest
 
 from posegraph.calculators.detection.roi import (alignment_points_to_rect, associate_rects,
                                                  detection_letterbox_removal, landmarks_to_rect,
-                                                 landmarks_to_roi_rect, normalize_radians, pose_roi_from_detection, pose_roi_from_landmarks, rect_iou,
-                                                 rows_to_detections, transform_rect)
+                                                 landmarks_to_roi_rect, normalize_radians, pose_roi_from_detection,
+                                                 pose_roi_from_landmarks, rect_iou, rows_to_detections,
+                                                 transform_rect)
 from posegraph.calculators.image.transforms import (crop_matrix, image_to_tensor, pad_roi, perspective_transform,
                                                     remove_letterbox, roi_in_pixels, value_range_transform,
                                                     warp_perspective_classic)
