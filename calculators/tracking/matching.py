@@ -83,9 +83,11 @@ def landmark_similarity(a: np.ndarray, b: np.ndarray, image_width: int, image_he
 
 @jit
 def _similarity_kernel(poses: np.ndarray, width: float, height: float, k: float, min_visibility: float,
-                       out: np.ndarray) -> None:
-    """out[i, j] = landmark_similarity(poses[i], poses[j]) for i < j (the same steps, summed in order)."""
+                       threshold: float, same: np.ndarray, near: np.ndarray) -> int:
+    """same[i, j] = landmark_similarity(poses[i], poses[j]) > threshold for i != j (the same steps, summed in
+    order); near[i, j] where the value lies within 1e-9 of the threshold. Returns how many pairs are near."""
     n, count = poses.shape[0], poses.shape[1]
+    close = 0
     for i in range(n):
         for j in range(i + 1, n):
             both = 0
@@ -112,7 +114,12 @@ def _similarity_kernel(poses: np.ndarray, width: float, height: float, k: float,
                     dy = np.float64(poses[i, m, 1]) * height - np.float64(poses[j, m, 1]) * height
                     total += math.exp(-(dx * dx + dy * dy) / spread)
                     used += 1
-            out[i, j] = out[j, i] = total / used
+            value = total / used
+            same[i, j] = same[j, i] = value > threshold
+            if abs(value - threshold) <= 1e-9:
+                near[i, j] = near[j, i] = True
+                close += 1
+    return close
 
 
 def similar_pose_pairs(poses: Sequence[np.ndarray], image_width: int, image_height: int, k: float,
@@ -123,16 +130,18 @@ def similar_pose_pairs(poses: Sequence[np.ndarray], image_width: int, image_heig
     plain sum where numpy sums pairwise), so a pair whose value lies within 1e-9 of the threshold is decided by
     `landmark_similarity` itself: the answers are always the same."""
     n = len(poses)
-    values = np.zeros((n, n), dtype=np.float64)
-    if n > 1:
-        _similarity_kernel(np.ascontiguousarray(np.stack(poses), dtype=np.float32), float(image_width),
-                           float(image_height), float(k), float(min_visibility), values)
-    same = values > threshold
-    for i, j in zip(*np.nonzero(np.abs(values - threshold) <= 1e-9)):
-        if i != j:
+    same = np.zeros((n, n), dtype=bool)
+    if n < 2:
+        return same
+    near = np.zeros((n, n), dtype=bool)
+    stacked = np.stack(poses)
+    if stacked.dtype not in (np.float32, np.float64):
+        stacked = stacked.astype(np.float64)
+    if _similarity_kernel(stacked, float(image_width), float(image_height), float(k), float(min_visibility),
+                          float(threshold), same, near):
+        for i, j in zip(*np.nonzero(near)):
             same[i, j] = landmark_similarity(poses[i], poses[j], image_width, image_height, k,
                                              min_visibility) > threshold
-    np.fill_diagonal(same, False)
     return same
 
 

@@ -10,7 +10,7 @@ from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
 from ..landmarks.pose_result import SEGMENTATION_MASK_KEY
 from ..types import ImageFrame, Pose
-from .mask import paint_bounds, paint_people
+from .mask import containment_geometry, paint_people
 from .matching import alignment_points_similarity, greedy_unique, rect_iou, roi_side_pixels, similar_pose_pairs
 from .types import TrackedPerson, TrackedRoi, TrackSet
 
@@ -88,38 +88,33 @@ class PoseTrackUpdateCalculator(Calculator):
         """Keep people in order unless their visible landmarks lie mostly on people kept before them.
 
         A kept person is painted onto the test canvas only once a later person has a visible landmark inside the
-        box their paint can reach (`paint_bounds`): people apart from each other (the usual case) are never painted,
-        and the canvas reads the same at every tested point as if everybody kept had been painted."""
+        box their paint can reach (`containment_geometry`): people apart from each other (the usual case) are never
+        painted, and the canvas reads the same at every tested point as if everybody kept had been painted."""
         o = self.options
         # A quarter-resolution canvas is plenty to test a few dozen points.
         cw, ch = max(1, w // 4), max(1, h // 4)
+        sides = [roi_side_pixels(p.next_roi or p.track.roi, cw, ch) for p in people]
+        geometry = containment_geometry([p.landmarks for p in people], sides, cw, ch, o.mask_thickness)
         region: np.ndarray | None = None
         kept: list[TrackedPerson] = []
-        unpainted: list[tuple[np.ndarray, float, tuple[int, int, int, int]]] = []
+        unpainted: list[int] = []
         for n, p in enumerate(people):
-            lm = np.asarray(p.landmarks)
-            visible = lm[:, 3] > 0.5
-            if kept and visible.any():
-                x = np.floor(lm[visible, 0] * cw).astype(np.int64)
-                y = np.floor(lm[visible, 1] * ch).astype(np.int64)
-                inside = (x >= 0) & (x < cw) & (y >= 0) & (y < ch)
-                xs, ys = x[inside], y[inside]
-                reached = [i for i, (_, _, (x0, y0, x1, y1)) in enumerate(unpainted)
-                           if np.any((xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1))]
+            if kept and geometry.visible[n]:
+                reached = [q for q in unpainted if geometry.reaches[n, q]]
                 if reached:
                     if region is None:
                         region = np.zeros((ch, cw), dtype=np.uint8)
-                    paint_people(region, [unpainted[i][:2] for i in reached], 255, o.mask_thickness)
-                    unpainted = [item for i, item in enumerate(unpainted) if i not in reached]
-                hits = np.zeros(x.shape[0], dtype=bool)
+                    paint_people(region, [(people[q].landmarks, sides[q]) for q in reached], 255, o.mask_thickness)
+                    unpainted = [q for q in unpainted if q not in reached]
+                hits = 0
                 if region is not None:
-                    hits[inside] = region[ys, xs] > 0
-                if hits.mean() > o.max_contained_fraction:
+                    usable = geometry.usable[n]
+                    hits = int(np.count_nonzero(region[geometry.ys[n, usable], geometry.xs[n, usable]]))
+                if hits / geometry.visible[n] > o.max_contained_fraction:
                     continue
             kept.append(p)
             if n + 1 < len(people):  # the canvas is only read for the people after this one
-                side = roi_side_pixels(p.next_roi or p.track.roi, cw, ch)
-                unpainted.append((lm, side, paint_bounds(lm, side, cw, ch, o.mask_thickness)))
+                unpainted.append(n)
         return kept
 
     def process(self, ctx):

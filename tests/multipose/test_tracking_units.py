@@ -12,7 +12,7 @@ from posegraph.calculators.detection.roi import pose_roi_from_detection
 from posegraph.calculators.landmarks.smoothing import (OneEuroFilter, OneEuroParams, VisibilityFilter,
                                                        filter_normalized_landmarks, object_scale_from_rect)
 from posegraph.calculators.render.topologies import BLAZEPOSE33
-from posegraph.calculators.tracking.mask import mask_people, paint_bounds, paint_people
+from posegraph.calculators.tracking.mask import containment_geometry, mask_people, paint_people
 from posegraph.calculators.tracking.matching import (alignment_points_similarity, greedy_unique,
                                                      landmark_similarity, roi_side_pixels,
                                                      similar_pose_pairs)
@@ -98,10 +98,12 @@ def test_mask_people_paints_the_person_and_nothing_far_from_them():
     np.testing.assert_array_equal(out[~region], pixels[~region])
 
 
-def test_paint_people_draws_each_limb_as_cv2_line_does_and_stays_inside_paint_bounds():
+def test_paint_people_draws_each_limb_as_cv2_line_does_and_stays_inside_its_containment_box():
     rng = np.random.default_rng(3)
     for _ in range(200):
         lm = rng.uniform(-0.3, 1.3, (33, 5)).astype(np.float32)
+        if rng.random() < 0.5:  # a small person, thick lines: the box's margin matters
+            lm[:, :2] = rng.uniform(0.3, 0.7, 2) + rng.uniform(-0.05, 0.05, (33, 2))
         side = float(rng.uniform(1.0, 500.0))
         painted = paint_people(np.zeros((120, 90), dtype=np.uint8), [(lm, side)], 255)
         # the limbs one cv2.line at a time (as before they were drawn in one polylines call), then torso and head
@@ -113,7 +115,7 @@ def test_paint_people_draws_each_limb_as_cv2_line_does_and_stays_inside_paint_bo
                 cv2.line(ref, (int(pts[a, 0]), int(pts[a, 1])), (int(pts[b, 0]), int(pts[b, 1])), 255, th, cv2.LINE_8)
         paint_people(ref, [(np.where(np.arange(33)[:, None] == 3, 0.0, lm), side)], 255)  # torso and head only
         np.testing.assert_array_equal(painted, ref)
-        x0, y0, x1, y1 = paint_bounds(lm, side, 90, 120)
+        x0, y0, x1, y1 = containment_geometry([lm], [side], 90, 120).boxes[0]
         ys, xs = np.nonzero(painted)
         assert ((xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)).all()
 
