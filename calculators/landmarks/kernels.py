@@ -31,6 +31,7 @@ __all__ = [
     "decode_world_landmarks",
     "landmarks_to_roi",
     "project_landmarks",
+    "project_landmarks_and_world",
     "project_world_landmarks",
     "refine_landmarks_from_heatmap",
     "sigmoid",
@@ -251,6 +252,25 @@ def project_world_landmarks(world: np.ndarray, rect: NormalizedRect | None, *,
     out = np.empty_like(w)
     _rotate_world_kernel(w, rect.rotation, bool(exact_math), out)
     return out
+
+
+@jit
+def _project_both_kernel(lms: np.ndarray, world: np.ndarray, xc: float, yc: float, w: float, h: float,
+                         rotation: float, exact: bool, out: np.ndarray, out_world: np.ndarray) -> None:
+    _project_kernel(lms, xc, yc, w, h, rotation, exact, out)
+    _rotate_world_kernel(world, rotation, exact, out_world)
+
+
+def project_landmarks_and_world(landmarks: np.ndarray, world: np.ndarray, rect: NormalizedRect, *,
+                                exact_math: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """`project_landmarks` and `project_world_landmarks` through one ROI, the same numbers from one compiled call
+    (LandmarkProjectionCalculator runs it for every person on every frame)."""
+    lms = np.ascontiguousarray(landmarks, dtype=np.float32)
+    wl = np.ascontiguousarray(world, dtype=np.float32)
+    out, out_world = np.empty_like(lms), np.empty_like(wl)
+    _project_both_kernel(lms, wl, rect.x_center, rect.y_center, rect.width, rect.height, rect.rotation,
+                         bool(exact_math), out, out_world)
+    return out, out_world
 
 
 def landmarks_to_roi(aux_landmarks: np.ndarray, image_width: int, image_height: int,
