@@ -27,6 +27,7 @@ __all__ = [
     "detection_letterbox_removal",
     "detection_to_rect",
     "landmarks_to_rect",
+    "landmarks_to_roi_rect",
     "normalize_radians",
     "pose_roi_from_detection",
     "pose_roi_from_landmarks",
@@ -154,6 +155,27 @@ def landmarks_to_rect(landmarks: np.ndarray, image_width: int, image_height: int
     """`LandmarksToDetection` + `AlignmentPointsRects`: ROI from two normalised landmarks (rows x, y, ...)."""
     return alignment_points_to_rect(landmarks[start, :2], landmarks[end, :2], image_width, image_height,
                                     target_angle_degrees, exact_math=exact_math)
+
+
+@jit
+def _landmarks_roi(landmarks: np.ndarray, start: int, end: int, image_width: int, image_height: int, target: float,
+                   scale_x: float, scale_y: float, square_long: bool, exact: bool) -> tuple:
+    xc, yc, w, h, rot = _alignment_rect(landmarks[start, 0], landmarks[start, 1], landmarks[end, 0],
+                                        landmarks[end, 1], image_width, image_height, target, exact)
+    return _transform_rect(xc, yc, w, h, rot, image_width, image_height, scale_x, scale_y, 0.0, 0.0, square_long,
+                           False, False, 0.0, exact)
+
+
+def landmarks_to_roi_rect(landmarks: np.ndarray, image_width: int, image_height: int, start: int = 0, end: int = 1,
+                          target_angle_degrees: float = 90.0, *, scale_x: float = 1.0, scale_y: float = 1.0,
+                          square_long: bool = False, exact_math: bool = True) -> NormalizedRect:
+    """`landmarks_to_rect` then `transform_rect` (scale, square_long), the same numbers from one compiled call
+    (LandmarksToRoiCalculator runs it for every person on every frame)."""
+    target = float(_F32(math.pi * float(_F32(target_angle_degrees)) / float(_F32(180.0))))
+    out = _landmarks_roi(np.asarray(landmarks, dtype=np.float32), int(start), int(end), int(image_width),
+                         int(image_height), target, float(scale_x), float(scale_y), bool(square_long),
+                         bool(exact_math))
+    return NormalizedRect(*(float(v) for v in out))
 
 
 def pose_roi_from_landmarks(aux_landmarks: np.ndarray, image_width: int, image_height: int,

@@ -210,6 +210,95 @@ def crop_matrix(roi: PixelRoi, image_width: int, image_height: int, flip_horizon
     return m
 
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# The crop's geometry (roi_in_pixels, pad_roi, box_points, crop_matrix) in one compiled call, for image_to_tensor.
+# ---------------------------------------------------------------------------------------------------------------
+
+@jit
+def _crop_geometry(xc: float, yc: float, rw: float, rh: float, rot: float, whole: bool, image_width: int,
+                   image_height: int, tensor_width: int, tensor_height: int, keep_aspect_ratio: bool,
+                   reflected: bool, roi_out: np.ndarray, pad_out: np.ndarray, points: np.ndarray,
+                   matrix: np.ndarray) -> bool:
+    """The float32 steps of `roi_in_pixels`, `pad_roi`, `box_points` and `crop_matrix`, operation for operation (no
+    FMA: Numba does not contract), written to roi_out (cx, cy, w, h, rotation), pad_out (left, top, right, bottom),
+    points (4 x 2) and matrix (3 x 3, zeroed by the caller). False when keep_aspect_ratio meets an empty ROI."""
+    f = np.float32
+    w, h = f(image_width), f(image_height)
+    if whole:
+        cx, cy, width, height, rotation = f(0.5) * w, f(0.5) * h, w, h, f(0.0)
+    else:
+        cx, cy, width, height, rotation = f(xc) * w, f(yc) * h, f(rw) * w, f(rh) * h, f(rot)
+    hpad = vpad = f(0.0)
+    if keep_aspect_ratio:
+        if width <= f(0.0) or height <= f(0.0):
+            return False
+        tensor_aspect = f(tensor_height) / f(tensor_width)
+        roi_aspect = height / width
+        if tensor_aspect > roi_aspect:
+            width, height = width, width * tensor_aspect
+            vpad = (f(1.0) - roi_aspect / tensor_aspect) / f(2.0)
+        else:
+            width, height = height / tensor_aspect, height
+            hpad = (f(1.0) - tensor_aspect / roi_aspect) / f(2.0)
+    roi_out[0], roi_out[1], roi_out[2], roi_out[3], roi_out[4] = cx, cy, width, height, rotation
+    pad_out[0], pad_out[1], pad_out[2], pad_out[3] = hpad, vpad, hpad, vpad
+    # box_points
+    angle = f(np.float64(rotation * f(180.0)) / math.pi)
+    rad = np.float64(angle) * math.pi / 180.0
+    b = f(math.cos(rad)) * f(0.5)
+    a = f(math.sin(rad)) * f(0.5)
+    points[0, 0], points[0, 1] = cx - a * height - b * width, cy + b * height - a * width
+    points[1, 0], points[1, 1] = cx + a * height - b * width, cy - b * height - a * width
+    if reflected:
+        points[2, 0], points[2, 1] = f(2.0) * cx - points[0, 0], f(2.0) * cy - points[0, 1]
+        points[3, 0], points[3, 1] = f(2.0) * cx - points[1, 0], f(2.0) * cy - points[1, 1]
+    else:
+        points[2, 0], points[2, 1] = cx + a * height + b * width, cy - b * height + a * width
+        points[3, 0], points[3, 1] = cx - a * height + b * width, cy + b * height + a * width
+    # crop_matrix (no flip)
+    c, d = f(math.cos(np.float64(rotation))), f(math.sin(np.float64(rotation)))
+    g, k = f(1.0) / w, f(1.0) / h
+    half = f(0.5)
+    one = f(1.0)
+    matrix[0, 0] = width * c * one * g
+    matrix[0, 1] = -height * d * g
+    matrix[0, 2] = (-half * width * c * one + half * height * d + cx) * g
+    matrix[1, 0] = width * d * one * k
+    matrix[1, 1] = height * c * k
+    matrix[1, 2] = (-half * height * c - half * width * d * one + cy) * k
+    matrix[2, 2] = one
+    return True
+
+
+_TENSOR_CORNERS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _crop_setup(rect: NormalizedRect | None, image_width: int, image_height: int, tensor_width: int,
+                tensor_height: int, keep_aspect_ratio: bool,
+                corners: CornerForm) -> tuple[PixelRoi, LetterboxPadding, np.ndarray, np.ndarray]:
+    """(padded pixel ROI, padding, forward perspective matrix, crop matrix): what `roi_in_pixels`, `pad_roi`,
+    `perspective_transform` and `crop_matrix` give, with their float32 arithmetic in one compiled call."""
+    roi = np.empty(5, dtype=np.float32)
+    pad = np.empty(4, dtype=np.float32)
+    points = np.empty((4, 2), dtype=np.float32)
+    matrix = np.zeros((3, 3), dtype=np.float32)
+    whole = rect is None
+    ok = _crop_geometry(0.0 if whole else rect.x_center, 0.0 if whole else rect.y_center,
+                        0.0 if whole else rect.width, 0.0 if whole else rect.height,
+                        0.0 if whole else rect.rotation, whole, int(image_width), int(image_height),
+                        int(tensor_width), int(tensor_height), bool(keep_aspect_ratio), corners == "reflected", roi,
+                        pad, points, matrix)
+    if not ok:
+        raise ValueError("ROI width and height must be > 0")
+    dst = _TENSOR_CORNERS.get((tensor_width, tensor_height))
+    if dst is None:
+        dst = _TENSOR_CORNERS[(tensor_width, tensor_height)] = np.array(
+            [[0.0, tensor_height], [0.0, 0.0], [tensor_width, 0.0], [tensor_width, tensor_height]], dtype=np.float32)
+    fwd = cv2.getPerspectiveTransform(points, dst)
+    r = roi.tolist()
+    return PixelRoi(r[0], r[1], r[2], r[3], r[4]), LetterboxPadding(*pad.tolist()), fwd, matrix
+
 # ---------------------------------------------------------------------------------------------------------------
 # Classic OpenCV warpPerspective (fixed point), fused with the uint8 -> float conversion.
 # ---------------------------------------------------------------------------------------------------------------
@@ -555,9 +644,8 @@ def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width
     if as_u8 and (tuple(value_range) != (0.0, 255.0) or out is not None):
         raise ValueError("a uint8 tensor needs value_range (0, 255) and no `out`")
     img_h, img_w = image.shape[0], image.shape[1]
-    roi = roi_in_pixels(rect, img_w, img_h)
-    roi, padding = pad_roi(roi, tensor_width, tensor_height, keep_aspect_ratio)
-    fwd = perspective_transform(roi, tensor_width, tensor_height, corners)
+    roi, padding, fwd, matrix = _crop_setup(rect, img_w, img_h, tensor_width, tensor_height, keep_aspect_ratio,
+                                            corners)
     scale, offset = value_range_transform(*value_range)
     src = image if image.flags.c_contiguous else np.ascontiguousarray(image)
     crop_u8 = None
@@ -588,7 +676,6 @@ def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width
             if out is None:
                 out = np.empty((tensor_height, tensor_width, 3), dtype=np.float32)
             _u8_to_float_kernel(crop_u8, scale, offset, out)
-    matrix = crop_matrix(roi, img_w, img_h)
     z_scale = float(_F32(roi.width) / _F32(img_w))
     return CropResult(tensor=out, padding=padding, matrix=matrix, roi=roi, z_scale=z_scale)
 

@@ -27,9 +27,11 @@ from ..types import NormalizedRect
 
 __all__ = [
     "decode_landmarks",
+    "decode_refined_landmarks",
     "decode_world_landmarks",
     "landmarks_to_roi",
     "project_landmarks",
+    "project_landmarks_and_world",
     "project_world_landmarks",
     "refine_landmarks_from_heatmap",
     "sigmoid",
@@ -156,6 +158,41 @@ def refine_landmarks_from_heatmap(landmarks: np.ndarray, heatmap: np.ndarray, ke
 
 
 @jit
+def _decode_refine_kernel(raw: np.ndarray, heatmap: np.ndarray, num_landmarks: int, input_w: float, input_h: float,
+                          vis_sigmoid: bool, pres_sigmoid: bool, kernel_size: int, min_conf: float, exact: bool,
+                          out: np.ndarray) -> None:
+    _decode_kernel(raw, num_landmarks, input_w, input_h, 1.0, vis_sigmoid, pres_sigmoid, exact, out)
+    if kernel_size > 0:
+        _refine_kernel(out, heatmap, kernel_size, min_conf, False, False, exact)
+
+
+def decode_refined_landmarks(raw: np.ndarray, heatmap: np.ndarray | None, num_landmarks: int = 39,
+                             input_width: int = 256, input_height: int = 256, visibility_sigmoid: bool = True,
+                             presence_sigmoid: bool = True, kernel_size: int = 7,
+                             min_confidence_to_refine: float = 0.5, *, exact_math: bool = True) -> np.ndarray:
+    """`decode_landmarks` (normalize_z 1) then `refine_landmarks_from_heatmap` (kernel_size 0 or no heatmap: not
+    refined), the same numbers from one compiled call: TensorsToLandmarksCalculator runs it for every person."""
+    flat = np.ascontiguousarray(raw, dtype=np.float32).reshape(-1)
+    if flat.shape[0] % num_landmarks:
+        raise ValueError(f"{flat.shape[0]} values do not split into {num_landmarks} landmarks")
+    if heatmap is None or not kernel_size:
+        hm, kernel_size = np.zeros((1, 1, num_landmarks), dtype=np.float32), 0
+    else:
+        hm = np.ascontiguousarray(heatmap, dtype=np.float32)
+        if hm.ndim == 4:
+            if hm.shape[0] != 1:
+                raise ValueError("expected batch 1 heatmap")
+            hm = hm[0]
+        if hm.shape[2] != num_landmarks:
+            raise ValueError("heatmap channels must equal the number of landmarks")
+    out = np.empty((num_landmarks, 5), dtype=np.float32)
+    _decode_refine_kernel(flat, hm, num_landmarks, float(input_width), float(input_height), bool(visibility_sigmoid),
+                          bool(presence_sigmoid), int(kernel_size), float(min_confidence_to_refine), bool(exact_math),
+                          out)
+    return out
+
+
+@jit
 def _project_kernel(lms: np.ndarray, xc: float, yc: float, w: float, h: float, rotation: float, exact: bool,
                     out: np.ndarray) -> None:
     half = np.float32(0.5)
@@ -215,6 +252,25 @@ def project_world_landmarks(world: np.ndarray, rect: NormalizedRect | None, *,
     out = np.empty_like(w)
     _rotate_world_kernel(w, rect.rotation, bool(exact_math), out)
     return out
+
+
+@jit
+def _project_both_kernel(lms: np.ndarray, world: np.ndarray, xc: float, yc: float, w: float, h: float,
+                         rotation: float, exact: bool, out: np.ndarray, out_world: np.ndarray) -> None:
+    _project_kernel(lms, xc, yc, w, h, rotation, exact, out)
+    _rotate_world_kernel(world, rotation, exact, out_world)
+
+
+def project_landmarks_and_world(landmarks: np.ndarray, world: np.ndarray, rect: NormalizedRect, *,
+                                exact_math: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """`project_landmarks` and `project_world_landmarks` through one ROI, the same numbers from one compiled call
+    (LandmarkProjectionCalculator runs it for every person on every frame)."""
+    lms = np.ascontiguousarray(landmarks, dtype=np.float32)
+    wl = np.ascontiguousarray(world, dtype=np.float32)
+    out, out_world = np.empty_like(lms), np.empty_like(wl)
+    _project_both_kernel(lms, wl, rect.x_center, rect.y_center, rect.width, rect.height, rect.rotation,
+                         bool(exact_math), out, out_world)
+    return out, out_world
 
 
 def landmarks_to_roi(aux_landmarks: np.ndarray, image_width: int, image_height: int,

@@ -9,7 +9,7 @@ import numpy as np
 from posegraph import Calculator, Input, Output, calculator
 
 from ..types import NormalizedRect
-from .kernels import project_landmarks, project_world_landmarks
+from .kernels import project_landmarks, project_landmarks_and_world, project_world_landmarks
 
 
 @dataclass
@@ -43,8 +43,13 @@ class LandmarkProjectionCalculator(Calculator):
             return
         exact = self.options.exact_math
         landmarks = ctx[self.NORM_LANDMARKS]
+        world = ctx[self.WORLD_IN]
+        if landmarks is not None and world is not None:  # the usual case, in one call
+            projected, rotated = project_landmarks_and_world(landmarks, world, rect, exact_math=exact)
+            ctx.send(self.NORM_OUT, projected)
+            ctx.send(self.WORLD_OUT, rotated)
+            return
         if landmarks is not None:
             ctx.send(self.NORM_OUT, project_landmarks(landmarks, rect, exact_math=exact))
-        world = ctx[self.WORLD_IN]
         if world is not None:
             ctx.send(self.WORLD_OUT, project_world_landmarks(world, rect, exact_math=exact))

@@ -8,7 +8,7 @@ import numpy as np
 
 from posegraph import Calculator, Input, Output, calculator
 
-from ..detection.roi import landmarks_to_rect, transform_rect
+from ..detection.roi import landmarks_to_roi_rect
 from ..types import ImageFrame, NormalizedRect
 
 
@@ -40,6 +40,6 @@ class LandmarksToRoiCalculator(Calculator):
             return
         o = self.options
         w, h = frame.width, frame.height
-        rect = landmarks_to_rect(landmarks, w, h, o.start_landmark, o.end_landmark, o.target_angle_degrees)
-        ctx.send(self.NORM_RECT, transform_rect(rect, w, h, scale_x=o.scale_x, scale_y=o.scale_y,
-                                                square_long=o.square_long))
+        ctx.send(self.NORM_RECT, landmarks_to_roi_rect(landmarks, w, h, o.start_landmark, o.end_landmark,
+                                                       o.target_angle_degrees, scale_x=o.scale_x,
+                                                       scale_y=o.scale_y, square_long=o.square_long))

@@ -8,7 +8,7 @@ import numpy as np
 
 from posegraph import Calculator, Input, Output, calculator
 
-from .kernels import decode_landmarks, decode_world_landmarks, refine_landmarks_from_heatmap
+from .kernels import decode_refined_landmarks, decode_world_landmarks
 
 
 @dataclass
@@ -56,12 +56,10 @@ class TensorsToLandmarksCalculator(Calculator):
         raw = by_size.get(n * 5)
         if raw is None:
             raise ValueError(f"no landmark tensor of {n} x 5 values among tensor sizes {sorted(by_size)}")
-        landmarks = decode_landmarks(raw, n, o.input_image_width, o.input_image_height,
-                                     visibility_sigmoid=o.visibility_sigmoid, presence_sigmoid=o.presence_sigmoid)
         heatmap = next((t for t in ctx[self.TENSORS] if t.ndim == 4 and t.shape[-1] == n), None)
-        if o.refine_kernel_size and heatmap is not None:
-            landmarks = refine_landmarks_from_heatmap(landmarks, heatmap, kernel_size=o.refine_kernel_size,
-                                                      min_confidence_to_refine=o.min_confidence_to_refine)
+        landmarks = decode_refined_landmarks(raw, heatmap, n, o.input_image_width, o.input_image_height,
+                                             o.visibility_sigmoid, o.presence_sigmoid, o.refine_kernel_size,
+                                             o.min_confidence_to_refine)
         ctx.send(self.LANDMARKS, landmarks)
         if n * 3 in by_size:
             ctx.send(self.WORLD_LANDMARKS, decode_world_landmarks(by_size[n * 3], n))

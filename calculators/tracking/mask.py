@@ -13,6 +13,7 @@ mostly on a painted person is dropped by the tracker (PoseTrackUpdate).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -21,12 +22,14 @@ import numpy as np
 
 from posegraph import Calculator, Input, Output, calculator
 
+from .._numba import jit
 from ..render.topologies import BLAZEPOSE33
 from ..types import ImageFrame
 from .matching import roi_side_pixels
 from .types import TrackedPerson
 
-__all__ = ["MaskPeopleCalculator", "image_fill_colour", "mask_people", "paint_people"]
+__all__ = ["ContainmentGeometry", "MaskPeopleCalculator", "containment_geometry", "image_fill_colour", "mask_people",
+           "paint_people"]
 
 _TORSO = (11, 12, 24, 23)
 _NOSE, _LEFT_EAR, _RIGHT_EAR = 0, 7, 8
@@ -55,15 +58,100 @@ def paint_people(canvas: np.ndarray, people: Sequence[tuple[np.ndarray, float]],
         pts = np.clip(pts, -4 * max(w, h), 5 * max(w, h))
         vis = lm[:, 3] >= min_visibility
         th = max(2, int(round(thickness * side)))
-        for a, b in connections:
-            if vis[a] and vis[b]:
-                cv2.line(canvas, (int(pts[a, 0]), int(pts[a, 1])), (int(pts[b, 0]), int(pts[b, 1])), colour, th,
-                         cv2.LINE_8)
+        # Every visible limb in one call: a two-point open polyline is drawn as cv2.line draws it (same thick-line
+        # routine, both ends capped), and one colour makes the drawing order irrelevant.
+        limbs = [pts[[a, b]] for a, b in connections if vis[a] and vis[b]]
+        if limbs:
+            cv2.polylines(canvas, limbs, False, colour, th, cv2.LINE_8)
         cv2.fillConvexPoly(canvas, cv2.convexHull(pts[list(_TORSO)]), colour)
         ears = float(np.hypot(*(pts[_LEFT_EAR] - pts[_RIGHT_EAR])))
         radius = int(round(max(0.6 * ears, 0.05 * side, th / 2)))
         cv2.circle(canvas, (int(pts[_NOSE, 0]), int(pts[_NOSE, 1])), radius, colour, -1)
     return canvas
+
+
+@jit
+def _containment_kernel(lms: np.ndarray, cw_f, ch_f, cw: int, ch: int, sides: np.ndarray, thickness: float,
+                        xs: np.ndarray, ys: np.ndarray, usable: np.ndarray, visible: np.ndarray, boxes: np.ndarray,
+                        reaches: np.ndarray) -> None:
+    n, count = lms.shape[0], lms.shape[1]
+    far = 4 * max(cw, ch)
+    for p in range(n):
+        # The canvas pixel of each landmark (floor(x * width) in the landmarks' dtype), whether it is visible and
+        # on the canvas: the points PoseTrackUpdate tests.
+        for m in range(count):
+            x = np.int64(np.floor(lms[p, m, 0] * cw_f))
+            y = np.int64(np.floor(lms[p, m, 1] * ch_f))
+            xs[p, m], ys[p, m] = x, y
+            vis = lms[p, m, 3] > 0.5
+            visible[p] += vis
+            usable[p, m] = vis and 0 <= x < cw and 0 <= y < ch
+        # A box holding everything paint_people paints for this person: its points as it rounds and clips them,
+        # grown by the line thickness and the head disc's radius, plus two pixels (the whole canvas should a point
+        # be too far out to round as it does).
+        lo_x = lo_y = np.int64(1 << 62)
+        hi_x = hi_y = -np.int64(1 << 62)
+        wild = False
+        for m in range(count):
+            px = np.rint(np.float64(lms[p, m, 0]) * cw)
+            py = np.rint(np.float64(lms[p, m, 1]) * ch)
+            if not (abs(px) < 2.0 ** 30 and abs(py) < 2.0 ** 30):
+                wild = True
+                break
+            ix = min(max(np.int64(px), -far), 5 * max(cw, ch))
+            iy = min(max(np.int64(py), -far), 5 * max(cw, ch))
+            lo_x, hi_x, lo_y, hi_y = min(lo_x, ix), max(hi_x, ix), min(lo_y, iy), max(hi_y, iy)
+        th = max(2, np.int64(np.rint(thickness * sides[p])))
+        if wild or count <= _RIGHT_EAR:
+            boxes[p, 0], boxes[p, 1], boxes[p, 2], boxes[p, 3] = -(1 << 62), -(1 << 62), 1 << 62, 1 << 62
+        else:
+            ex = min(max(np.int64(np.rint(np.float64(lms[p, _LEFT_EAR, 0]) * cw)), -far), 5 * max(cw, ch))
+            ey = min(max(np.int64(np.rint(np.float64(lms[p, _LEFT_EAR, 1]) * ch)), -far), 5 * max(cw, ch))
+            fx = min(max(np.int64(np.rint(np.float64(lms[p, _RIGHT_EAR, 0]) * cw)), -far), 5 * max(cw, ch))
+            fy = min(max(np.int64(np.rint(np.float64(lms[p, _RIGHT_EAR, 1]) * ch)), -far), 5 * max(cw, ch))
+            ears = math.hypot(np.float64(ex - fx), np.float64(ey - fy))
+            radius = np.int64(np.rint(max(0.6 * ears, 0.05 * sides[p], th / 2)))
+            margin = th + radius + 2
+            boxes[p, 0], boxes[p, 1], boxes[p, 2], boxes[p, 3] = lo_x - margin, lo_y - margin, hi_x + margin, \
+                hi_y + margin
+    for p in range(n):
+        for q in range(p):
+            for m in range(count):
+                if usable[p, m] and boxes[q, 0] <= xs[p, m] <= boxes[q, 2] and boxes[q, 1] <= ys[p, m] <= boxes[q, 3]:
+                    reaches[p, q] = True
+                    break
+
+
+@dataclass(frozen=True)
+class ContainmentGeometry:
+    """What PoseTrackUpdate's containment test needs of n people, from one compiled call: `xs`, `ys` (n x K int64:
+    each landmark's canvas pixel), `usable` (n x K: visible and on the canvas), `visible` (visible landmarks per
+    person), `boxes` (n x 4 inclusive x0, y0, x1, y1 holding every pixel `paint_people` can paint for the person)
+    and `reaches` (n x n: reaches[p, q] when a usable point of p lies in q's box, for q < p)."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    usable: np.ndarray
+    visible: np.ndarray
+    boxes: np.ndarray
+    reaches: np.ndarray
+
+
+def containment_geometry(landmarks: Sequence[np.ndarray], sides: Sequence[float], width: int, height: int,
+                         thickness: float = 0.06) -> ContainmentGeometry:
+    """The canvas points and paint boxes of each person (landmarks N x 5, ROI side in canvas pixels) on a
+    width x height canvas (see ContainmentGeometry)."""
+    lms = np.stack([np.asarray(lm) for lm in landmarks])
+    if lms.dtype not in (np.float32, np.float64):
+        lms = lms.astype(np.float64)
+    n, count = lms.shape[0], lms.shape[1]
+    geometry = ContainmentGeometry(np.empty((n, count), np.int64), np.empty((n, count), np.int64),
+                                   np.empty((n, count), bool), np.zeros(n, np.int64), np.empty((n, 4), np.int64),
+                                   np.zeros((n, n), bool))
+    _containment_kernel(lms, lms.dtype.type(width), lms.dtype.type(height), int(width), int(height),
+                        np.asarray(sides, dtype=np.float64), float(thickness), geometry.xs, geometry.ys,
+                        geometry.usable, geometry.visible, geometry.boxes, geometry.reaches)
+    return geometry
 
 
 def mask_people(pixels: np.ndarray, people: Sequence[tuple[np.ndarray, float]], fill: Sequence[int],

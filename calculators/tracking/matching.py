@@ -9,15 +9,18 @@ Two measures, as the multi-person graph uses them:
   centre and scale point) and the scale is the body radius (distance between them); for two poses they are the
   landmarks visible in both, and the scale is the size of the box around them.
 
-Everything here is a handful of points per person and a few people per frame: plain numpy, no Numba.
+Everything here is a handful of points per person and a few people per frame: plain numpy, except the tracker's
+all-pairs duplicate test (`similar_pose_pairs`), one compiled kernel instead of a dozen numpy calls per pair.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import numpy as np
 
+from .._numba import jit
 from ..detection.roi import rect_iou
 from ..types import NormalizedRect
 
@@ -28,6 +31,7 @@ __all__ = [
     "points_to_pixels",
     "rect_iou",
     "roi_side_pixels",
+    "similar_pose_pairs",
 ]
 
 
@@ -75,6 +79,70 @@ def landmark_similarity(a: np.ndarray, b: np.ndarray, image_width: int, image_he
     scale = float(np.sqrt(max(extent[0], 1.0) * max(extent[1], 1.0)))
     d2 = np.sum((pa[both] - pb[both]) ** 2, axis=1)
     return float(np.mean(np.exp(-d2 / (2.0 * (k * scale) ** 2))))
+
+
+@jit
+def _similarity_kernel(poses: np.ndarray, width: float, height: float, k: float, min_visibility: float,
+                       threshold: float, same: np.ndarray, near: np.ndarray) -> int:
+    """same[i, j] = landmark_similarity(poses[i], poses[j]) > threshold for i != j (the same steps, summed in
+    order); near[i, j] where the value lies within 1e-9 of the threshold. Returns how many pairs are near."""
+    n, count = poses.shape[0], poses.shape[1]
+    close = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            both = 0
+            for m in range(count):
+                if poses[i, m, 3] > min_visibility and poses[j, m, 3] > min_visibility:
+                    both += 1
+            every = both < 3
+            lo_x = lo_y = math.inf
+            hi_x = hi_y = -math.inf
+            for m in range(count):
+                if every or (poses[i, m, 3] > min_visibility and poses[j, m, 3] > min_visibility):
+                    for p in (i, j):
+                        x = np.float64(poses[p, m, 0]) * width
+                        y = np.float64(poses[p, m, 1]) * height
+                        lo_x, hi_x = min(lo_x, x), max(hi_x, x)
+                        lo_y, hi_y = min(lo_y, y), max(hi_y, y)
+            scale = math.sqrt(max(hi_x - lo_x, 1.0) * max(hi_y - lo_y, 1.0))
+            spread = 2.0 * (k * scale) * (k * scale)
+            total = 0.0
+            used = 0
+            for m in range(count):
+                if every or (poses[i, m, 3] > min_visibility and poses[j, m, 3] > min_visibility):
+                    dx = np.float64(poses[i, m, 0]) * width - np.float64(poses[j, m, 0]) * width
+                    dy = np.float64(poses[i, m, 1]) * height - np.float64(poses[j, m, 1]) * height
+                    total += math.exp(-(dx * dx + dy * dy) / spread)
+                    used += 1
+            value = total / used
+            same[i, j] = same[j, i] = value > threshold
+            if abs(value - threshold) <= 1e-9:
+                near[i, j] = near[j, i] = True
+                close += 1
+    return close
+
+
+def similar_pose_pairs(poses: Sequence[np.ndarray], image_width: int, image_height: int, k: float,
+                       threshold: float, min_visibility: float = 0.5) -> np.ndarray:
+    """n x n bool: landmark_similarity(poses[i], poses[j], ...) > threshold, for every pair (diagonal False).
+
+    One kernel computes every pair; it differs from `landmark_similarity` only in the last bits (libm exp, a
+    plain sum where numpy sums pairwise), so a pair whose value lies within 1e-9 of the threshold is decided by
+    `landmark_similarity` itself: the answers are always the same."""
+    n = len(poses)
+    same = np.zeros((n, n), dtype=bool)
+    if n < 2:
+        return same
+    near = np.zeros((n, n), dtype=bool)
+    stacked = np.stack(poses)
+    if stacked.dtype not in (np.float32, np.float64):
+        stacked = stacked.astype(np.float64)
+    if _similarity_kernel(stacked, float(image_width), float(image_height), float(k), float(min_visibility),
+                          float(threshold), same, near):
+        for i, j in zip(*np.nonzero(near)):
+            same[i, j] = landmark_similarity(poses[i], poses[j], image_width, image_height, k,
+                                             min_visibility) > threshold
+    return same
 
 
 def greedy_unique(count: int, same: Callable[[int, int], bool], order: Sequence[int] | None = None) -> list[int]:

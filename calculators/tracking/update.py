@@ -10,9 +10,8 @@ from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
 from ..landmarks.pose_result import SEGMENTATION_MASK_KEY
 from ..types import ImageFrame, Pose
-from .mask import paint_people
-from .matching import (alignment_points_similarity, greedy_unique, landmark_similarity, rect_iou,
-                       roi_side_pixels)
+from .mask import containment_geometry, paint_people
+from .matching import alignment_points_similarity, greedy_unique, rect_iou, roi_side_pixels, similar_pose_pairs
 from .types import TrackedPerson, TrackedRoi, TrackSet
 
 
@@ -86,26 +85,36 @@ class PoseTrackUpdateCalculator(Calculator):
         return max(iou, kps) if (iou > o.reid_min_iou or kps > o.reid_min_keypoint_similarity) else 0.0
 
     def _drop_contained(self, people: list[TrackedPerson], w: int, h: int) -> list[TrackedPerson]:
-        """Keep people in order unless their visible landmarks lie mostly on people kept before them."""
+        """Keep people in order unless their visible landmarks lie mostly on people kept before them.
+
+        A kept person is painted onto the test canvas only once a later person has a visible landmark inside the
+        box their paint can reach (`containment_geometry`): people apart from each other (the usual case) are never
+        painted, and the canvas reads the same at every tested point as if everybody kept had been painted."""
         o = self.options
         # A quarter-resolution canvas is plenty to test a few dozen points.
         cw, ch = max(1, w // 4), max(1, h // 4)
-        region = np.zeros((ch, cw), dtype=np.uint8)
+        sides = [roi_side_pixels(p.next_roi or p.track.roi, cw, ch) for p in people]
+        geometry = containment_geometry([p.landmarks for p in people], sides, cw, ch, o.mask_thickness)
+        region: np.ndarray | None = None
         kept: list[TrackedPerson] = []
-        for p in people:
-            lm = np.asarray(p.landmarks)
-            visible = lm[:, 3] > 0.5
-            if kept and visible.any():
-                x = np.floor(lm[visible, 0] * cw).astype(np.int64)
-                y = np.floor(lm[visible, 1] * ch).astype(np.int64)
-                inside = (x >= 0) & (x < cw) & (y >= 0) & (y < ch)
-                hits = np.zeros(x.shape[0], dtype=bool)
-                hits[inside] = region[y[inside], x[inside]] > 0
-                if hits.mean() > o.max_contained_fraction:
+        unpainted: list[int] = []
+        for n, p in enumerate(people):
+            if kept and geometry.visible[n]:
+                reached = [q for q in unpainted if geometry.reaches[n, q]]
+                if reached:
+                    if region is None:
+                        region = np.zeros((ch, cw), dtype=np.uint8)
+                    paint_people(region, [(people[q].landmarks, sides[q]) for q in reached], 255, o.mask_thickness)
+                    unpainted = [q for q in unpainted if q not in reached]
+                hits = 0
+                if region is not None:
+                    usable = geometry.usable[n]
+                    hits = int(np.count_nonzero(region[geometry.ys[n, usable], geometry.xs[n, usable]]))
+                if hits / geometry.visible[n] > o.max_contained_fraction:
                     continue
-            side = roi_side_pixels(p.next_roi or p.track.roi, cw, ch)
-            paint_people(region, [(lm, side)], 255, o.mask_thickness)
             kept.append(p)
+            if n + 1 < len(people):  # the canvas is only read for the people after this one
+                unpainted.append(n)
         return kept
 
     def process(self, ctx):
@@ -118,11 +127,8 @@ class PoseTrackUpdateCalculator(Calculator):
         order = sorted(range(len(found)), key=lambda i: (found[i].track.is_new, found[i].track.track_id,
                                                          -found[i].track.score))
 
-        def same(i: int, j: int) -> bool:
-            return landmark_similarity(found[i].landmarks, found[j].landmarks, w, h,
-                                       o.landmark_sigma) > o.max_duplicate_similarity
-
-        kept = [found[i] for i in greedy_unique(len(found), same, order)]
+        same = similar_pose_pairs([p.landmarks for p in found], w, h, o.landmark_sigma, o.max_duplicate_similarity)
+        kept = [found[i] for i in greedy_unique(len(found), lambda i, j: bool(same[i, j]), order)]
         if o.max_contained_fraction > 0 and len(kept) > 1:
             kept = self._drop_contained(kept, w, h)
         self.duplicates += len(found) - len(kept)

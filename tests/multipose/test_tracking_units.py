@@ -3,6 +3,7 @@ smoothing and the detection schedule. No models needed."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -10,10 +11,13 @@ from posegraph import Graph
 from posegraph.calculators.detection.roi import pose_roi_from_detection
 from posegraph.calculators.landmarks.smoothing import (OneEuroFilter, OneEuroParams, VisibilityFilter,
                                                        filter_normalized_landmarks, object_scale_from_rect)
-from posegraph.calculators.tracking.mask import mask_people
+from posegraph.calculators.render.topologies import BLAZEPOSE33
+from posegraph.calculators.tracking.mask import containment_geometry, mask_people, paint_people
 from posegraph.calculators.tracking.matching import (alignment_points_similarity, greedy_unique,
-                                                     landmark_similarity)
+                                                     landmark_similarity, roi_side_pixels,
+                                                     similar_pose_pairs)
 from posegraph.calculators.tracking.types import TrackedRoi, TrackSet
+from posegraph.calculators.tracking.update import PoseTrackUpdateCalculator, PoseTrackUpdateOptions
 from posegraph.calculators.types import ImageFrame, Pose
 
 from .synthetic import HEIGHT, WIDTH, detection, person, person_landmarks
@@ -51,6 +55,26 @@ def test_landmark_similarity_tells_one_person_from_two_side_by_side():
     assert landmark_similarity(a, neighbour, WIDTH, HEIGHT) < 0.05
 
 
+def test_similar_pose_pairs_decides_every_pair_as_landmark_similarity_does():
+    rng = np.random.default_rng(11)
+    near = 0
+    for _ in range(300):
+        base, _ = person_landmarks(*rng.uniform((0.3, 0.5), (0.7, 0.8)), float(rng.uniform(0.2, 0.7)))
+        poses = [base + rng.normal(0.0, 10 ** rng.uniform(-3.5, -0.5), base.shape).astype(np.float32)
+                 for _ in range(int(rng.integers(1, 6)))]
+        for p in poses:
+            p[:, 3] = rng.uniform(0.0, 1.0, 33)
+        same = similar_pose_pairs(poses, WIDTH, HEIGHT, 0.1, 0.5)
+        for i in range(len(poses)):
+            assert not same[i, i]
+            for j in range(len(poses)):
+                if i != j:
+                    value = landmark_similarity(poses[i], poses[j], WIDTH, HEIGHT, 0.1)
+                    assert same[i, j] == (value > 0.5)
+                    near += abs(value - 0.5) < 0.1
+    assert near > 20  # pairs close to the threshold were tested
+
+
 def test_greedy_unique_keeps_the_first_of_each_group_in_the_given_order():
     groups = [0, 1, 0, 2, 1]
     same = lambda i, j: groups[i] == groups[j]  # noqa: E731
@@ -72,6 +96,66 @@ def test_mask_people_paints_the_person_and_nothing_far_from_them():
     assert region[nose[1], nose[0]]
     assert not region[:, int(0.6 * WIDTH):].any()  # nobody painted on the right half
     np.testing.assert_array_equal(out[~region], pixels[~region])
+
+
+def test_paint_people_draws_each_limb_as_cv2_line_does_and_stays_inside_its_containment_box():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        lm = rng.uniform(-0.3, 1.3, (33, 5)).astype(np.float32)
+        if rng.random() < 0.5:  # a small person, thick lines: the box's margin matters
+            lm[:, :2] = rng.uniform(0.3, 0.7, 2) + rng.uniform(-0.05, 0.05, (33, 2))
+        side = float(rng.uniform(1.0, 500.0))
+        painted = paint_people(np.zeros((120, 90), dtype=np.uint8), [(lm, side)], 255)
+        # the limbs one cv2.line at a time (as before they were drawn in one polylines call), then torso and head
+        pts = np.clip(np.round(lm[:, :2].astype(np.float64) * (90, 120)).astype(np.int32), -480, 600)
+        th = max(2, int(round(0.06 * side)))
+        ref = np.zeros((120, 90), dtype=np.uint8)
+        for a, b in BLAZEPOSE33.connections:
+            if lm[a, 3] >= 0.5 and lm[b, 3] >= 0.5:
+                cv2.line(ref, (int(pts[a, 0]), int(pts[a, 1])), (int(pts[b, 0]), int(pts[b, 1])), 255, th, cv2.LINE_8)
+        paint_people(ref, [(np.where(np.arange(33)[:, None] == 3, 0.0, lm), side)], 255)  # torso and head only
+        np.testing.assert_array_equal(painted, ref)
+        x0, y0, x1, y1 = containment_geometry([lm], [side], 90, 120).boxes[0]
+        ys, xs = np.nonzero(painted)
+        assert ((xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)).all()
+
+
+def test_update_drops_contained_poses_as_if_everybody_kept_were_painted():
+    """The tracker paints a kept person only when a later pose reaches their box: same decisions as painting all."""
+    def reference(people, w, h):
+        cw, ch = w // 4, h // 4
+        region = np.zeros((ch, cw), dtype=np.uint8)
+        kept = []
+        for p in people:
+            lm = p.landmarks
+            visible = lm[:, 3] > 0.5
+            if kept and visible.any():
+                x = np.floor(lm[visible, 0] * cw).astype(np.int64)
+                y = np.floor(lm[visible, 1] * ch).astype(np.int64)
+                inside = (x >= 0) & (x < cw) & (y >= 0) & (y < ch)
+                hits = np.zeros(x.shape[0], dtype=bool)
+                hits[inside] = region[y[inside], x[inside]] > 0
+                if hits.mean() > 0.7:
+                    continue
+            paint_people(region, [(lm, roi_side_pixels(p.next_roi, cw, ch))], 255, 0.06)
+            kept.append(p)
+        return kept
+
+    calc = PoseTrackUpdateCalculator.__new__(PoseTrackUpdateCalculator)
+    calc.options = PoseTrackUpdateOptions()
+    rng = np.random.default_rng(5)
+    dropped = 0
+    for _ in range(150):
+        people = [person(*rng.uniform((0.1, 0.5), (0.9, 0.9)), height=float(rng.uniform(0.2, 0.8)))
+                  for _ in range(int(rng.integers(2, 6)))]
+        for p in people:  # some landmarks hidden, some people upside down over others
+            p.landmarks[rng.random(33) < 0.2, 3] = 0.1
+            if rng.random() < 0.3:
+                p.landmarks[:, 1] = 2 * p.landmarks[23, 1] - p.landmarks[:, 1]
+        expected = reference(people, WIDTH, HEIGHT)
+        assert [id(p) for p in calc._drop_contained(people, WIDTH, HEIGHT)] == [id(p) for p in expected]
+        dropped += len(people) - len(expected)
+    assert dropped > 10  # the cases test something
 
 
 # -- assignment ----------------------------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from posegraph.calculators.landmarks.kernels import (decode_landmarks, decode_world_landmarks, landmarks_to_roi,
-                                                     project_landmarks, project_world_landmarks,
+from posegraph.calculators.landmarks.kernels import (decode_landmarks, decode_refined_landmarks,
+                                                     decode_world_landmarks, landmarks_to_roi, project_landmarks,
+                                                     project_landmarks_and_world, project_world_landmarks,
                                                      refine_landmarks_from_heatmap, sigmoid)
 from posegraph.calculators.landmarks.smoothing import (TASKS_POSE, OneEuroFilter, OneEuroParams,
                                                        PoseLandmarkSmoother, RelativeVelocityFilter,
@@ -137,3 +138,28 @@ def test_visibility_filter_and_pose_smoother():
     np.testing.assert_allclose(sm.smooth_world(world, 0), world)
     sm.reset()
     np.testing.assert_allclose(sm.smooth_landmarks(lms + 0.5, 640, 480, 66_000, roi), lms + 0.5, rtol=1e-6)
+
+
+def test_decode_refined_landmarks_is_decode_then_refine_bit_for_bit():
+    rng = np.random.default_rng(6)
+    for _ in range(50):
+        raw = rng.normal(0.0, 100.0, (1, 195)).astype(np.float32)
+        raw[0, 0::5] = rng.uniform(-20, 280, 39)
+        raw[0, 1::5] = rng.uniform(-20, 280, 39)
+        heatmap = rng.normal(0.0, 3.0, (1, 64, 64, 39)).astype(np.float32)
+        expected = refine_landmarks_from_heatmap(decode_landmarks(raw), heatmap, kernel_size=7)
+        np.testing.assert_array_equal(decode_refined_landmarks(raw, heatmap), expected)
+        np.testing.assert_array_equal(decode_refined_landmarks(raw, None), decode_landmarks(raw))
+        np.testing.assert_array_equal(decode_refined_landmarks(raw, heatmap, kernel_size=0), decode_landmarks(raw))
+
+
+def test_project_landmarks_and_world_is_both_projections_bit_for_bit():
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        lms = rng.uniform(-0.2, 1.2, (39, 5)).astype(np.float32)
+        world = rng.normal(0.0, 0.5, (39, 3)).astype(np.float32)
+        rect = NormalizedRect(*(float(v) for v in rng.uniform((0, 0, 0.1, 0.1, -3.2), (1, 1, 1.5, 1.5, 3.2))))
+        for exact in (True, False):
+            projected, rotated = project_landmarks_and_world(lms, world, rect, exact_math=exact)
+            np.testing.assert_array_equal(projected, project_landmarks(lms, rect, exact_math=exact))
+            np.testing.assert_array_equal(rotated, project_world_landmarks(world, rect, exact_math=exact))

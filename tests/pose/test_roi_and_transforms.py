@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from posegraph.calculators.detection.roi import (alignment_points_to_rect, associate_rects,
-                                                 detection_letterbox_removal, normalize_radians,
-                                                 pose_roi_from_detection, pose_roi_from_landmarks, rect_iou,
-                                                 rows_to_detections, transform_rect)
+                                                 detection_letterbox_removal, landmarks_to_rect,
+                                                 landmarks_to_roi_rect, normalize_radians, pose_roi_from_detection,
+                                                 pose_roi_from_landmarks, rect_iou, rows_to_detections,
+                                                 transform_rect)
 from posegraph.calculators.image.transforms import (crop_matrix, image_to_tensor, pad_roi, perspective_transform,
                                                     remove_letterbox, roi_in_pixels, value_range_transform,
                                                     warp_perspective_classic)
@@ -58,6 +59,21 @@ def test_pose_roi_from_detection_and_landmarks_agree():
     side_px = 2 * math.hypot(0.02 * 640, 0.30 * 480) * 1.25
     assert roi.width * 640 == pytest.approx(side_px, rel=1e-5)
     assert roi.height * 480 == pytest.approx(side_px, rel=1e-5)
+
+
+def test_landmarks_to_roi_rect_is_landmarks_to_rect_then_transform_rect_bit_for_bit():
+    rng = np.random.default_rng(4)
+    for _ in range(500):
+        lms = rng.uniform(-0.5, 1.5, (4, 5)).astype(np.float32)
+        w, h = (int(v) for v in rng.integers(1, 3000, 2))
+        start, end = (int(v) for v in rng.choice(4, 2, replace=False))
+        angle, scale = float(rng.uniform(-180, 180)), float(rng.uniform(0.5, 2.0))
+        square = bool(rng.integers(2))
+        for exact in (True, False):
+            two_steps = transform_rect(landmarks_to_rect(lms, w, h, start, end, angle, exact_math=exact), w, h,
+                                       scale_x=scale, scale_y=scale * 1.1, square_long=square, exact_math=exact)
+            assert landmarks_to_roi_rect(lms, w, h, start, end, angle, scale_x=scale, scale_y=scale * 1.1,
+                                         square_long=square, exact_math=exact) == two_steps
 
 
 def test_detection_letterbox_removal():

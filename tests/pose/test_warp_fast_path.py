@@ -67,3 +67,22 @@ def test_remap_check_runs_once_and_holds_here():
     """On the OpenCV this project pins (5.x), remap's fixed-point path is the classic one, so the fast path is on."""
     assert T._remap_is_classic() is True
     assert T._remap_checked is True
+
+
+def test_crop_geometry_kernel_gives_the_python_steps_bits():
+    """image_to_tensor's compiled geometry (_crop_setup) against roi_in_pixels, pad_roi, perspective_transform and
+    crop_matrix, bit for bit."""
+    rng = np.random.default_rng(8)
+    for rect in _rects(rng, 400):
+        iw, ih = (int(v) for v in rng.integers(1, 2500, 2))
+        tw, th = (int(v) for v in rng.choice([192, 224, 256, 257], 2))
+        for keep in (False, True):
+            for corners in ("direct", "reflected"):
+                roi, padding = T.pad_roi(T.roi_in_pixels(rect, iw, ih), tw, th, keep)
+                got_roi, got_padding, fwd, matrix = T._crop_setup(rect, iw, ih, tw, th, keep, corners)
+                assert (got_roi, got_padding) == (roi, padding)
+                np.testing.assert_array_equal(fwd, T.perspective_transform(roi, tw, th, corners))
+                np.testing.assert_array_equal(matrix, T.crop_matrix(roi, iw, ih))
+                assert matrix.dtype == np.float32
+    with pytest.raises(ValueError, match="must be > 0"):
+        T._crop_setup(NormalizedRect(0.5, 0.5, 0.0, 0.2, 0.0), 100, 100, 64, 64, True, "direct")
