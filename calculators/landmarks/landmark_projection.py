@@ -36,6 +36,8 @@ class LandmarkProjectionCalculator(Calculator):
         rect = NormalizedRect(0.5, 0.5, 1.0, 1.0, 0.0)  # load the projection kernels now, not in the first frame
         project_landmarks(np.zeros((33, 5), np.float32), rect, exact_math=self.options.exact_math)
         project_world_landmarks(np.zeros((33, 3), np.float32), rect, exact_math=self.options.exact_math)
+        project_landmarks_and_world(np.zeros((33, 5), np.float32), np.zeros((33, 3), np.float32), rect,
+                                    exact_math=self.options.exact_math)
 
     def process(self, ctx):
         rect = ctx[self.NORM_RECT]

@@ -41,13 +41,11 @@ class TensorsToLandmarksCalculator(Calculator):
 
     def open(self, ctx):
         o = self.options  # load the decoding kernels now, not in the first frame
-        landmarks = decode_landmarks(np.zeros(o.num_landmarks * 5, np.float32), o.num_landmarks,
-                                     o.input_image_width, o.input_image_height,
-                                     visibility_sigmoid=o.visibility_sigmoid, presence_sigmoid=o.presence_sigmoid)
-        if o.refine_kernel_size:
-            refine_landmarks_from_heatmap(landmarks, np.zeros((1, 2, 2, o.num_landmarks), np.float32),
-                                          kernel_size=o.refine_kernel_size,
-                                          min_confidence_to_refine=o.min_confidence_to_refine)
+        n = o.num_landmarks
+        decode_refined_landmarks(np.zeros(n * 5, np.float32), np.zeros((1, 2, 2, n), np.float32), n,
+                                 o.input_image_width, o.input_image_height, o.visibility_sigmoid,
+                                 o.presence_sigmoid, o.refine_kernel_size, o.min_confidence_to_refine)
+        decode_world_landmarks(np.zeros(n * 3, np.float32), n)
 
     def process(self, ctx):
         o = self.options
