@@ -1,6 +1,6 @@
 """First-call stalls: per node of each shipped graph, its first process() time against its steady state.
 
-    python tools/first_call.py [--frames N] [--video PATH] [GRAPH ...]
+    python tools/first_call.py [--frames N] [--video PATH] [--json OUT.json] [GRAPH ...]
 
 Each graph runs twice in its own fresh process (the first run warms Numba's cache, the second is measured), as
 an application starting up would. A node whose first call is much slower than its median later call compiles or
@@ -56,13 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("graphs", nargs="*", help="graph names (default: every shipped top-level graph)")
     parser.add_argument("--frames", type=int, default=20, help="frames per run (default 20)")
     parser.add_argument("--video", default=str(DEFAULT_VIDEO), help="input video")
+    parser.add_argument("--json", type=Path, default=None, help="also write the counts as JSON")
     args = parser.parse_args(argv)
-    flagged = 0
+    flagged = graphs = 0
     for name in args.graphs or top_level_graphs():
         result = run(name, args.video, args.frames)
         if isinstance(result, str):
             print(f"{name}: not run: {result}")
             continue
+        graphs += 1
         print(name)
         for node, open_ns, samples in result:
             if len(samples) < 3:
@@ -73,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {'STALL' if stall else '     '} {node:48s} first {first:8.2f} ms  steady {steady:7.2f} ms  "
                   f"open {open_ns / 1e6:8.1f} ms")
     print(f"{flagged} node(s) with a first-call stall")
+    if args.json:
+        args.json.write_text(json.dumps({"graphs": graphs, "stalls": flagged}))
     return 1 if flagged else 0
 
 
