@@ -1,0 +1,48 @@
+"""tools/scorecard.py's own measurements: peak RSS is the measured child's own, the queue-bound check reads every
+shipped top-level graph, the crop figure is a real timing, and a failing part is reported, not raised."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import scorecard  # noqa: E402
+
+
+def test_child_usage_is_the_childs_own_peak():
+    big = [sys.executable, "-c", "b = bytearray(150 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])"]
+    small = [sys.executable, "-c", "pass"]
+    assert scorecard.child_usage(big, timeout=60).ru_maxrss / 1024 > 150
+    assert scorecard.child_usage(small, timeout=60).ru_maxrss / 1024 < 100  # not the earlier child's peak
+
+
+def test_child_usage_reports_a_failure_with_its_stderr():
+    with pytest.raises(RuntimeError, match="boom"):
+        scorecard.child_usage([sys.executable, "-c", "raise SystemExit('boom')"], timeout=60)
+
+
+def test_every_shipped_top_level_graph_bounds_its_queues():
+    [figure] = scorecard.queue_figures()
+    assert figure.met, figure.upstream
+    assert figure.value >= 9
+
+
+@pytest.mark.timeout(120)
+def test_landmark_crop_is_timed():
+    [figure] = scorecard.crop_figures(repeat=1)
+    assert figure.value is not None, figure.what
+    assert 0.01 < figure.value < 50
+
+
+def test_a_failing_benchmark_is_a_line_not_an_exception(tmp_path, monkeypatch):
+    monkeypatch.setattr(scorecard, "TOOLS", tmp_path)
+    (tmp_path / "bench_runtime.py").write_text("raise SystemExit('no runtime here')")
+    [figure] = scorecard.runtime_figures(quick=True)
+    assert figure.value is None and figure.met is None
+    assert "no runtime here" in figure.what
+    assert "not measured" in figure.line()
