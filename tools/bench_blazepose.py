@@ -314,6 +314,7 @@ def main() -> None:
     parser.add_argument("--variants", action="store_true", help="the cost of segmentation and the full model")
     parser.add_argument("--base", type=Path, help="with --variants: another checkout to compare the default with")
     parser.add_argument("--only-default", action="store_true", help="with --variants: only the default and --base")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args()
     video = SHARED / "media" / args.video
     threads = args.inference_threads or auto_threads()
@@ -347,8 +348,10 @@ def main() -> None:
     for name, r in best.items():
         print(f"{name:24s} {r['frames_per_s']:9.1f} {r['mean_ms']:8.2f} {r.get('median_ms', float('nan')):8.2f} "
               f"{r.get('p90_ms', float('nan')):8.2f}")
+    figures: dict = {"best": best, "sync_vs_loop": {}}
     for mode in ("tracking", "static"):
         loop, sync, stream = best[f"loop/{mode}"], best[f"graph/sync/{mode}"], best[f"graph/stream/{mode}"]
+        figures["sync_vs_loop"][mode] = sync["mean_ms"] / loop["mean_ms"]
         print(f"{mode}: graph/sync per frame = {sync['mean_ms'] / loop['mean_ms']:.3f}x the loop's "
               f"(target <= 1.05x); graph/stream throughput = {stream['frames_per_s'] / loop['frames_per_s']:.2f}x "
               f"the loop's")
@@ -365,6 +368,8 @@ def main() -> None:
           f"One Euro on 33 landmarks {kernels['one_euro_33_us']:.1f} us (target < 20 us)")
     print(f"time from `posegraph run` to the first frame written (warm Numba cache): "
           f"{time_to_first_frame(video):.2f} s (target < 2 s)")
+    if args.json:
+        args.json.write_text(json.dumps(figures | {"kernels": kernels}))
     if profile is not None:
         print("per-node breakdown (graph/stream, tracking, last run):")
         print("\n".join(profile.table().splitlines()[:14]))

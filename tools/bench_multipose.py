@@ -25,6 +25,7 @@ Prints:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -398,6 +399,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=8)
     parser.add_argument("--inference-threads", type=int, default=1,
                         help="LiteRT threads for both the graph and the direct call (part C, and A/B)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the summary figures as JSON")
     args = parser.parse_args()
 
     cells = [cell(SHARED / "media" / name) for name in PEOPLE]
@@ -435,6 +437,10 @@ def main() -> int:
           f"{'under' if machinery < 0.3 else 'OVER'} the 0.3 ms target), {overhead * 1000:.0f} us against the same "
           f"calculators called directly (C2, noisier); the same machinery costs {warm:.0f} us with warm caches and "
           f"{cold:.0f} us with the caches flushed by each node (D)")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "per_person_wall_ms": slope_tracking, "machinery_ms": machinery, "machinery_vs_direct_ms": overhead,
+            "linearity": (med[4] - med[2]) / (2 * (med[2] - med[1])), "inference_threads": args.inference_threads}))
     return 0
 
 
