@@ -78,6 +78,7 @@ class MediaSourceCalculator(Calculator):
         self._pending = None  # a paced frame waiting for its time: (timestamp, ImageFrame)
         self._origin: tuple[float, int] | None = None
         self._total: int | None = None
+        self._first_video_frame = None
         if spec.live:
             self._live = LiveCapture(spec, reconnect_timeout_s=self.options.reconnect_timeout_s)
             self._gaps_reported = 0
@@ -100,6 +101,8 @@ class MediaSourceCalculator(Calculator):
                 self._images = [path]
             else:
                 self._video = VideoReader(path)
+                # The decoder fills its frame threads on the first read (tens of ms): done here, not in the loop.
+                self._first_video_frame = self._video.read()
             self._total = len(self._images) if self._images else self._video.frame_count
             fps = self._video.fps if self._video is not None else self.options.image_fps
         if self._limit is not None and self._total is not None:
@@ -125,7 +128,8 @@ class MediaSourceCalculator(Calculator):
                 return frame
             return frame.timestamp_us, ImageFrame(frame.rgb, self._live.source, frame.index), frame.captured_at
         if self._video is not None:
-            frame = self._video.read()
+            frame = self._first_video_frame if self._first_video_frame is not None else self._video.read()
+            self._first_video_frame = None
             if frame is None:
                 report = self._video.report
                 if report.ended_early:
