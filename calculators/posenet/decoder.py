@@ -86,7 +86,7 @@ class PoseNetDecoderCalculator(Calculator):
 
     Quantised outputs are dequantised with each tensor's scale / zero point, read from the model file at open()
     (model option or MODEL side packet) or given as options. mode SINGLE: one pose from per-keypoint argmax; MULTI:
-    local-maximum roots and greedy decoding along the skeleton with the mid-range displacements (kernels.py).
+    local-maximum roots and greedy decoding along the skeleton with the mid-range displacements (multi_pose.py).
 
     Placement: ImageToTensorCalculator's warp is corner-aligned (tensor pixel p samples image pixel index
     M(p / tensor width)), so a keypoint at input pixel p maps to the image point M(p / W) plus half an image pixel
