@@ -188,9 +188,14 @@ def perspective_transform(roi: PixelRoi, tensor_width: int, tensor_height: int,
     `box_points` of the rotated rect mapped to the tensor corners (bottom-left first) with
     `cv::getPerspectiveTransform` (an 8x8 LU solve in double; its last-bit details do not change the crops).
     """
-    dst_w, dst_h = float(tensor_width), float(tensor_height)
-    dst = np.array([[0.0, dst_h], [0.0, 0.0], [dst_w, 0.0], [dst_w, dst_h]], dtype=np.float32)
+    dst = _TENSOR_CORNERS.get((tensor_width, tensor_height))
+    if dst is None:
+        dst = _TENSOR_CORNERS[(tensor_width, tensor_height)] = np.array(
+            [[0.0, tensor_height], [0.0, 0.0], [tensor_width, 0.0], [tensor_width, tensor_height]], dtype=np.float32)
     return cv2.getPerspectiveTransform(box_points(roi, corners), dst)
+
+
+_TENSOR_CORNERS: dict[tuple[int, int], np.ndarray] = {}  # per tensor size: its corners, bottom-left first
 
 
 def crop_matrix(roi: PixelRoi, image_width: int, image_height: int, flip_horizontally: bool = False) -> np.ndarray:
@@ -212,21 +217,14 @@ def crop_matrix(roi: PixelRoi, image_width: int, image_height: int, flip_horizon
     return m
 
 
-_TENSOR_CORNERS: dict[tuple[int, int], np.ndarray] = {}
-
-
 def _crop_setup(rect: NormalizedRect | None, image_width: int, image_height: int, tensor_width: int,
                 tensor_height: int, keep_aspect_ratio: bool,
                 corners: CornerForm) -> tuple[PixelRoi, LetterboxPadding, np.ndarray, np.ndarray]:
     """(padded pixel ROI, padding, forward perspective matrix, crop matrix): `roi_in_pixels`, `pad_roi`,
-    `perspective_transform` (with the tensor corners cached per size) and `crop_matrix`."""
+    `perspective_transform` and `crop_matrix`."""
     roi, padding = pad_roi(roi_in_pixels(rect, image_width, image_height), tensor_width, tensor_height,
                            keep_aspect_ratio)
-    dst = _TENSOR_CORNERS.get((tensor_width, tensor_height))
-    if dst is None:
-        dst = _TENSOR_CORNERS[(tensor_width, tensor_height)] = np.array(
-            [[0.0, tensor_height], [0.0, 0.0], [tensor_width, 0.0], [tensor_width, tensor_height]], dtype=np.float32)
-    fwd = cv2.getPerspectiveTransform(box_points(roi, corners), dst)
+    fwd = perspective_transform(roi, tensor_width, tensor_height, corners)
     return roi, padding, fwd, crop_matrix(roi, image_width, image_height)
 
 
