@@ -32,7 +32,8 @@ from posegraph.calculators.io.video import VideoReader
 from posegraph.calculators.movenet.crop_region import full_frame_crop
 from posegraph.calculators.movenet.kernels import crop_region_from_keypoints, decode_movenet, pose_score
 from posegraph.calculators.openpose.kernels import find_peaks, group_people
-from posegraph.calculators.posenet.kernels import decode_multi_pose, decode_single_pose, dequantize
+from posegraph.calculators.posenet.kernels import decode_single_pose, dequantize
+from posegraph.calculators.posenet.multi_pose import decode_multi_pose
 from posegraph.calculators.types import NormalizedRect, Pose
 from posegraph.models import resolve_model
 

@@ -97,7 +97,8 @@ class ImageToTensorCalculator(Calculator):
         model = ctx.side(self.MODEL) or self.options.model
         if model:
             self.options = sized_for_model(self.options, model, self.name)
-        warm_up()  # compile or load the warp kernels now, not in the first frame
+        # the OpenCV check now, and for float tensors the Numba kernels, not in the first frame
+        warm_up(float_tensor=self.options.tensor_type is not TensorType.UINT8)
 
     def process(self, ctx):
         opts = self.options

@@ -30,10 +30,13 @@ Two warp back ends give the uint8 crop:
 How "classic" runs fast: OpenCV <= 4.10's warpPerspective was two steps, fixed-point maps (source pixel as int16
 x, y and the 1/32 fractions) computed per 64x16 block, then `remap` on them. Only the first step changed in 4.11;
 `cv2.remap` with those CV_16SC2 + CV_16UC1 maps still runs the integer bilinear path. So the maps are computed here
-(`_fixed_point_maps`, Numba, vectorised; one table per axis when the crop is not rotated) and handed to
-`cv2.remap`; with a zero border only the window that reads the image is remapped. Once per process
-`_remap_is_classic` compares that path with the all-Numba kernel on rotated, projective, scaled and partly-outside
-crops (1, 3 and 4 channels, both borders) and, should an OpenCV release ever change remap, falls back to the kernel.
+and handed to `cv2.remap`: for an axis-aligned crop (letterboxes, MoveNet's crops) one table per axis in numpy
+(`_axis_aligned_maps`), for a rotated or projective one a vectorised Numba kernel (warp_kernels.py); with a zero
+border only the window that reads the image is remapped. Once per process `_remap_is_classic` checks `cv2.remap`
+on random maps (inside, across the edges of and far outside the image; 1, 3 and 4 channels, both borders) against
+a numpy statement of the classic integer bilinear (`_bilinear_reference`) and, should an OpenCV release ever change
+remap, falls back to the all-Numba kernel. Numba is imported only when a crop needs it (a rotated crop, a float
+tensor, that fallback): axis-aligned uint8 crops (MoveNet, PoseNet) run without it.
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from .._numba import jit
 from ..types import LetterboxPadding, NormalizedRect
 
 __all__ = [
@@ -186,9 +188,14 @@ def perspective_transform(roi: PixelRoi, tensor_width: int, tensor_height: int,
     `box_points` of the rotated rect mapped to the tensor corners (bottom-left first) with
     `cv::getPerspectiveTransform` (an 8x8 LU solve in double; its last-bit details do not change the crops).
     """
-    dst_w, dst_h = float(tensor_width), float(tensor_height)
-    dst = np.array([[0.0, dst_h], [0.0, 0.0], [dst_w, 0.0], [dst_w, dst_h]], dtype=np.float32)
+    dst = _TENSOR_CORNERS.get((tensor_width, tensor_height))
+    if dst is None:
+        dst = _TENSOR_CORNERS[(tensor_width, tensor_height)] = np.array(
+            [[0.0, tensor_height], [0.0, 0.0], [tensor_width, 0.0], [tensor_width, tensor_height]], dtype=np.float32)
     return cv2.getPerspectiveTransform(box_points(roi, corners), dst)
+
+
+_TENSOR_CORNERS: dict[tuple[int, int], np.ndarray] = {}  # per tensor size: its corners, bottom-left first
 
 
 def crop_matrix(roi: PixelRoi, image_width: int, image_height: int, flip_horizontally: bool = False) -> np.ndarray:
@@ -210,298 +217,100 @@ def crop_matrix(roi: PixelRoi, image_width: int, image_height: int, flip_horizon
     return m
 
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# The crop's geometry (roi_in_pixels, pad_roi, box_points, crop_matrix) in one compiled call, for image_to_tensor.
-# ---------------------------------------------------------------------------------------------------------------
-
-@jit
-def _crop_geometry(xc: float, yc: float, rw: float, rh: float, rot: float, whole: bool, image_width: int,
-                   image_height: int, tensor_width: int, tensor_height: int, keep_aspect_ratio: bool,
-                   reflected: bool, roi_out: np.ndarray, pad_out: np.ndarray, points: np.ndarray,
-                   matrix: np.ndarray) -> bool:
-    """The float32 steps of `roi_in_pixels`, `pad_roi`, `box_points` and `crop_matrix`, operation for operation (no
-    FMA: Numba does not contract), written to roi_out (cx, cy, w, h, rotation), pad_out (left, top, right, bottom),
-    points (4 x 2) and matrix (3 x 3, zeroed by the caller). False when keep_aspect_ratio meets an empty ROI."""
-    f = np.float32
-    w, h = f(image_width), f(image_height)
-    if whole:
-        cx, cy, width, height, rotation = f(0.5) * w, f(0.5) * h, w, h, f(0.0)
-    else:
-        cx, cy, width, height, rotation = f(xc) * w, f(yc) * h, f(rw) * w, f(rh) * h, f(rot)
-    hpad = vpad = f(0.0)
-    if keep_aspect_ratio:
-        if width <= f(0.0) or height <= f(0.0):
-            return False
-        tensor_aspect = f(tensor_height) / f(tensor_width)
-        roi_aspect = height / width
-        if tensor_aspect > roi_aspect:
-            width, height = width, width * tensor_aspect
-            vpad = (f(1.0) - roi_aspect / tensor_aspect) / f(2.0)
-        else:
-            width, height = height / tensor_aspect, height
-            hpad = (f(1.0) - tensor_aspect / roi_aspect) / f(2.0)
-    roi_out[0], roi_out[1], roi_out[2], roi_out[3], roi_out[4] = cx, cy, width, height, rotation
-    pad_out[0], pad_out[1], pad_out[2], pad_out[3] = hpad, vpad, hpad, vpad
-    # box_points
-    angle = f(np.float64(rotation * f(180.0)) / math.pi)
-    rad = np.float64(angle) * math.pi / 180.0
-    b = f(math.cos(rad)) * f(0.5)
-    a = f(math.sin(rad)) * f(0.5)
-    points[0, 0], points[0, 1] = cx - a * height - b * width, cy + b * height - a * width
-    points[1, 0], points[1, 1] = cx + a * height - b * width, cy - b * height - a * width
-    if reflected:
-        points[2, 0], points[2, 1] = f(2.0) * cx - points[0, 0], f(2.0) * cy - points[0, 1]
-        points[3, 0], points[3, 1] = f(2.0) * cx - points[1, 0], f(2.0) * cy - points[1, 1]
-    else:
-        points[2, 0], points[2, 1] = cx + a * height + b * width, cy - b * height + a * width
-        points[3, 0], points[3, 1] = cx - a * height + b * width, cy + b * height + a * width
-    # crop_matrix (no flip)
-    c, d = f(math.cos(np.float64(rotation))), f(math.sin(np.float64(rotation)))
-    g, k = f(1.0) / w, f(1.0) / h
-    half = f(0.5)
-    one = f(1.0)
-    matrix[0, 0] = width * c * one * g
-    matrix[0, 1] = -height * d * g
-    matrix[0, 2] = (-half * width * c * one + half * height * d + cx) * g
-    matrix[1, 0] = width * d * one * k
-    matrix[1, 1] = height * c * k
-    matrix[1, 2] = (-half * height * c - half * width * d * one + cy) * k
-    matrix[2, 2] = one
-    return True
-
-
-_TENSOR_CORNERS: dict[tuple[int, int], np.ndarray] = {}
-
-
 def _crop_setup(rect: NormalizedRect | None, image_width: int, image_height: int, tensor_width: int,
                 tensor_height: int, keep_aspect_ratio: bool,
                 corners: CornerForm) -> tuple[PixelRoi, LetterboxPadding, np.ndarray, np.ndarray]:
-    """(padded pixel ROI, padding, forward perspective matrix, crop matrix): what `roi_in_pixels`, `pad_roi`,
-    `perspective_transform` and `crop_matrix` give, with their float32 arithmetic in one compiled call."""
-    roi = np.empty(5, dtype=np.float32)
-    pad = np.empty(4, dtype=np.float32)
-    points = np.empty((4, 2), dtype=np.float32)
-    matrix = np.zeros((3, 3), dtype=np.float32)
-    whole = rect is None
-    ok = _crop_geometry(0.0 if whole else rect.x_center, 0.0 if whole else rect.y_center,
-                        0.0 if whole else rect.width, 0.0 if whole else rect.height,
-                        0.0 if whole else rect.rotation, whole, int(image_width), int(image_height),
-                        int(tensor_width), int(tensor_height), bool(keep_aspect_ratio), corners == "reflected", roi,
-                        pad, points, matrix)
-    if not ok:
-        raise ValueError("ROI width and height must be > 0")
-    dst = _TENSOR_CORNERS.get((tensor_width, tensor_height))
-    if dst is None:
-        dst = _TENSOR_CORNERS[(tensor_width, tensor_height)] = np.array(
-            [[0.0, tensor_height], [0.0, 0.0], [tensor_width, 0.0], [tensor_width, tensor_height]], dtype=np.float32)
-    fwd = cv2.getPerspectiveTransform(points, dst)
-    r = roi.tolist()
-    return PixelRoi(r[0], r[1], r[2], r[3], r[4]), LetterboxPadding(*pad.tolist()), fwd, matrix
+    """(padded pixel ROI, padding, forward perspective matrix, crop matrix): `roi_in_pixels`, `pad_roi`,
+    `perspective_transform` and `crop_matrix`."""
+    roi, padding = pad_roi(roi_in_pixels(rect, image_width, image_height), tensor_width, tensor_height,
+                           keep_aspect_ratio)
+    fwd = perspective_transform(roi, tensor_width, tensor_height, corners)
+    return roi, padding, fwd, crop_matrix(roi, image_width, image_height)
+
 
 # ---------------------------------------------------------------------------------------------------------------
-# Classic OpenCV warpPerspective (fixed point), fused with the uint8 -> float conversion.
+# Classic OpenCV warpPerspective (fixed point): maps + cv2.remap, or the Numba kernel (warp_kernels.py).
 # ---------------------------------------------------------------------------------------------------------------
 
-_NO_U8 = np.empty((1, 1, 1), dtype=np.uint8)  # placeholder when only the float tensor is wanted
-
-# 1.5 * 2**52: adding then subtracting it rounds a double with |x| < 2**51 to the nearest integer, ties to even
-# (`cvRound`, `np.rint`), in two additions that LLVM vectorises where a call to rint is not.
-_RINT_MAGIC = 6755399441055744.0
-
-
-@jit
-def _warp_classic_kernel(src: np.ndarray, minv: np.ndarray, border_replicate: bool, scale: float, offset: float,
-                         out_u8: np.ndarray, out_f32: np.ndarray, write_u8: bool, write_float: bool) -> None:
-    """OpenCV <= 4.10 `warpPerspective(INTER_LINEAR)` for 8-bit images, bit-exact, fused with the float conversion.
-
-    `minv` maps tensor pixels to image pixels (OpenCV inverts the forward matrix with `invert`; the caller does it
-    with `cv2.invert` so that the doubles agree). Source coordinates are computed per 64x16 block exactly as OpenCV
-    does (X0 at the block's first column plus M0 * x1), rounded to the 1/32 grid with round-half-even; the bilinear
-    weights (32 - ax)(32 - ay) * 32 etc. sum to 32768 exactly (OpenCV's saturated 32767 + 1 for a zero fraction
-    gives the same pixel); the value is (sum + 2^14) >> 15. Outside pixels follow `remapBilinear`: BORDER_CONSTANT
-    (0) or BORDER_REPLICATE (clamped taps).
-    """
-    h_src, w_src, cn = src.shape
-    out_h, out_w = out_f32.shape[0], out_f32.shape[1]
-    flat = src.reshape(-1)
-    row = w_src * cn
-    m0, m1, m2 = minv[0, 0], minv[0, 1], minv[0, 2]
-    m3, m4, m5 = minv[1, 0], minv[1, 1], minv[1, 2]
-    m6, m7, m8 = minv[2, 0], minv[2, 1], minv[2, 2]
-    block = 32
-    bh0 = min(block // 2, out_h)
-    bw0 = min(block * block // bh0, out_w)
-    bh0 = min(block * block // bw0, out_h)
-    width1 = max(w_src - 1, 0)
-    height1 = max(h_src - 1, 0)
-    fscale = np.float32(scale)
-    foffset = np.float32(offset)
-    half = np.int32(1 << 14)
-    taps = np.empty(4, dtype=np.int64)
-    ixs = np.empty(bw0, dtype=np.int32)
-    iys = np.empty(bw0, dtype=np.int32)
-    for y in range(0, out_h, bh0):
-        bh = min(bh0, out_h - y)
-        for x in range(0, out_w, bw0):
-            bw = min(bw0, out_w - x)
-            for y1 in range(bh):
-                yy = y + y1
-                x0 = m0 * x + m1 * yy + m2
-                y0 = m3 * x + m4 * yy + m5
-                w0 = m6 * x + m7 * yy + m8
-                # Pass 1 (vectorisable): fixed-point source coordinates of this block row.
-                for x1 in range(bw):
-                    w = w0 + m6 * x1
-                    w = 32.0 / w if w != 0.0 else 0.0
-                    fx = max(-2147483648.0, min(2147483647.0, (x0 + m0 * x1) * w))
-                    fy = max(-2147483648.0, min(2147483647.0, (y0 + m3 * x1) * w))
-                    ixs[x1] = np.int32(np.rint(fx))
-                    iys[x1] = np.int32(np.rint(fy))
-                # Pass 2: bilinear taps.
-                for x1 in range(bw):
-                    ix = ixs[x1]
-                    iy = iys[x1]
-                    sx = max(-32768, min(32767, ix >> 5))
-                    sy = max(-32768, min(32767, iy >> 5))
-                    ax = np.int32(ix & 31)
-                    ay = np.int32(iy & 31)
-                    w00 = (32 - ax) * (32 - ay) * 32
-                    w01 = ax * (32 - ay) * 32
-                    w10 = (32 - ax) * ay * 32
-                    w11 = ax * ay * 32
-                    xo = x + x1
-                    if 0 <= sx < width1 and 0 <= sy < height1:
-                        b = sy * row + sx * cn
-                        if cn == 3 and write_float and not write_u8:
-                            # The hot path, unrolled: inside pixels of an RGB image into a float tensor.
-                            b2 = b + row
-                            v0 = (np.int32(flat[b]) * w00 + np.int32(flat[b + 3]) * w01
-                                  + np.int32(flat[b2]) * w10 + np.int32(flat[b2 + 3]) * w11 + half) >> 15
-                            v1 = (np.int32(flat[b + 1]) * w00 + np.int32(flat[b + 4]) * w01
-                                  + np.int32(flat[b2 + 1]) * w10 + np.int32(flat[b2 + 4]) * w11 + half) >> 15
-                            v2 = (np.int32(flat[b + 2]) * w00 + np.int32(flat[b + 5]) * w01
-                                  + np.int32(flat[b2 + 2]) * w10 + np.int32(flat[b2 + 5]) * w11 + half) >> 15
-                            out_f32[yy, xo, 0] = np.float32(v0) * fscale + foffset
-                            out_f32[yy, xo, 1] = np.float32(v1) * fscale + foffset
-                            out_f32[yy, xo, 2] = np.float32(v2) * fscale + foffset
-                            continue
-                        for k in range(cn):
-                            acc = (np.int32(flat[b + k]) * w00 + np.int32(flat[b + cn + k]) * w01
-                                   + np.int32(flat[b + row + k]) * w10 + np.int32(flat[b + row + cn + k]) * w11)
-                            val = (acc + half) >> 15
-                            if write_u8:
-                                out_u8[yy, xo, k] = np.uint8(val)
-                            if write_float:
-                                out_f32[yy, xo, k] = np.float32(val) * fscale + foffset
-                        continue
-                    if not border_replicate and (sx >= w_src or sx + 1 < 0 or sy >= h_src or sy + 1 < 0):
-                        for k in range(cn):
-                            if write_u8:
-                                out_u8[yy, xo, k] = 0
-                            if write_float:
-                                out_f32[yy, xo, k] = foffset
-                        continue
-                    if border_replicate:
-                        xa = min(max(sx, 0), w_src - 1)
-                        xb = min(max(sx + 1, 0), w_src - 1)
-                        ya = min(max(sy, 0), h_src - 1)
-                        yb = min(max(sy + 1, 0), h_src - 1)
-                        taps[0] = ya * row + xa * cn
-                        taps[1] = ya * row + xb * cn
-                        taps[2] = yb * row + xa * cn
-                        taps[3] = yb * row + xb * cn
-                    else:
-                        oka = 0 <= sx < w_src
-                        okb = 0 <= sx + 1 < w_src
-                        okya = 0 <= sy < h_src
-                        okyb = 0 <= sy + 1 < h_src
-                        taps[0] = sy * row + sx * cn if (oka and okya) else -1
-                        taps[1] = sy * row + (sx + 1) * cn if (okb and okya) else -1
-                        taps[2] = (sy + 1) * row + sx * cn if (oka and okyb) else -1
-                        taps[3] = (sy + 1) * row + (sx + 1) * cn if (okb and okyb) else -1
-                    for k in range(cn):
-                        p00 = np.int32(flat[taps[0] + k]) if taps[0] >= 0 else np.int32(0)
-                        p01 = np.int32(flat[taps[1] + k]) if taps[1] >= 0 else np.int32(0)
-                        p10 = np.int32(flat[taps[2] + k]) if taps[2] >= 0 else np.int32(0)
-                        p11 = np.int32(flat[taps[3] + k]) if taps[3] >= 0 else np.int32(0)
-                        val = (p00 * w00 + p01 * w01 + p10 * w10 + p11 * w11 + half) >> 15
-                        if write_u8:
-                            out_u8[yy, xo, k] = np.uint8(val)
-                        if write_float:
-                            out_f32[yy, xo, k] = np.float32(val) * fscale + foffset
+def _kernels():
+    """The Numba kernels, imported on first use (see warp_kernels.py: axis-aligned uint8 crops never need them)."""
+    from . import warp_kernels
+    return warp_kernels
 
 
-@jit
-def _fixed_point_maps(minv: np.ndarray, out_w: int, out_h: int, row0: int, col0: int, xy: np.ndarray,
-                      alpha: np.ndarray) -> None:
-    """The maps OpenCV <= 4.10's `warpPerspective` hands to `remap` for INTER_LINEAR, for the window of an
-    out_w x out_h output whose top-left pixel is (col0, row0) and whose size is alpha's: per pixel the source pixel
-    (x, y) as saturated int16 (`xy`, int32, each the little-endian x, y pair of a CV_16SC2 map) and the 1/32
-    fractions (fy & 31) * 32 + (fx & 31) (`alpha`, uint16). Coordinates come from the same doubles as in
-    `_warp_classic_kernel`: X0 at the first column of the pixel's 64x16 block of the whole output, plus M0 * x1.
-    Two branch-free passes per row (doubles -> int32 grid, then int32 -> maps) that LLVM vectorises."""
-    win_h, win_w = alpha.shape[0], alpha.shape[1]
-    xyf = xy.reshape(-1)
-    af = alpha.reshape(-1)  # both C-contiguous (allocated by the caller)
-    m0, m1, m2 = minv[0, 0], minv[0, 1], minv[0, 2]
-    m3, m4, m5 = minv[1, 0], minv[1, 1], minv[1, 2]
-    m6, m7, m8 = minv[2, 0], minv[2, 1], minv[2, 2]
+_U = 2.0 ** -53  # unit roundoff of a double
+
+
+def _axis_aligned_maps(minv: np.ndarray, out_w: int, out_h: int, row0: int, col0: int, xy: np.ndarray,
+                       alpha: np.ndarray) -> bool:
+    """`warp_kernels.fixed_point_maps` for a scaling + shift (letterboxes, unrotated crops such as MoveNet's), in
+    numpy: one table per axis, from the same doubles in the same order (X0 at the first column of the pixel's 64x16
+    block, plus M0 * x1; `_fixed_point` rounds as the kernel does), so every pixel gets the kernel's bits.
+
+    `cv2.getPerspectiveTransform` + `cv2.invert` leave residuals of ~1e-17 where an unrotated crop's matrix has
+    zeros (and ~1e-16 around its 1), which the kernel's per-pixel loop carries along. The tables are then used only
+    when they provably round every pixel as that loop does: each value is farther from a rounding boundary (k + 1/2)
+    than a bound on what the residuals and the loop's extra roundings can move it. Returns False (maps untouched)
+    otherwise: a rotated or projective crop, or, for ~1 in 10^5 unrotated crops, a value too close to call."""
+    (m0, m1, m2), (m3, m4, m5), (m6, m7, m8) = minv.tolist()
+    exact = m1 == 0.0 and m3 == 0.0 and m6 == 0.0 and m7 == 0.0 and m8 == 1.0
+    win_h, win_w = alpha.shape
     bh0 = min(16, out_h)
     bw0 = min(1024 // bh0, out_w)
-    magic = _RINT_MAGIC
-    col1 = col0 + win_w
-    if m1 == 0.0 and m3 == 0.0 and m6 == 0.0 and m7 == 0.0 and m8 == 1.0:
-        # A scaling + shift (letterboxes, MoveNet's crops): w is exactly 1 and X0 does not depend on the row, Y0 not
-        # on the column, so one table per axis gives every pixel the same bits as the general loop below.
-        colx = np.empty(win_w, dtype=np.int32)
-        rowy = np.empty(win_h, dtype=np.int32)
-        for xx in range(col0, col1):
-            x = (xx // bw0) * bw0
-            x0 = m0 * x + m1 * row0 + m2
-            fx = max(-2147483648.0, min(2147483647.0, (x0 + m0 * (xx - x)) * 32.0))
-            colx[xx - col0] = np.int32((fx + magic) - magic)
-        for yy in range(row0, row0 + win_h):
-            fy = max(-2147483648.0, min(2147483647.0, (m3 * 0 + m4 * yy + m5 + m3 * 0) * 32.0))
-            rowy[yy - row0] = np.int32((fy + magic) - magic)
-        for r in range(win_h):
-            iy = rowy[r]
-            sy = max(np.int32(-32768), min(np.int32(32767), iy >> np.int32(5))) << np.int32(16)
-            ay = (iy & np.int32(31)) * np.int32(32)
-            base = r * win_w
-            for c in range(win_w):
-                ix = colx[c]
-                sx = max(np.int32(-32768), min(np.int32(32767), ix >> np.int32(5)))
-                xyf[base + c] = (sx & np.int32(0xFFFF)) | sy
-                af[base + c] = np.uint16(ay + (ix & np.int32(31)))
-        return
-    ixs = np.empty(bw0, dtype=np.int32)
-    iys = np.empty(bw0, dtype=np.int32)
-    for yy in range(row0, row0 + win_h):
-        for x in range((col0 // bw0) * bw0, col1, bw0):
-            first = max(col0 - x, 0)
-            n = min(col1 - x, bw0) - first
-            x0 = m0 * x + m1 * yy + m2
-            y0 = m3 * x + m4 * yy + m5
-            w0 = m6 * x + m7 * yy + m8
-            # Loops from 0 (and x1 as a double, the value OpenCV multiplies): LLVM vectorises these, not a loop
-            # over range(first, last).
-            for j in range(n):
-                x1 = np.float64(first + j)
-                w = w0 + m6 * x1
-                w = 32.0 / w if w != 0.0 else 0.0
-                fx = max(-2147483648.0, min(2147483647.0, (x0 + m0 * x1) * w))
-                fy = max(-2147483648.0, min(2147483647.0, (y0 + m3 * x1) * w))
-                ixs[j] = np.int32((fx + magic) - magic)
-                iys[j] = np.int32((fy + magic) - magic)
-            base = (yy - row0) * win_w + x + first - col0
-            for j in range(n):
-                ix = ixs[j]
-                iy = iys[j]
-                sx = max(np.int32(-32768), min(np.int32(32767), ix >> np.int32(5)))
-                sy = max(np.int32(-32768), min(np.int32(32767), iy >> np.int32(5)))
-                xyf[base + j] = (sx & np.int32(0xFFFF)) | (sy << np.int32(16))
-                af[base + j] = np.uint16((iy & np.int32(31)) * np.int32(32) + (ix & np.int32(31)))
+    xx = np.arange(col0, col0 + win_w)
+    x = xx - xx % bw0
+    fx = (m0 * x + m2 + m0 * (xx - x)) * 32.0  # the kernel's (m0 * x + m1 * y + m2 + m0 * x1) * 32 / w, m1 = 0, w = 1
+    yy = np.arange(row0, row0 + win_h)
+    fy = (m4 * yy + m5) * 32.0
+    if not exact:
+        y_max = row0 + win_h
+        w_err = abs(m6) * out_w + abs(m7) * y_max + abs(m8 - 1.0) + 4 * _U  # |w - 1| in the kernel
+        x_mag = 32.0 * (abs(m0) * out_w + abs(m1) * y_max + abs(m2)) + 1.0  # bounds every intermediate value
+        y_mag = 32.0 * (abs(m3) * out_w + abs(m4) * y_max + abs(m5)) + 1.0
+        if w_err > 1e-6 or max(x_mag, y_mag) > 2.0 ** 30:
+            return False
+        x_tol = 2.0 * (32.0 * abs(m1) * y_max * 1.01 + 2.0 * w_err * x_mag + 16 * _U * x_mag)
+        y_tol = 2.0 * (32.0 * abs(m3) * out_w * 1.01 + 2.0 * w_err * y_mag + 16 * _U * y_mag)
+        if (np.abs(fx - np.floor(fx) - 0.5).min() <= x_tol or np.abs(fy - np.floor(fy) - 0.5).min() <= y_tol):
+            return False
+    ix = _fixed_point(fx)
+    iy = _fixed_point(fy)
+    sx = np.minimum(np.maximum(ix >> 5, -32768), 32767) & 0xFFFF
+    sy = np.minimum(np.maximum(iy >> 5, -32768), 32767) << 16
+    np.add(sy[:, None], sx[None, :], out=xy)  # == sx | sy (the low 16 bits of sy are 0); numpy adds faster
+    np.add(((iy & 31) * 32).astype(np.uint16)[:, None], (ix & 31).astype(np.uint16)[None, :], out=alpha)
+    return True
+
+
+def _fixed_point(v: np.ndarray) -> np.ndarray:
+    """Doubles (a new array, changed in place) -> int32 as the kernels round them: saturated to the int32 range,
+    then round-half-even through + 1.5 * 2**52 - 1.5 * 2**52."""
+    np.minimum(np.maximum(v, -2147483648.0, out=v), 2147483647.0, out=v)
+    v += 6755399441055744.0
+    v -= 6755399441055744.0
+    return v.astype(np.int32)
+
+
+def _bilinear_reference(src: np.ndarray, xy: np.ndarray, alpha: np.ndarray, replicate: bool) -> np.ndarray:
+    """What OpenCV <= 4.10's `remap(INTER_LINEAR)` makes of fixed-point maps on a uint8 image, in numpy: taps at
+    (x, y), (x + 1, y), (x, y + 1), (x + 1, y + 1) weighted (32 - ax)(32 - ay) * 32 etc. (15 bits in all), rounded
+    with + 2^14 >> 15; a tap outside the image reads 0 (BORDER_CONSTANT) or the nearest edge pixel (REPLICATE).
+    Slow; only for `_remap_is_classic`'s check on small images."""
+    h, w = src.shape[:2]
+    sx = xy[:, :, 0].astype(np.int64)
+    sy = xy[:, :, 1].astype(np.int64)
+    ax = (alpha & 31).astype(np.int64)
+    ay = (alpha >> 5).astype(np.int64)
+    acc = np.zeros(xy.shape[:2] + (src.shape[2],), dtype=np.int64)
+    for dy, dx, weight in ((0, 0, (32 - ax) * (32 - ay)), (0, 1, ax * (32 - ay)), (1, 0, (32 - ax) * ay),
+                           (1, 1, ax * ay)):
+        tx, ty = sx + dx, sy + dy
+        inside = (tx >= 0) & (tx < w) & (ty >= 0) & (ty < h)
+        pixels = src[np.clip(ty, 0, h - 1), np.clip(tx, 0, w - 1)].astype(np.int64)
+        if not replicate:
+            pixels[~inside] = 0
+        acc += pixels * (weight * 32)[:, :, None]
+    return ((acc + (1 << 14)) >> 15).astype(np.uint8)
 
 
 def _sampled_window(fwd: np.ndarray, src_w: int, src_h: int, width: int, height: int) -> tuple[int, int, int, int]:
@@ -522,9 +331,15 @@ def _sampled_window(fwd: np.ndarray, src_w: int, src_h: int, width: int, height:
     return row0, row1, col0, col1
 
 
+# (key, xy, alpha) of the last maps made: whole-frame letterboxes repeat them frame after frame. Replaced, never
+# mutated, so that threads running graphs side by side see a consistent triple.
+_last_maps: tuple[tuple, np.ndarray, np.ndarray] | None = None
+
+
 def _warp_remap(src: np.ndarray, minv: np.ndarray, fwd: np.ndarray, width: int, height: int,
                 border: BorderMode) -> np.ndarray:
-    """The classic warp as OpenCV <= 4.10 ran it: fixed-point maps (`_fixed_point_maps`), then `cv2.remap` with
+    """The classic warp as OpenCV <= 4.10 ran it: fixed-point maps (`_axis_aligned_maps` or the Numba
+    `fixed_point_maps` for rotated / projective crops), then `cv2.remap` with
     them, whose integer bilinear path (15-bit weights) did not change when 4.11 rewrote `warpPerspective`.
     Used only when `_remap_is_classic()` confirmed it on this OpenCV; about 3x faster than the Numba kernel. With a
     zero border only the window that reads the image is remapped (letterbox bands are zero-filled)."""
@@ -534,9 +349,17 @@ def _warp_remap(src: np.ndarray, minv: np.ndarray, fwd: np.ndarray, width: int, 
         row0, row1, col0, col1 = _sampled_window(fwd, src.shape[1], src.shape[0], width, height)
     if row1 <= row0 or col1 <= col0:
         return np.zeros((height, width, cn), dtype=np.uint8)
-    xy = np.empty((row1 - row0, col1 - col0, 2), dtype=np.int16)
-    alpha = np.empty((row1 - row0, col1 - col0), dtype=np.uint16)
-    _fixed_point_maps(minv, width, height, row0, col0, xy.view(np.int32)[:, :, 0], alpha)
+    global _last_maps
+    key = (minv.tobytes(), width, height, row0, row1, col0, col1)
+    last = _last_maps
+    if last is not None and last[0] == key:  # the same crop as the last one (a letterbox of same-size frames)
+        xy, alpha = last[1], last[2]
+    else:
+        xy = np.empty((row1 - row0, col1 - col0, 2), dtype=np.int16)
+        alpha = np.empty((row1 - row0, col1 - col0), dtype=np.uint16)
+        if not _axis_aligned_maps(minv, width, height, row0, col0, xy.view(np.int32)[:, :, 0], alpha):
+            _kernels().fixed_point_maps(minv, width, height, row0, col0, xy.view(np.int32)[:, :, 0], alpha)
+        _last_maps = (key, xy, alpha)
     border_cv = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
     crop = cv2.remap(src, xy, alpha, cv2.INTER_LINEAR, borderMode=border_cv, borderValue=(0, 0, 0, 0))
     if crop.ndim == 2:
@@ -552,58 +375,50 @@ _remap_checked: bool | None = None
 
 
 def _remap_is_classic() -> bool:
-    """Whether the installed OpenCV's `remap` gives exactly what `_warp_classic_kernel` gives, checked once per
-    process on rotated, perspective, scaled and partly-outside crops with both borders and 1, 3 and 4 channels.
-    When it does not (an OpenCV that changed its fixed-point remap), the Numba kernel alone is used."""
+    """Whether the installed OpenCV's `remap` computes what OpenCV <= 4.10's did from fixed-point maps (checked
+    once per process against `_bilinear_reference`, on random maps inside, across the edges of and far outside
+    images with 1, 3 and 4 channels, both borders). When it does not (an OpenCV that changed its fixed-point
+    remap), the Numba kernel alone is used."""
     global _remap_checked
     if _remap_checked is None:
         rng = np.random.default_rng(17)
         ok = True
         for cn in (3, 1, 4):
             img = rng.integers(0, 256, (37, 53, cn), dtype=np.uint8)
-            for k in range(6):
-                src_pts = np.float32([[0, 0], [52, 0], [52, 36], [0, 36]]) + rng.uniform(-20, 20, (4, 2)).astype(
-                    np.float32) * (k > 0)
-                if k == 5:
-                    src_pts = src_pts * np.float32(0.1) + np.float32(20)
-                dst = np.float32([[0, 0], [31, 0], [31, 23], [0, 23]])
-                fwd = cv2.getPerspectiveTransform(src_pts, dst)
-                minv = cv2.invert(fwd, flags=cv2.DECOMP_LU)[1]
-                for border in ("zero", "replicate"):
-                    ref = np.empty((24, 32, cn), dtype=np.uint8)
-                    _warp_classic_kernel(img, minv, border == "replicate", 1.0, 0.0, ref,
-                                         np.empty((24, 32, 0), dtype=np.float32), True, False)
-                    ok = ok and np.array_equal(ref, _warp_remap(img, minv, fwd, 32, 24, border))
+            xy = np.empty((24, 32, 2), dtype=np.int16)
+            xy[:, :, 0] = rng.integers(-3, 56, (24, 32))
+            xy[:, :, 1] = rng.integers(-3, 40, (24, 32))
+            xy[0, :4] = [[-32768, -32768], [32767, 5], [5, 32767], [-1, -1]]  # saturated, far out, one tap in
+            alpha = rng.integers(0, 1024, (24, 32)).astype(np.uint16)
+            alpha[1, :4] = 0  # zero fraction: OpenCV's saturated 32767 weight must still give the pixel
+            for replicate in (False, True):
+                border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
+                got = cv2.remap(img, xy, alpha, cv2.INTER_LINEAR, borderMode=border, borderValue=(0, 0, 0, 0))
+                got = got.reshape(24, 32, cn)
+                ok = ok and np.array_equal(got, _bilinear_reference(img, xy, alpha, replicate))
         _remap_checked = ok
     return _remap_checked
 
 
-def warm_up() -> None:
-    """Compile (or load from the cache) the warp kernels and run the OpenCV check, so that no frame pays for it."""
-    img = np.zeros((4, 4, 3), dtype=np.uint8)
-    _u8_to_float_kernel(img, 1.0, 0.0, np.empty((4, 4, 3), dtype=np.float32))
-    if not _remap_is_classic():  # the fused float kernel is only used without the remap path
-        _warp_classic_kernel(img, np.eye(3), True, 1.0, 0.0, _NO_U8, np.empty((2, 2, 3), dtype=np.float32), False,
-                             True)
-
-
-@jit
-def _u8_to_float_kernel(src: np.ndarray, scale: float, offset: float, out: np.ndarray) -> None:
-    """uint8 -> float32 as `float(src) * scale + offset` with two float32 roundings (no FMA), which is what
-    MediaPipe's `convertTo` produced: a fused multiply-add moves BlazePose landmarks by ~0.01 px. (One flat loop
-    over C-contiguous arrays, which LLVM vectorises; a strided `out` takes the nested loop.)"""
-    s = np.float32(scale)
-    o = np.float32(offset)
-    if src.flags.c_contiguous and out.flags.c_contiguous and src.size == out.size:
-        flat_in = src.reshape(-1)
-        flat_out = out.reshape(-1)
-        for i in range(flat_in.size):
-            flat_out[i] = np.float32(flat_in[i]) * s + o
+def warm_up(float_tensor: bool = True) -> None:
+    """Run the OpenCV check and, for float tensors (whose conversion is a Numba kernel, so Numba is loaded
+    anyway), compile or load the warp kernels, so that no frame pays for it. uint8 tensors load the Numba map
+    kernel only on their first rotated crop."""
+    classic = _remap_is_classic()
+    if not float_tensor and classic:
         return
-    for i in range(src.shape[0]):
-        for j in range(src.shape[1]):
-            for k in range(src.shape[2]):
-                out[i, j, k] = np.float32(src[i, j, k]) * s + o
+    k = _kernels()
+    img = np.zeros((4, 4, 3), dtype=np.uint8)
+    k.u8_to_float_kernel(img, 1.0, 0.0, np.empty((4, 4, 3), dtype=np.float32))
+    xy = np.empty((2, 2), dtype=np.int32)
+    k.fixed_point_maps(np.array([[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 1.0]]), 2, 2, 0, 0, xy,
+                       np.empty((2, 2), dtype=np.uint16))
+    if not classic:  # the kernel is used alone, for uint8 and (fused) float tensors
+        out = np.empty((2, 2, 3), dtype=np.uint8)
+        k.warp_classic_kernel(img, np.eye(3), True, 1.0, 0.0, out, np.empty((2, 2, 0), dtype=np.float32), True,
+                              False)
+        k.warp_classic_kernel(img, np.eye(3), True, 1.0, 0.0, k.NO_U8, np.empty((2, 2, 3), dtype=np.float32),
+                              False, True)
 
 
 def warp_perspective_classic(image: np.ndarray, matrix: np.ndarray, width: int, height: int,
@@ -618,7 +433,7 @@ def warp_perspective_classic(image: np.ndarray, matrix: np.ndarray, width: int, 
     else:
         out = np.empty((height, width, src.shape[2]), dtype=np.uint8)
         shape_only = np.empty((height, width, 0), dtype=np.float32)
-        _warp_classic_kernel(src, minv, border == "replicate", 1.0, 0.0, out, shape_only, True, False)
+        _kernels().warp_classic_kernel(src, minv, border == "replicate", 1.0, 0.0, out, shape_only, True, False)
     return out if image.ndim == 3 else out[:, :, 0]
 
 
@@ -658,11 +473,13 @@ def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width
         elif as_u8 or src.shape[2] != 3:
             crop_u8 = np.empty((tensor_height, tensor_width, src.shape[2]), dtype=np.uint8)
             shape_only = np.empty((tensor_height, tensor_width, 0), dtype=np.float32)
-            _warp_classic_kernel(src, minv, border == "replicate", 1.0, 0.0, crop_u8, shape_only, True, False)
+            _kernels().warp_classic_kernel(src, minv, border == "replicate", 1.0, 0.0, crop_u8, shape_only, True,
+                                           False)
         else:
             if out is None:
                 out = np.empty((tensor_height, tensor_width, 3), dtype=np.float32)
-            _warp_classic_kernel(src, minv, border == "replicate", scale, offset, _NO_U8, out, False, True)
+            k = _kernels()
+            k.warp_classic_kernel(src, minv, border == "replicate", scale, offset, k.NO_U8, out, False, True)
     else:
         border_cv = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
         crop_u8 = cv2.warpPerspective(src, fwd, (tensor_width, tensor_height), flags=cv2.INTER_LINEAR,
@@ -675,7 +492,7 @@ def image_to_tensor(image: np.ndarray, rect: NormalizedRect | None, tensor_width
         else:
             if out is None:
                 out = np.empty((tensor_height, tensor_width, 3), dtype=np.float32)
-            _u8_to_float_kernel(crop_u8, scale, offset, out)
+            _kernels().u8_to_float_kernel(crop_u8, scale, offset, out)
     z_scale = float(_F32(roi.width) / _F32(img_w))
     return CropResult(tensor=out, padding=padding, matrix=matrix, roi=roi, z_scale=z_scale)
 

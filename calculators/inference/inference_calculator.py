@@ -18,10 +18,10 @@ import numpy as np
 from posegraph import Calculator, Input, InputSidePacket, Output, OutputSidePacket, calculator
 
 from ...models import resolve_model
-from .base import ModelMismatchError, ModelSpecs
+from .base import ModelMismatchError, ModelSpecs, raise_on_mismatch
 from .model_pool import lease_model
 from .openvino_model import PRECISIONS
-from .specs import publish
+from .specs import model_specs, publish
 
 BACKENDS = ("tflite", "openvino")
 
@@ -56,6 +56,10 @@ class InferenceOptions:
     # bf16 on recent CPUs and moves heatmap peaks).
     device: str = "CPU"
     precision: str = "f32"
+    # Load the model on the node's first packet instead of at open(): for a branch that carries packets in some
+    # runs only (MoveNet's static-image refine pass), so that the other runs hold no interpreter for it (~10 MB).
+    # Shapes are still checked, and SPECS set, at open() from the model's specs.
+    load_on_first_packet: bool = False
 
     def __post_init__(self):
         for text in (*self.input_shapes, *self.output_shapes):
@@ -106,28 +110,41 @@ class _InferenceBase(Calculator):
             raise ValueError(f"node '{self.name}': no model given (set options.model or the MODEL side packet)")
         path = resolve_model(model)
         _check_format(path, opts.backend)
-        # Leased from the process's pool: runs one after another reuse one interpreter (see model_pool).
-        self._lease = lease_model(path, opts.backend, num_threads=threads, device=opts.device,
-                                  precision=opts.precision)
-        self.model = self._lease.model
-        publish(self.model.specs)
-        ctx.set_side(self.SPECS, self.model.specs)
+        self._lease = None
+        self.model = None
+        self._load = lambda: lease_model(path, opts.backend, num_threads=threads, device=opts.device,
+                                         precision=opts.precision)
+        if opts.load_on_first_packet:
+            specs = model_specs(path)
+        else:
+            # Leased from the process's pool: runs one after another reuse one interpreter (see model_pool).
+            self._lease = self._load()
+            self.model = self._lease.model
+            specs = self.model.specs
+            publish(specs)
+        ctx.set_side(self.SPECS, specs)
         if opts.input_shapes or opts.output_shapes:
             try:
-                self.model.check_shapes([parse_shape(s) for s in opts.input_shapes] or None,
-                                        [parse_shape(s) for s in opts.output_shapes] or None)
+                raise_on_mismatch(f"{specs.kind} {specs.path}",
+                                  [parse_shape(s) for s in opts.input_shapes] or None,
+                                  [parse_shape(s) for s in opts.output_shapes] or None, specs.inputs, specs.outputs)
             except ModelMismatchError as exc:
-                self._lease.release()  # close() is not called when open() fails
+                if self._lease is not None:
+                    self._lease.release()  # close() is not called when open() fails
                 raise ModelMismatchError(f"node '{self.name}': model {path} does not fit this node: {exc}") from exc
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
+        if self._lease is None:
+            self._lease = self._load()
+            self.model = self._lease.model
         ctx.send(self.TENSORS_OUT, self._lease.run(*tensors))
 
     def close(self, ctx):
-        self._lease.release()
+        if self._lease is not None:
+            self._lease.release()
 
 
 @calculator("InferenceCalculator")

@@ -68,9 +68,6 @@ class MoveNetNextCropCalculator(Calculator):
 
     def open(self, ctx):
         self._refine = not bool(ctx.side(self.USE_PREV, default=True))
-        o = self.options  # compile / load the kernel (for these argument types) before frame 1
-        crop_region_from_keypoints(np.zeros((17, 5), np.float32), 2, 2, o.min_keypoint_score, o.torso_expansion,
-                                   o.body_expansion)
 
     def process(self, ctx):
         frame: ImageFrame = ctx[self.IMAGE]
@@ -104,7 +101,6 @@ class MoveNetCropCalculator(Calculator):
     def open(self, ctx):
         self._last_size: tuple[int, int] | None = None
         self._use_prev = bool(ctx.side(self.USE_PREV, default=True))
-        init_crop_region(2, 2)  # compile / load the kernel before frame 1
 
     def process(self, ctx):
         frame: ImageFrame = ctx[self.IMAGE]

@@ -59,8 +59,6 @@ class MoveNetDecoderCalculator(Calculator):
     Options = MoveNetDecoderOptions
 
     def open(self, ctx):
-        # compile / load the kernels before frame 1
-        pose_score(decode_movenet(np.zeros((17, 3), np.float32), np.eye(3)))
         self._outputs = OutputCheck(lambda shapes, what: check_outputs(self.name, shapes, what))
         self._outputs.open(ctx.side(self.MODEL) or self.options.model)
 

@@ -1,5 +1,8 @@
 """MoveNet single-pose kernels: output decoding and smart cropping, as pure functions (arrays in, arrays out).
 
+Plain numpy / Python, not Numba: 17 keypoints per frame is a few microseconds of work either way, and a MoveNet
+graph that never imports Numba needs ~120 MB less memory (Numba's import and its compiler context).
+
 MoveNet (TF Hub `movenet/singlepose/{lightning,thunder}`) outputs [1, 1, 17, 3] = (y, x, score) per COCO-17
 keypoint, y and x normalised to the model input (the crop). Reference behaviour: tensorflow/examples
 `lite/examples/pose_estimation/raspberry_pi/ml/movenet.py` and the TF Hub MoveNet tutorial.
@@ -26,8 +29,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import jit
-
 __all__ = [
     "LEFT_SHOULDER",
     "RIGHT_SHOULDER",
@@ -41,76 +42,68 @@ __all__ = [
 
 NUM_KEYPOINTS = 17
 LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 5, 6, 11, 12
+_TORSO = (LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP)
 
 
-@jit
 def decode_movenet(raw: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """MoveNet output (K x 3: y, x, score in crop-normalised units) -> K x 5 landmarks in image-normalised units.
 
     `matrix` is the 3x3 affine from normalised crop coordinates to normalised image coordinates (the MATRIX output
-    of `ImageToTensorCalculator`). Columns: x, y, z = 0, visibility = presence = score.
+    of `ImageToTensorCalculator`). Columns: x, y, z = 0, visibility = presence = score. The mapping is done in
+    float64 (m0 * u + m1 * v) + m2 and rounded once to float32.
     """
-    n = raw.shape[0]
-    out = np.empty((n, 5), dtype=np.float32)
-    for i in range(n):
-        v = np.float64(raw[i, 0])
-        u = np.float64(raw[i, 1])
-        s = np.float32(raw[i, 2])
-        out[i, 0] = np.float32(matrix[0, 0] * u + matrix[0, 1] * v + matrix[0, 2])
-        out[i, 1] = np.float32(matrix[1, 0] * u + matrix[1, 1] * v + matrix[1, 2])
-        out[i, 2] = np.float32(0.0)
-        out[i, 3] = s
-        out[i, 4] = s
+    raw = np.asarray(raw, dtype=np.float32)
+    m = np.asarray(matrix, dtype=np.float64)
+    v = raw[:, 0].astype(np.float64)
+    u = raw[:, 1].astype(np.float64)
+    out = np.empty((raw.shape[0], 5), dtype=np.float32)
+    out[:, 0] = m[0, 0] * u + m[0, 1] * v + m[0, 2]
+    out[:, 1] = m[1, 0] * u + m[1, 1] * v + m[1, 2]
+    out[:, 2] = 0.0
+    out[:, 3] = raw[:, 2]
+    out[:, 4] = raw[:, 2]
     return out
 
 
-@jit
 def pose_score(landmarks: np.ndarray) -> float:
-    """Mean keypoint score (column 3), the instance score of the MoveNet examples."""
+    """Mean keypoint score (column 3), the instance score of the MoveNet examples (summed in order, in float64)."""
     total = 0.0
-    for i in range(landmarks.shape[0]):
-        total += landmarks[i, 3]
-    return total / max(landmarks.shape[0], 1)
+    scores = np.asarray(landmarks)[:, 3].tolist()
+    for s in scores:
+        total += s
+    return total / max(len(scores), 1)
 
 
-@jit
 def init_crop_region(width: int, height: int) -> np.ndarray:
     """The whole frame padded to a square (side max(W, H), centred): (x_center, y_center, width, height)."""
     side = float(max(width, height))
-    out = np.empty(4, dtype=np.float64)
-    out[0] = 0.5
-    out[1] = 0.5
-    out[2] = side / width
-    out[3] = side / height
-    return out
+    return np.array([0.5, 0.5, side / width, side / height], dtype=np.float64)
 
 
-@jit
 def crop_region_from_keypoints(landmarks: np.ndarray, width: int, height: int, min_score: float = 0.2,
                                torso_expansion: float = 1.9, body_expansion: float = 1.2) -> np.ndarray:
     """The next crop (x_center, y_center, width, height; normalised) from K x >=4 landmarks.
 
     `landmarks` columns: x, y (image-normalised), then anything, then the keypoint score in column 3 (the Pose
-    layout). See the module docstring for the rules.
+    layout). See the module docstring for the rules. Python floats (float64) throughout.
     """
-    s = landmarks[:, 3]
+    lm = np.asarray(landmarks)
+    s = lm[:, 3].tolist()
     torso_visible = ((s[LEFT_HIP] > min_score or s[RIGHT_HIP] > min_score)
                      and (s[LEFT_SHOULDER] > min_score or s[RIGHT_SHOULDER] > min_score))
     if not torso_visible:
         return init_crop_region(width, height)
-    xs = landmarks[:, 0].astype(np.float64) * width
-    ys = landmarks[:, 1].astype(np.float64) * height
+    xs = [x * width for x in lm[:, 0].tolist()]
+    ys = [y * height for y in lm[:, 1].tolist()]
     cx = (xs[LEFT_HIP] + xs[RIGHT_HIP]) / 2.0
     cy = (ys[LEFT_HIP] + ys[RIGHT_HIP]) / 2.0
-    torso_x = 0.0
-    torso_y = 0.0
-    for j in (LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP):
+    torso_x = torso_y = 0.0
+    for j in _TORSO:
         torso_x = max(torso_x, abs(cx - xs[j]))
         torso_y = max(torso_y, abs(cy - ys[j]))
-    body_x = 0.0
-    body_y = 0.0
-    for j in range(landmarks.shape[0]):
-        if s[j] < min_score:
+    body_x = body_y = 0.0
+    for j, score in enumerate(s):
+        if score < min_score:
             continue
         body_x = max(body_x, abs(cx - xs[j]))
         body_y = max(body_y, abs(cy - ys[j]))
@@ -119,9 +112,4 @@ def crop_region_from_keypoints(landmarks: np.ndarray, width: int, height: int, m
     half = min(half, border)
     if half > max(width, height) / 2.0 or not half > 0.0:
         return init_crop_region(width, height)
-    out = np.empty(4, dtype=np.float64)
-    out[0] = cx / width
-    out[1] = cy / height
-    out[2] = 2.0 * half / width
-    out[3] = 2.0 * half / height
-    return out
+    return np.array([cx / width, cy / height, 2.0 * half / width, 2.0 * half / height], dtype=np.float64)

@@ -12,7 +12,7 @@ from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 from ..inference.base import ModelMismatchError
 from ..inference.specs import OutputCheck
 from ..types import ImageFrame, Pose
-from .kernels import NUM_KEYPOINTS, decode_multi_pose, decode_single_pose, dequantize
+from .kernels import NUM_KEYPOINTS, decode_single_pose, dequantize
 
 # heatmaps, short offsets, mid-range displacements: channels per cell
 _CHANNELS = (NUM_KEYPOINTS, 2 * NUM_KEYPOINTS, 64)
@@ -57,14 +57,13 @@ class PoseNetDecoderOptions:
             raise ValueError("nms_radius and refine_steps must not be negative")
 
 
-def _warm_up() -> None:
-    """Compile / load the kernels for the types a model gives, so the first frame is not slow."""
-    for dtype in (np.uint8, np.float32):
-        for c in _CHANNELS:
-            dequantize(np.zeros((2, 2, c), dtype), 1.0, 0)
+def _multi_pose_decoder():
+    """The Numba multi-pose kernel, compiled or loaded from the cache (imported only by MULTI decoders, so that a
+    single-pose graph never loads Numba)."""
+    from .multi_pose import decode_multi_pose
     maps = [np.zeros((2, 2, c), np.float32) for c in _CHANNELS]
-    decode_single_pose(maps[0], maps[1], 16)
     decode_multi_pose(maps[0], maps[1], maps[2], 16, 1, 0.5, 20.0, 1, 1)
+    return decode_multi_pose
 
 
 def check_shapes(node: str, shapes: list[tuple[int, ...]], what: str) -> None:
@@ -87,7 +86,7 @@ class PoseNetDecoderCalculator(Calculator):
 
     Quantised outputs are dequantised with each tensor's scale / zero point, read from the model file at open()
     (model option or MODEL side packet) or given as options. mode SINGLE: one pose from per-keypoint argmax; MULTI:
-    local-maximum roots and greedy decoding along the skeleton with the mid-range displacements (kernels.py).
+    local-maximum roots and greedy decoding along the skeleton with the mid-range displacements (multi_pose.py).
 
     Placement: ImageToTensorCalculator's warp is corner-aligned (tensor pixel p samples image pixel index
     M(p / tensor width)), so a keypoint at input pixel p maps to the image point M(p / W) plus half an image pixel
@@ -104,8 +103,8 @@ class PoseNetDecoderCalculator(Calculator):
     Options = PoseNetDecoderOptions
 
     def open(self, ctx):
-        _warm_up()
         opts = self.options
+        self._decode_multi = _multi_pose_decoder() if opts.mode is PoseNetMode.MULTI else None
         self._quant = list(zip(opts.quant_scales, opts.quant_zero_points)) or [(0.0, 0)] * 3
         self._outputs = OutputCheck(lambda shapes, what: check_shapes(self.name, shapes, what))
         specs = self._outputs.open(ctx.side(self.MODEL) or opts.model)
@@ -134,8 +133,8 @@ class PoseNetDecoderCalculator(Calculator):
             keep = scores >= opts.min_pose_score
             keypoints, scores = keypoints[keep], scores[keep]
         else:
-            keypoints, scores = decode_multi_pose(heatmaps, offsets, maps[2], stride, opts.max_poses,
-                                                  opts.score_threshold, opts.nms_radius, 1, opts.refine_steps)
+            keypoints, scores = self._decode_multi(heatmaps, offsets, maps[2], stride, opts.max_poses,
+                                                   opts.score_threshold, opts.nms_radius, 1, opts.refine_steps)
         matrix = np.asarray(ctx[self.MATRIX], dtype=np.float64)
         frame: ImageFrame | None = ctx[self.IMAGE]
         if frame is not None:  # sample point of the input pixel, then the centre of that image pixel

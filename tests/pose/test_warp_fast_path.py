@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from posegraph.calculators.image import transforms as T
+from posegraph.calculators.image import warp_kernels as K
 from posegraph.calculators.types import NormalizedRect
 
 
@@ -16,7 +17,7 @@ def _reference(image, rect, width, height, keep, value_range, border):
     roi, _ = T.pad_roi(T.roi_in_pixels(rect, image.shape[1], image.shape[0]), width, height, keep)
     minv = cv2.invert(T.perspective_transform(roi, width, height), flags=cv2.DECOMP_LU)[1]
     u8 = np.empty((height, width, image.shape[2]), np.uint8)
-    T._warp_classic_kernel(image, minv, border == "replicate", 1.0, 0.0, u8, np.empty((height, width, 0), np.float32),
+    K.warp_classic_kernel(image, minv, border == "replicate", 1.0, 0.0, u8, np.empty((height, width, 0), np.float32),
                            True, False)
     scale, offset = T.value_range_transform(*value_range)
     return u8[:, :, :3].astype(np.float32) * np.float32(scale) + np.float32(offset)
@@ -69,20 +70,48 @@ def test_remap_check_runs_once_and_holds_here():
     assert T._remap_checked is True
 
 
-def test_crop_geometry_kernel_gives_the_python_steps_bits():
-    """image_to_tensor's compiled geometry (_crop_setup) against roi_in_pixels, pad_roi, perspective_transform and
-    crop_matrix, bit for bit."""
-    rng = np.random.default_rng(8)
-    for rect in _rects(rng, 400):
-        iw, ih = (int(v) for v in rng.integers(1, 2500, 2))
-        tw, th = (int(v) for v in rng.choice([192, 224, 256, 257], 2))
-        for keep in (False, True):
-            for corners in ("direct", "reflected"):
-                roi, padding = T.pad_roi(T.roi_in_pixels(rect, iw, ih), tw, th, keep)
-                got_roi, got_padding, fwd, matrix = T._crop_setup(rect, iw, ih, tw, th, keep, corners)
-                assert (got_roi, got_padding) == (roi, padding)
-                np.testing.assert_array_equal(fwd, T.perspective_transform(roi, tw, th, corners))
-                np.testing.assert_array_equal(matrix, T.crop_matrix(roi, iw, ih))
-                assert matrix.dtype == np.float32
+def test_remap_check_catches_a_changed_remap(monkeypatch):
+    """An OpenCV whose fixed-point remap rounds one pixel differently fails the check (the Numba kernel is used)."""
+    real = cv2.remap
+
+    def off_by_one(*args, **kwargs):
+        out = real(*args, **kwargs).copy()
+        out[5, 7] ^= 1
+        return out
+
+    monkeypatch.setattr(T, "_remap_checked", None)
+    monkeypatch.setattr(T.cv2, "remap", off_by_one)
+    assert T._remap_is_classic() is False
+
+
+def test_axis_aligned_maps_are_the_kernels_maps():
+    """The numpy per-axis maps against the Numba maps kernel, on exact scalings + shifts and on the matrices of
+    unrotated crops (with cv2's ~1e-17 residuals), whole outputs and windows; rotated crops are declined."""
+    rng = np.random.default_rng(11)
+    used = 0
+    for k in range(300):
+        out_w, out_h = (int(v) for v in rng.integers(1, 300, 2))
+        if k % 2:
+            minv = np.array([[rng.uniform(-3, 3), 0.0, rng.uniform(-500, 500)],
+                             [0.0, rng.uniform(-3, 3), rng.uniform(-500, 500)], [0.0, 0.0, 1.0]])
+        else:
+            rect = next(r for r in _rects(rng, 1) if r is not None and r.rotation == 0.0)
+            roi, _ = T.pad_roi(T.roi_in_pixels(rect, 640, 360), out_w, out_h, bool(k % 4))
+            minv = cv2.invert(T.perspective_transform(roi, out_w, out_h), flags=cv2.DECOMP_LU)[1]
+        row0, col0 = int(rng.integers(0, out_h)), int(rng.integers(0, out_w))
+        win_h, win_w = int(rng.integers(1, out_h - row0 + 1)), int(rng.integers(1, out_w - col0 + 1))
+        got_xy, want_xy = np.empty((2, win_h, win_w), np.int32)
+        got_alpha, want_alpha = np.empty((2, win_h, win_w), np.uint16)
+        K.fixed_point_maps(minv, out_w, out_h, row0, col0, want_xy, want_alpha)
+        if T._axis_aligned_maps(minv, out_w, out_h, row0, col0, got_xy, got_alpha):
+            used += 1
+            assert got_xy.tobytes() == want_xy.tobytes() and got_alpha.tobytes() == want_alpha.tobytes()
+    assert used >= 290
+    rotated = T.perspective_transform(T.PixelRoi(300.0, 200.0, 150.0, 150.0, 0.3), 64, 64)
+    assert not T._axis_aligned_maps(cv2.invert(rotated)[1], 64, 64, 0, 0, np.empty((64, 64), np.int32),
+                                    np.empty((64, 64), np.uint16))
+
+
+def test_empty_roi_with_keep_aspect_ratio_is_an_error():
     with pytest.raises(ValueError, match="must be > 0"):
         T._crop_setup(NormalizedRect(0.5, 0.5, 0.0, 0.2, 0.0), 100, 100, 64, 64, True, "direct")

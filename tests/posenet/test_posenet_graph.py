@@ -191,7 +191,8 @@ def test_the_2020_libcoral_backward_edge_reading_gives_the_same_poses(media):
     displacement of that edge. On Coral's test image both readings give the same poses, so Coral's reference CSV
     cannot tell them apart; the decoder reads the backward block for every backward edge."""
     from posegraph.calculators.inference.tflite_model import TfliteModel
-    from posegraph.calculators.posenet.kernels import NUM_EDGES, decode_multi_pose, dequantize
+    from posegraph.calculators.posenet.kernels import NUM_EDGES, dequantize
+    from posegraph.calculators.posenet.multi_pose import decode_multi_pose
     from posegraph.models import resolve_model
 
     g = Graph(_CORAL_GEOMETRY.replace("@KEEP@", "true").replace("@IMAGE@", "")

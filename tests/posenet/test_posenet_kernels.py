@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posegraph.calculators.posenet.kernels import EDGES, decode_multi_pose, decode_single_pose, dequantize
+from posegraph.calculators.posenet.kernels import EDGES, decode_single_pose, dequantize
+from posegraph.calculators.posenet.multi_pose import decode_multi_pose
 
 pytestmark = pytest.mark.timeout(60)
 
