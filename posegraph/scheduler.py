@@ -39,7 +39,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .calculator import STOP
 from .context import CloseContext, OpenContext, ProcessContext
@@ -56,7 +56,8 @@ if TYPE_CHECKING:
 PROCESS, SOURCE, CLOSE, OPEN = 0, 1, 2, 3
 _METHOD = {PROCESS: "process", SOURCE: "process", CLOSE: "close", OPEN: "open"}
 _perf_ns = time.perf_counter_ns
-_TRACE_PACK = TraceRecorder.RECORD.pack
+_TRACE_CHUNK = TraceRecorder.CHUNK
+_heappush, _heappop = heapq.heappush, heapq.heappop
 _UNSET, _MIN, _MAX, _DONE = Timestamp.UNSET, Timestamp.MIN, Timestamp.MAX, Timestamp.DONE
 _ONE_OVER_POST_STREAM = Timestamp.ONE_OVER_POST_STREAM
 
@@ -215,9 +216,25 @@ class Scheduler:
         calling thread, back in a moment, runs it itself, which costs less than waking a thread."""
         heap = ex.heap
         while heap and not self._stop_workers:
-            _, _, node, kind = heapq.heappop(heap)
+            _, _, node, kind = _heappop(heap)
             node.queued = False
-            inv = self._prepare(node, kind)
+            ts = node.ready_ts
+            if kind == PROCESS and node.single and ts is not None and not node.closing and not self.failed:
+                # _prepare, inlined for the commonest node: one input, found ready by check() at its head packet
+                # (still there: only this node pops its queue, and closing would have cleared it)
+                node.ready_ts = None
+                q = node.inputs[0]
+                queued = q.packets
+                packet, enqueued = queued.popleft()
+                if q.full and len(queued) < q.limit:
+                    self._unfull(q)
+                node.last_ts = ts
+                inv = Invocation(node, PROCESS, ts, [packet], node.next_seq, enqueued)
+                node.next_seq += 1
+                node.in_flight += 1
+                self.running += 1
+            else:
+                inv = self._prepare(node, kind)
             if inv is not None:
                 if node.in_flight < node.max_in_flight:
                     self.check(node)  # more work for the same node on another worker
@@ -227,11 +244,12 @@ class Scheduler:
             self.check(node)
         return None
 
-    def run(self, inv: Invocation, ex: Executor, worker: int, chain: bool = True) -> Invocation | None:
+    def run(self, inv: Invocation, ex: Executor, worker: int, chain: bool = True,
+            until: Callable[[], bool] | None = None) -> Invocation | None:
         """Execute (lock not held) and commit one invocation. With `chain`, returns the next invocation of `ex`,
         taken while the lock is still held, when nothing needs doing outside it (graph outputs to drain, a
-        finalization); else None: the calling thread then takes from `ex` again itself. `worker`: the calling
-        thread's trace row."""
+        finalization) and `until` (checked under the lock) is not true yet; else None: the calling thread then
+        takes from `ex` again itself. `worker`: the calling thread's trace row."""
         node = inv.node
         kind = inv.kind
         watch = self.watch
@@ -259,9 +277,11 @@ class Scheduler:
         if watch is not None:
             watch.end(id(inv))
         if self._trace_record is not None:  # the packet timestamp of the first send lets flows be matched later
-            sent = ctx._sends[0][1] if ctx is not None and ctx._sends else None
-            self._trace_record(_TRACE_PACK(worker, node.rank, start, duration, inv.timestamp, kind,
-                                           _UNSET if sent is None else sent.timestamp))
+            sends = ctx._sends if ctx is not None else None
+            self._trace_record((worker, node.rank, start, duration, inv.timestamp, kind,
+                                sends[0][1].timestamp if sends and sends[0][1] is not None else _UNSET))
+            if len(self.trace.pending) >= _TRACE_CHUNK:
+                self.trace.compact()
         with self.lock:
             self._taker = ex
             try:
@@ -269,7 +289,9 @@ class Scheduler:
             finally:
                 self._taker = None
             if not sinks and not finalize:
-                return self.take(ex) if chain else None  # (without `chain`, the caller takes again at once)
+                if not chain or (until is not None and (until() or self.error is not None)):
+                    return None  # (the caller takes again at once, or stops)
+                return self.take(ex)
             if ex.heap:  # this thread has other things to do first: the work it made ready goes to a worker
                 ex.cond.notify()
         if sinks:
@@ -337,7 +359,7 @@ class Scheduler:
         node.queued = True
         self._seq += 1
         ex = node.executor
-        heapq.heappush(ex.heap, (-node.rank, self._seq, node, kind))
+        _heappush(ex.heap, (-node.rank, self._seq, node, kind))
         if ex.cond.waiting and self._taker is not ex:  # else the thread holding the lock takes it (see take())
             ex.cond.notify()
 
@@ -356,7 +378,7 @@ class Scheduler:
                     node.queued = True
                     self._seq += 1
                     ex = node.executor
-                    heapq.heappush(ex.heap, (-node.rank, self._seq, node, PROCESS))
+                    _heappush(ex.heap, (-node.rank, self._seq, node, PROCESS))
                     if ex.cond.waiting and self._taker is not ex:
                         ex.cond.notify()
                     return
@@ -483,6 +505,25 @@ class Scheduler:
         if kind <= SOURCE:
             enqueued = inv.enqueued_ns
             stats.record(inv.duration_ns, inv.end_ns - inv.duration_ns - enqueued if enqueued else 0)
+            if kind == PROCESS and inv.error is None and inv.seq == node.commit_seq and not self.failed \
+                    and inv.result is not STOP and not node.produced_side_packets:
+                sends = inv.ctx._sends
+                if len(sends) == 1:
+                    packet = sends[0][1]
+                    outputs = node.outputs
+                    if packet is not None and len(outputs) == 1:
+                        out = outputs[0]
+                        ts = packet.timestamp
+                        offset = node.timestamp_offset
+                        if not out.untimed and out.bound <= ts <= _MAX and (
+                                _MIN <= ts if offset is None else _MIN <= inv.timestamp + offset <= ts):
+                            # _commit of the commonest call, inlined: one packet on the node's only output, at or
+                            # past the bound its timestamp offset gives (ts + 1 is the new bound either way)
+                            self._publish_one(out, packet, ts + 1, inv.end_ns)
+                            node.commit_seq += 1
+                            if node.pending_commits:
+                                self._commit_pending(node)
+                            return self._after_commit(node)
         elif kind == CLOSE:
             stats.close_ns += inv.duration_ns
             if inv.error is not None:
@@ -507,18 +548,34 @@ class Scheduler:
         if inv.seq != node.commit_seq:
             node.pending_commits[inv.seq] = inv
             return [], False
-        while True:
+        try:
+            self._commit(inv)
+        except Exception as exc:  # noqa: BLE001 - a bad send fails the graph, naming the node
+            self.fail(CalculatorError(node.name, _METHOD[inv.kind], inv.timestamp, exc))
+            return self.take_pending_sinks(), self._should_finalize()
+        node.commit_seq += 1
+        if node.pending_commits:
+            self._commit_pending(node)
+        return self._after_commit(node)
+
+    def _commit_pending(self, node: NodeRuntime) -> None:
+        """Commit the calls of `node` that returned before an earlier one and waited for it, in call order."""
+        while node.pending_commits and not self.failed:
+            inv = node.pending_commits.pop(node.commit_seq, None)
+            if inv is None:
+                return
             try:
                 self._commit(inv)
             except Exception as exc:  # noqa: BLE001 - a bad send fails the graph, naming the node
                 self.fail(CalculatorError(node.name, _METHOD[inv.kind], inv.timestamp, exc))
-                return self.take_pending_sinks(), self._should_finalize()
+                return
             node.commit_seq += 1
-            if not node.pending_commits:
-                break
-            inv = node.pending_commits.pop(node.commit_seq, None)
-            if inv is None:
-                break
+
+    def _after_commit(self, node: NodeRuntime) -> tuple[list, bool]:
+        """After `node`'s calls committed: side packets, its next step, deadlock relief; sinks to drain and
+        whether to finalize (as `_complete`)."""
+        if self.failed:
+            return self.take_pending_sinks(), self._should_finalize()
         if node.produced_side_packets or (self.waiting and node.state == CLOSED):
             self._side_packets_changed(node)
             if self.failed:
@@ -674,6 +731,39 @@ class Scheduler:
         if out.sinks:
             for sink in out.sinks:
                 sink.accept(packets, bound)
+                self._pending_sinks.append(sink)
+            self.state_changed.notify_all()
+
+    def _publish_one(self, out: OutputStream, packet: Packet, bound: int, now: int) -> None:
+        """`publish` of one packet (the commonest delivery), with `check` of a single-input reader inlined."""
+        out.bound = bound
+        entry = (packet, now)
+        failed = self.failed
+        for q in out.consumers:
+            queued = q.packets
+            queued.append(entry)
+            q.bound = bound
+            if q.limit > 0 and not q.full and len(queued) >= q.limit:
+                q.full = True
+                self.full_queues.add(q)
+                for src in q.upstream:
+                    src.throttled_by += 1
+            node = q.node
+            if node.single and not node.queued and node.in_flight < node.max_in_flight and node.state == OPENED \
+                    and not node.closing and not failed:
+                # check() of a node with one input and a packet there: ready at its head packet
+                node.ready_ts = queued[0][0].timestamp
+                node.queued = True
+                self._seq += 1
+                ex = node.executor
+                _heappush(ex.heap, (-node.rank, self._seq, node, PROCESS))
+                if ex.cond.waiting and self._taker is not ex:
+                    ex.cond.notify()
+            else:
+                self.check(node)
+        if out.sinks:
+            for sink in out.sinks:
+                sink.accept((packet,), bound)
                 self._pending_sinks.append(sink)
             self.state_changed.notify_all()
 
@@ -887,7 +977,8 @@ class Scheduler:
                 if inv is None:
                     deadline.wait(self.state_changed, f"graph did not become {what} within {timeout} s")
                     continue
-            self.run(inv, ex, trace_row, chain=False)  # the predicate is checked again before each call
+            while inv is not None:  # the predicate is checked (under the lock) before each call
+                inv = self.run(inv, ex, trace_row, until=predicate)
 
     def wake(self) -> None:
         """Wake a worker for work left queued by a caller that said it would help and then did not."""
