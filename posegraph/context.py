@@ -135,7 +135,14 @@ class ProcessContext(_SideContext):
     def values(self, port: "Port") -> list[Any]:
         """Values of every index of a multiple port, None where a stream is empty at this timestamp."""
         packets = self._packets
-        return [None if (p := packets[s]) is None else p.value for s in self._node.input_slots(port)]
+        node = self._node
+        slots = node._in_slot_lists.get(port.tag)  # (input_slots, without the call once made)
+        if slots is None:
+            slots = node.input_slots(port)
+        if len(slots) == 1:
+            p = packets[slots[0]]
+            return [None if p is None else p.value]
+        return [None if (p := packets[s]) is None else p.value for s in slots]
 
     def count(self, port: "Port") -> int:
         """How many streams are connected to `port` (its indices)."""

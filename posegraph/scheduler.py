@@ -503,8 +503,18 @@ class Scheduler:
         stats = node.stats
         kind = inv.kind
         if kind <= SOURCE:
+            duration = inv.duration_ns
             enqueued = inv.enqueued_ns
-            stats.record(inv.duration_ns, inv.end_ns - inv.duration_ns - enqueued if enqueued else 0)
+            latency = inv.end_ns - duration - enqueued if enqueued else 0
+            samples = stats.samples
+            if len(samples) < stats.capacity:  # NodeStats.record, inlined while its ring still fills
+                stats.process_count += 1
+                stats.process_ns += duration
+                stats.latency_ns += latency
+                samples.append(duration)
+                stats.latency_samples.append(latency)
+            else:
+                stats.record(duration, latency)
             if kind == PROCESS and inv.error is None and inv.seq == node.commit_seq and not self.failed \
                     and inv.result is not STOP and not node.produced_side_packets:
                 sends = inv.ctx._sends
@@ -523,7 +533,16 @@ class Scheduler:
                             node.commit_seq += 1
                             if node.pending_commits:
                                 self._commit_pending(node)
-                            return self._after_commit(node)
+                                return self._after_commit(node)
+                            # _after_commit, inlined (no side packets, not failed: publishing cannot fail)
+                            self.check(node)
+                            if self.full_queues and self._sources_stuck():
+                                self._relieve_deadlock()
+                                return self.take_pending_sinks(), self._should_finalize()
+                            sinks = self._pending_sinks
+                            if sinks:
+                                self._pending_sinks = []
+                            return sinks, False
         elif kind == CLOSE:
             stats.close_ns += inv.duration_ns
             if inv.error is not None:
