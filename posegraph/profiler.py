@@ -11,10 +11,8 @@ import json
 import math
 import os
 import struct
-import threading
 from array import array
 from dataclasses import asdict, dataclass
-from itertools import chain
 from pathlib import Path
 
 
@@ -142,44 +140,26 @@ def summarize(stats: list[NodeStats], wall_s: float, frames: int) -> GraphProfil
 class TraceRecorder:
     """Collects one slice per call for Chrome's trace-event JSON (Perfetto, chrome://tracing).
 
-    A call is recorded as a tuple of seven ints (worker, node, start ns, duration ns, input timestamp, kind,
-    timestamp of the first packet the call sent): ``record`` is a bare ``list.append`` (about a tenth of a
-    microsecond). Every `CHUNK` records the scheduler calls `compact`, which packs them as int64 into a
-    ``bytearray`` in one C call: a long run keeps 56 bytes per call and no Python objects for the garbage
-    collector to scan, so it does not slow down as the trace grows. Flow arrows (a packet's producer -> its
-    consumer) are not recorded: they are matched when the trace is written, by stream wiring and packet timestamp
-    (a call at timestamp T is joined to the call of each upstream node that sent its first packet at T).
+    Each call is packed into a ``bytearray`` as seven int64 (worker, node, start ns, duration ns, input timestamp,
+    kind, timestamp of the first packet the call sent): no Python objects for the garbage collector to scan, and
+    recording costs one ``struct.pack`` and one ``extend`` (about a quarter of a microsecond), so a long run does
+    not slow down as the trace grows. Flow arrows (a packet's producer -> its consumer) are not recorded: they are
+    matched when the trace is written, by stream wiring and packet timestamp (a call at timestamp T is joined to
+    the call of each upstream node that sent its first packet at T).
     """
 
     FIELDS = 7
     KINDS = {0: "process", 1: "source", 2: "close", 3: "open"}  # a source's process() calls are "source"
     RECORD = struct.Struct("7q")
     UNSET = -(2**63)  # Timestamp.UNSET: no input timestamp (sources, close) / no packet sent
-    CHUNK = 4096  # records kept as tuples before they are packed
 
     def __init__(self):
-        self.buffer = bytearray()  # packed records (FIELDS int64 each), oldest first
-        self.pending: list[tuple] = []  # records not packed yet, after those in `buffer`
-        self.record = self.pending.append  # the scheduler calls ``record((worker, node, ...))`` (no lock needed)
-        self._packing = threading.Lock()
+        self.buffer = bytearray()
+        self.record = self.buffer.extend  # the scheduler calls ``record(RECORD.pack(...))`` (no lock needed)
         self.origin_ns = 0
         self.thread_names: list[str] = []
         self.node_names: list[str] = []
         self.nodes: list[dict] = []  # per node rank: name, calculator, inputs, outputs (see set_nodes)
-
-    def compact(self) -> None:
-        """Pack the pending records into `buffer` (any thread; records appended meanwhile stay pending)."""
-        if not self._packing.acquire(blocking=False):
-            return  # another thread packs them now
-        try:
-            pending = self.pending
-            n = len(pending)  # appends only ever add at the end: the first n stay these n
-            if n:
-                flat = array("q", chain.from_iterable(pending[:n]))
-                del pending[:n]
-                self.buffer.extend(flat.tobytes())
-        finally:
-            self._packing.release()
 
     def set_nodes(self, nodes) -> None:
         """Remember names and stream wiring of the graph's nodes (``NodeRuntime``s, indexed by rank)."""
@@ -196,15 +176,13 @@ class TraceRecorder:
         return len(self.thread_names) - 1
 
     def __len__(self) -> int:
-        return len(self.buffer) // self.RECORD.size + len(self.pending)
+        return len(self.buffer) // self.RECORD.size
 
     @property
     def events(self) -> array:
         """The recorded calls, flat: FIELDS int64 per call."""
-        with self._packing:
-            events = array("q")
-            events.frombytes(bytes(self.buffer[:len(self.buffer) // self.RECORD.size * self.RECORD.size]))
-            events.extend(chain.from_iterable(self.pending[:]))
+        events = array("q")
+        events.frombytes(bytes(self.buffer[:len(self) * self.RECORD.size]))
         return events
 
     def flows(self, ev: array | None = None) -> list[tuple[int, int, str]]:

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 PROCESS, SOURCE, CLOSE, OPEN = 0, 1, 2, 3
 _METHOD = {PROCESS: "process", SOURCE: "process", CLOSE: "close", OPEN: "open"}
 _perf_ns = time.perf_counter_ns
-_TRACE_CHUNK = TraceRecorder.CHUNK
+_TRACE_PACK = TraceRecorder.RECORD.pack
 _heappush, _heappop = heapq.heappush, heapq.heappop
 _UNSET, _MIN, _MAX, _DONE = Timestamp.UNSET, Timestamp.MIN, Timestamp.MAX, Timestamp.DONE
 _ONE_OVER_POST_STREAM = Timestamp.ONE_OVER_POST_STREAM
@@ -278,10 +278,8 @@ class Scheduler:
             watch.end(id(inv))
         if self._trace_record is not None:  # the packet timestamp of the first send lets flows be matched later
             sends = ctx._sends if ctx is not None else None
-            self._trace_record((worker, node.rank, start, duration, inv.timestamp, kind,
-                                sends[0][1].timestamp if sends and sends[0][1] is not None else _UNSET))
-            if len(self.trace.pending) >= _TRACE_CHUNK:
-                self.trace.compact()
+            self._trace_record(_TRACE_PACK(worker, node.rank, start, duration, inv.timestamp, kind,
+                                           sends[0][1].timestamp if sends and sends[0][1] is not None else _UNSET))
         with self.lock:
             self._taker = ex
             try:
