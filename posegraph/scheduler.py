@@ -652,28 +652,45 @@ class Scheduler:
     def _commit_slots(self, node: NodeRuntime, sends: list, settled: int, now: int) -> None:
         """Publish what one call sent, output by output in slot order (`settled`: the bound its timestamp
         offset gives every output, or UNSET)."""
-        per_slot: dict[int, list[Packet]] = {}
-        bounds: dict[int, int] = {}
+        outputs = node.outputs
+        per_slot: list = [None] * len(outputs)  # the packets sent on each output, in send order (None: none)
+        bounds: dict[int, int] | None = None  # explicit set_next_bound() per slot
         for slot, packet, bound in sends:
             if packet is not None:
-                per_slot.setdefault(slot, []).append(packet)
-            elif bound > bounds.get(slot, _UNSET):
-                bounds[slot] = bound
-        for slot, out in enumerate(node.outputs):
-            packets = per_slot.get(slot, ())
+                got = per_slot[slot]
+                if got is None:
+                    per_slot[slot] = [packet]
+                else:
+                    got.append(packet)
+            else:
+                if bounds is None:
+                    bounds = {}
+                if bound > bounds.get(slot, _UNSET):
+                    bounds[slot] = bound
+        for slot, out in enumerate(outputs):
+            packets = per_slot[slot]
             new_bound = out.bound
-            if out.untimed:  # any order (valid timestamps still); the bound only grows
+            if packets is None:
+                packets = ()
+            elif out.untimed:  # any order (valid timestamps still); the bound only grows
                 for packet in packets:
                     out.check_timestamp(packet.timestamp, _UNSET)
                     new_bound = max(new_bound, Timestamp.next_allowed(packet.timestamp))
             else:
                 for packet in packets:
+                    ts = packet.timestamp
+                    if new_bound <= ts and _MIN <= ts <= _MAX:  # (check_timestamp's test, for an ordinary one)
+                        new_bound = ts + 1
+                        continue
                     try:
-                        out.check_timestamp(packet.timestamp, new_bound)
+                        out.check_timestamp(ts, new_bound)
                     except StreamError as exc:
                         raise _with_handler_hint(exc, node) from None
-                    new_bound = Timestamp.next_allowed(packet.timestamp)
-            new_bound = max(new_bound, bounds.get(slot, new_bound), settled)
+                    new_bound = Timestamp.next_allowed(ts)
+            if bounds is not None and slot in bounds and bounds[slot] > new_bound:
+                new_bound = bounds[slot]
+            if settled > new_bound:
+                new_bound = settled
             if packets or new_bound > out.bound:
                 self.publish(out, packets, new_bound, now)
 
