@@ -118,15 +118,13 @@ class ProcessContext(_SideContext):
         return self._packets[slot] if slot >= 0 else None
 
     def get(self, port: "Port", index: int = 0, default: Any = None) -> Any:
-        slot = self._node.input_slot(port, index)
-        if slot < 0:
+        slots = self._node._in_slots.get(port.tag)  # (NodeRuntime.input_slot, inlined: the commonest call)
+        if slots is None or index >= len(slots) or (slot := slots[index]) < 0:
             return default
         p = self._packets[slot]
         return default if p is None else p.value
 
-    def __getitem__(self, port: "Port") -> Any:
-        """The value on `port` (index 0) at this timestamp, or None when it carries nothing here."""
-        return self.get(port)
+    __getitem__ = get  # ctx[port]: the value on `port` (index 0) at this timestamp, or None when it carries nothing
 
     def has(self, port: "Port", index: int = 0) -> bool:
         slot = self._node.input_slot(port, index)
