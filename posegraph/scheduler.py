@@ -554,8 +554,13 @@ class Scheduler:
                             if node.pending_commits:
                                 self._commit_pending(node)
                                 return self._after_commit(node)
-                            # _after_commit, inlined (no side packets, not failed: publishing cannot fail)
-                            self.check(node)
+                            # _after_commit, inlined (no side packets, not failed: publishing cannot fail), and
+                            # check() of the node itself where it has nothing to do: one input, empty, whose bound
+                            # its only output (offset 0) already passed
+                            q = node.inputs[0] if node.single else None
+                            if q is None or q.packets or node.in_flight or node.queued or node.closing \
+                                    or offset != 0 or not (q.bound <= out.bound and q.bound < _ONE_OVER_POST_STREAM):
+                                self.check(node)
                             if self.full_queues and self._sources_stuck():
                                 self._relieve_deadlock()
                                 return self.take_pending_sinks(), self._should_finalize()
