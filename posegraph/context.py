@@ -118,15 +118,13 @@ class ProcessContext(_SideContext):
         return self._packets[slot] if slot >= 0 else None
 
     def get(self, port: "Port", index: int = 0, default: Any = None) -> Any:
-        slot = self._node.input_slot(port, index)
-        if slot < 0:
+        slots = self._node._in_slots.get(port.tag)  # (NodeRuntime.input_slot, inlined: the commonest call)
+        if slots is None or index >= len(slots) or (slot := slots[index]) < 0:
             return default
         p = self._packets[slot]
         return default if p is None else p.value
 
-    def __getitem__(self, port: "Port") -> Any:
-        """The value on `port` (index 0) at this timestamp, or None when it carries nothing here."""
-        return self.get(port)
+    __getitem__ = get  # ctx[port]: the value on `port` (index 0) at this timestamp, or None when it carries nothing
 
     def has(self, port: "Port", index: int = 0) -> bool:
         slot = self._node.input_slot(port, index)
@@ -135,7 +133,14 @@ class ProcessContext(_SideContext):
     def values(self, port: "Port") -> list[Any]:
         """Values of every index of a multiple port, None where a stream is empty at this timestamp."""
         packets = self._packets
-        return [None if (p := packets[s]) is None else p.value for s in self._node.input_slots(port)]
+        node = self._node
+        slots = node._in_slot_lists.get(port.tag)  # (input_slots, without the call once made)
+        if slots is None:
+            slots = node.input_slots(port)
+        if len(slots) == 1:
+            p = packets[slots[0]]
+            return [None if p is None else p.value]
+        return [None if (p := packets[s]) is None else p.value for s in slots]
 
     def count(self, port: "Port") -> int:
         """How many streams are connected to `port` (its indices)."""

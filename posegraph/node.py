@@ -188,24 +188,24 @@ class NodeRuntime:
     def scan(self) -> tuple[int | None, int, bool]:
         """One pass over the inputs for the scheduler: (ready timestamp as ``ready_timestamp``, settled bound,
         whether any packet is queued)."""
-        settled = Timestamp.DONE
-        any_packets = False
+        # One pass: the node is ready at its lowest head packet when that lies below the bound of every empty
+        # input (an empty input bounded at or below it may still deliver a packet there); else everything below
+        # the lowest such bound is settled. (Scheduler.check inlines this: keep the two in step.)
+        head = empty = _DONE
         for q in self.inputs:
-            if q.packets:
-                any_packets = True
-                t = q.packets[0][0].timestamp
-            else:
-                t = q.bound
-            if t < settled:
-                settled = t
-        if settled >= Timestamp.DONE:
-            return None, settled, any_packets
-        for q in self.inputs:
-            if not q.packets and q.bound <= settled:
-                if self.process_bounds and Timestamp.MIN <= settled - 1 and settled - 1 > self.last_ts:
-                    return settled - 1, settled, any_packets
-                return None, settled, any_packets
-        return settled, settled, any_packets
+            queued = q.packets
+            if queued:
+                t = queued[0][0].timestamp
+                if t < head:
+                    head = t
+            elif q.bound < empty:
+                empty = q.bound
+        if head < empty:
+            return head, head, True
+        any_packets = head != _DONE
+        if empty < _DONE and self.process_bounds and Timestamp.MIN <= empty - 1 and empty - 1 > self.last_ts:
+            return empty - 1, empty, any_packets
+        return None, empty, any_packets
 
     def immediate_readiness(self) -> int | None:
         """Immediate handler (MediaPipe's ImmediateInputStreamHandler::GetNodeReadiness, each input one sync set):

@@ -38,8 +38,7 @@ import heapq
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .calculator import STOP
 from .context import CloseContext, OpenContext, ProcessContext
@@ -57,24 +56,33 @@ PROCESS, SOURCE, CLOSE, OPEN = 0, 1, 2, 3
 _METHOD = {PROCESS: "process", SOURCE: "process", CLOSE: "close", OPEN: "open"}
 _perf_ns = time.perf_counter_ns
 _TRACE_PACK = TraceRecorder.RECORD.pack
+_heappush, _heappop = heapq.heappush, heapq.heappop
 _UNSET, _MIN, _MAX, _DONE = Timestamp.UNSET, Timestamp.MIN, Timestamp.MAX, Timestamp.DONE
 _ONE_OVER_POST_STREAM = Timestamp.ONE_OVER_POST_STREAM
 
 
-@dataclass(slots=True)
 class Invocation:
-    node: NodeRuntime
-    kind: int
-    timestamp: int = Timestamp.UNSET
-    packets: list = field(default_factory=list)
-    seq: int = 0
-    enqueued_ns: int = 0  # when its oldest input packet was queued (0: none): the wait, until the call starts
-    ctx: Any = None
-    result: Any = None
-    error: BaseException | None = None
-    duration_ns: int = 0
-    bounds: list | None = None
-    end_ns: int = 0  # when the call returned (0: not run: open() sends committed by begin())
+    """One call of a node: what it gets, and (after it ran) what came of it. A plain slotted class rather than a
+    dataclass: one is made per call, and a dataclass's ``__init__`` with every field a parameter costs a third more.
+    """
+
+    __slots__ = ("node", "kind", "timestamp", "packets", "seq", "enqueued_ns", "ctx", "result", "error",
+                 "duration_ns", "bounds", "end_ns")
+
+    def __init__(self, node: NodeRuntime, kind: int, timestamp: int = Timestamp.UNSET, packets: list | None = None,
+                 seq: int = 0, enqueued_ns: int = 0, ctx: Any = None):
+        self.node = node
+        self.kind = kind
+        self.timestamp = timestamp
+        self.packets = packets
+        self.seq = seq
+        self.enqueued_ns = enqueued_ns  # when its oldest input packet was queued (0: none): the wait, until the call
+        self.ctx = ctx
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.duration_ns = 0
+        self.bounds: list | None = None
+        self.end_ns = 0  # when the call returned (0: not run: open() sends committed by begin())
 
 
 class Signal(threading.Condition):
@@ -215,9 +223,25 @@ class Scheduler:
         calling thread, back in a moment, runs it itself, which costs less than waking a thread."""
         heap = ex.heap
         while heap and not self._stop_workers:
-            _, _, node, kind = heapq.heappop(heap)
+            _, _, node, kind = _heappop(heap)
             node.queued = False
-            inv = self._prepare(node, kind)
+            ts = node.ready_ts
+            if kind == PROCESS and node.single and ts is not None and not node.closing and not self.failed:
+                # _prepare, inlined for the commonest node: one input, found ready by check() at its head packet
+                # (still there: only this node pops its queue, and closing would have cleared it)
+                node.ready_ts = None
+                q = node.inputs[0]
+                queued = q.packets
+                packet, enqueued = queued.popleft()
+                if q.full and len(queued) < q.limit:
+                    self._unfull(q)
+                node.last_ts = ts
+                inv = Invocation(node, PROCESS, ts, [packet], node.next_seq, enqueued)
+                node.next_seq += 1
+                node.in_flight += 1
+                self.running += 1
+            else:
+                inv = self._prepare(node, kind)
             if inv is not None:
                 if node.in_flight < node.max_in_flight:
                     self.check(node)  # more work for the same node on another worker
@@ -227,11 +251,12 @@ class Scheduler:
             self.check(node)
         return None
 
-    def run(self, inv: Invocation, ex: Executor, worker: int, chain: bool = True) -> Invocation | None:
+    def run(self, inv: Invocation, ex: Executor, worker: int, chain: bool = True,
+            until: Callable[[], bool] | None = None) -> Invocation | None:
         """Execute (lock not held) and commit one invocation. With `chain`, returns the next invocation of `ex`,
         taken while the lock is still held, when nothing needs doing outside it (graph outputs to drain, a
-        finalization); else None: the calling thread then takes from `ex` again itself. `worker`: the calling
-        thread's trace row."""
+        finalization) and `until` (checked under the lock) is not true yet; else None: the calling thread then
+        takes from `ex` again itself. `worker`: the calling thread's trace row."""
         node = inv.node
         kind = inv.kind
         watch = self.watch
@@ -259,9 +284,9 @@ class Scheduler:
         if watch is not None:
             watch.end(id(inv))
         if self._trace_record is not None:  # the packet timestamp of the first send lets flows be matched later
-            sent = ctx._sends[0][1] if ctx is not None and ctx._sends else None
+            sends = ctx._sends if ctx is not None else None
             self._trace_record(_TRACE_PACK(worker, node.rank, start, duration, inv.timestamp, kind,
-                                           _UNSET if sent is None else sent.timestamp))
+                                           sends[0][1].timestamp if sends and sends[0][1] is not None else _UNSET))
         with self.lock:
             self._taker = ex
             try:
@@ -269,7 +294,9 @@ class Scheduler:
             finally:
                 self._taker = None
             if not sinks and not finalize:
-                return self.take(ex) if chain else None  # (without `chain`, the caller takes again at once)
+                if not chain or (until is not None and (until() or self.error is not None)):
+                    return None  # (the caller takes again at once, or stops)
+                return self.take(ex)
             if ex.heap:  # this thread has other things to do first: the work it made ready goes to a worker
                 ex.cond.notify()
         if sinks:
@@ -337,7 +364,7 @@ class Scheduler:
         node.queued = True
         self._seq += 1
         ex = node.executor
-        heapq.heappush(ex.heap, (-node.rank, self._seq, node, kind))
+        _heappush(ex.heap, (-node.rank, self._seq, node, kind))
         if ex.cond.waiting and self._taker is not ex:  # else the thread holding the lock takes it (see take())
             ex.cond.notify()
 
@@ -356,15 +383,30 @@ class Scheduler:
                     node.queued = True
                     self._seq += 1
                     ex = node.executor
-                    heapq.heappush(ex.heap, (-node.rank, self._seq, node, PROCESS))
+                    _heappush(ex.heap, (-node.rank, self._seq, node, PROCESS))
                     if ex.cond.waiting and self._taker is not ex:
                         ex.cond.notify()
                     return
                 settled, any_packets = q.bound, False
             else:
-                ready, settled, any_packets = node.scan()
-                if ready is not None:
-                    node.ready_ts = ready
+                # NodeRuntime.scan, inlined as one pass: ready at the lowest head packet when it lies below the
+                # bound of every empty input (an empty input bounded at or below it may still deliver there)
+                head = empty = _DONE
+                for q in node.inputs:
+                    queued = q.packets
+                    if queued:
+                        t = queued[0][0].timestamp
+                        if t < head:
+                            head = t
+                    elif q.bound < empty:
+                        empty = q.bound
+                if head < empty:
+                    node.ready_ts = head
+                    self._enqueue(node, PROCESS)
+                    return
+                settled, any_packets = empty, head != _DONE
+                if node.process_bounds and settled < _DONE and _MIN <= settled - 1 and settled - 1 > node.last_ts:
+                    node.ready_ts = settled - 1
                     self._enqueue(node, PROCESS)
                     return
         elif node.is_source:
@@ -481,8 +523,51 @@ class Scheduler:
         stats = node.stats
         kind = inv.kind
         if kind <= SOURCE:
+            duration = inv.duration_ns
             enqueued = inv.enqueued_ns
-            stats.record(inv.duration_ns, inv.end_ns - inv.duration_ns - enqueued if enqueued else 0)
+            latency = inv.end_ns - duration - enqueued if enqueued else 0
+            samples = stats.samples
+            if len(samples) < stats.capacity:  # NodeStats.record, inlined while its ring still fills
+                stats.process_count += 1
+                stats.process_ns += duration
+                stats.latency_ns += latency
+                samples.append(duration)
+                stats.latency_samples.append(latency)
+            else:
+                stats.record(duration, latency)
+            if kind == PROCESS and inv.error is None and inv.seq == node.commit_seq and not self.failed \
+                    and inv.result is not STOP and not node.produced_side_packets:
+                sends = inv.ctx._sends
+                if len(sends) == 1:
+                    packet = sends[0][1]
+                    outputs = node.outputs
+                    if packet is not None and len(outputs) == 1:
+                        out = outputs[0]
+                        ts = packet.timestamp
+                        offset = node.timestamp_offset
+                        if not out.untimed and out.bound <= ts <= _MAX and (
+                                _MIN <= ts if offset is None else _MIN <= inv.timestamp + offset <= ts):
+                            # _commit of the commonest call, inlined: one packet on the node's only output, at or
+                            # past the bound its timestamp offset gives (ts + 1 is the new bound either way)
+                            self._publish_one(out, packet, ts + 1, inv.end_ns)
+                            node.commit_seq += 1
+                            if node.pending_commits:
+                                self._commit_pending(node)
+                                return self._after_commit(node)
+                            # _after_commit, inlined (no side packets, not failed: publishing cannot fail), and
+                            # check() of the node itself where it has nothing to do: one input, empty, whose bound
+                            # its only output (offset 0) already passed
+                            q = node.inputs[0] if node.single else None
+                            if q is None or q.packets or node.in_flight or node.queued or node.closing \
+                                    or offset != 0 or not (q.bound <= out.bound and q.bound < _ONE_OVER_POST_STREAM):
+                                self.check(node)
+                            if self.full_queues and self._sources_stuck():
+                                self._relieve_deadlock()
+                                return self.take_pending_sinks(), self._should_finalize()
+                            sinks = self._pending_sinks
+                            if sinks:
+                                self._pending_sinks = []
+                            return sinks, False
         elif kind == CLOSE:
             stats.close_ns += inv.duration_ns
             if inv.error is not None:
@@ -507,18 +592,34 @@ class Scheduler:
         if inv.seq != node.commit_seq:
             node.pending_commits[inv.seq] = inv
             return [], False
-        while True:
+        try:
+            self._commit(inv)
+        except Exception as exc:  # noqa: BLE001 - a bad send fails the graph, naming the node
+            self.fail(CalculatorError(node.name, _METHOD[inv.kind], inv.timestamp, exc))
+            return self.take_pending_sinks(), self._should_finalize()
+        node.commit_seq += 1
+        if node.pending_commits:
+            self._commit_pending(node)
+        return self._after_commit(node)
+
+    def _commit_pending(self, node: NodeRuntime) -> None:
+        """Commit the calls of `node` that returned before an earlier one and waited for it, in call order."""
+        while node.pending_commits and not self.failed:
+            inv = node.pending_commits.pop(node.commit_seq, None)
+            if inv is None:
+                return
             try:
                 self._commit(inv)
             except Exception as exc:  # noqa: BLE001 - a bad send fails the graph, naming the node
                 self.fail(CalculatorError(node.name, _METHOD[inv.kind], inv.timestamp, exc))
-                return self.take_pending_sinks(), self._should_finalize()
+                return
             node.commit_seq += 1
-            if not node.pending_commits:
-                break
-            inv = node.pending_commits.pop(node.commit_seq, None)
-            if inv is None:
-                break
+
+    def _after_commit(self, node: NodeRuntime) -> tuple[list, bool]:
+        """After `node`'s calls committed: side packets, its next step, deadlock relief; sinks to drain and
+        whether to finalize (as `_complete`)."""
+        if self.failed:
+            return self.take_pending_sinks(), self._should_finalize()
         if node.produced_side_packets or (self.waiting and node.state == CLOSED):
             self._side_packets_changed(node)
             if self.failed:
@@ -578,28 +679,45 @@ class Scheduler:
     def _commit_slots(self, node: NodeRuntime, sends: list, settled: int, now: int) -> None:
         """Publish what one call sent, output by output in slot order (`settled`: the bound its timestamp
         offset gives every output, or UNSET)."""
-        per_slot: dict[int, list[Packet]] = {}
-        bounds: dict[int, int] = {}
+        outputs = node.outputs
+        per_slot: list = [None] * len(outputs)  # the packets sent on each output, in send order (None: none)
+        bounds: dict[int, int] | None = None  # explicit set_next_bound() per slot
         for slot, packet, bound in sends:
             if packet is not None:
-                per_slot.setdefault(slot, []).append(packet)
-            elif bound > bounds.get(slot, _UNSET):
-                bounds[slot] = bound
-        for slot, out in enumerate(node.outputs):
-            packets = per_slot.get(slot, ())
+                got = per_slot[slot]
+                if got is None:
+                    per_slot[slot] = [packet]
+                else:
+                    got.append(packet)
+            else:
+                if bounds is None:
+                    bounds = {}
+                if bound > bounds.get(slot, _UNSET):
+                    bounds[slot] = bound
+        for slot, out in enumerate(outputs):
+            packets = per_slot[slot]
             new_bound = out.bound
-            if out.untimed:  # any order (valid timestamps still); the bound only grows
+            if packets is None:
+                packets = ()
+            elif out.untimed:  # any order (valid timestamps still); the bound only grows
                 for packet in packets:
                     out.check_timestamp(packet.timestamp, _UNSET)
                     new_bound = max(new_bound, Timestamp.next_allowed(packet.timestamp))
             else:
                 for packet in packets:
+                    ts = packet.timestamp
+                    if new_bound <= ts and _MIN <= ts <= _MAX:  # (check_timestamp's test, for an ordinary one)
+                        new_bound = ts + 1
+                        continue
                     try:
-                        out.check_timestamp(packet.timestamp, new_bound)
+                        out.check_timestamp(ts, new_bound)
                     except StreamError as exc:
                         raise _with_handler_hint(exc, node) from None
-                    new_bound = Timestamp.next_allowed(packet.timestamp)
-            new_bound = max(new_bound, bounds.get(slot, new_bound), settled)
+                    new_bound = Timestamp.next_allowed(ts)
+            if bounds is not None and slot in bounds and bounds[slot] > new_bound:
+                new_bound = bounds[slot]
+            if settled > new_bound:
+                new_bound = settled
             if packets or new_bound > out.bound:
                 self.publish(out, packets, new_bound, now)
 
@@ -674,6 +792,39 @@ class Scheduler:
         if out.sinks:
             for sink in out.sinks:
                 sink.accept(packets, bound)
+                self._pending_sinks.append(sink)
+            self.state_changed.notify_all()
+
+    def _publish_one(self, out: OutputStream, packet: Packet, bound: int, now: int) -> None:
+        """`publish` of one packet (the commonest delivery), with `check` of a single-input reader inlined."""
+        out.bound = bound
+        entry = (packet, now)
+        failed = self.failed
+        for q in out.consumers:
+            queued = q.packets
+            queued.append(entry)
+            q.bound = bound
+            if q.limit > 0 and not q.full and len(queued) >= q.limit:
+                q.full = True
+                self.full_queues.add(q)
+                for src in q.upstream:
+                    src.throttled_by += 1
+            node = q.node
+            if node.single and not node.queued and node.in_flight < node.max_in_flight and node.state == OPENED \
+                    and not node.closing and not failed:
+                # check() of a node with one input and a packet there: ready at its head packet
+                node.ready_ts = queued[0][0].timestamp
+                node.queued = True
+                self._seq += 1
+                ex = node.executor
+                _heappush(ex.heap, (-node.rank, self._seq, node, PROCESS))
+                if ex.cond.waiting and self._taker is not ex:
+                    ex.cond.notify()
+            else:
+                self.check(node)
+        if out.sinks:
+            for sink in out.sinks:
+                sink.accept((packet,), bound)
                 self._pending_sinks.append(sink)
             self.state_changed.notify_all()
 
@@ -887,7 +1038,8 @@ class Scheduler:
                 if inv is None:
                     deadline.wait(self.state_changed, f"graph did not become {what} within {timeout} s")
                     continue
-            self.run(inv, ex, trace_row, chain=False)  # the predicate is checked again before each call
+            while inv is not None:  # the predicate is checked (under the lock) before each call
+                inv = self.run(inv, ex, trace_row, until=predicate)
 
     def wake(self) -> None:
         """Wake a worker for work left queued by a caller that said it would help and then did not."""
