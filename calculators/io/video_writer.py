@@ -31,17 +31,29 @@ from .images import to_rgb
 from .partial import PartialFile
 from .video import VideoError
 
-__all__ = ["H264_EXTENSIONS", "VIDEO_EXTENSIONS", "VideoWriter", "VideoWriterError", "pyav_h264_available"]
+__all__ = ["H264_EXTENSIONS", "VIDEO_EXTENSIONS", "VideoWriter", "VideoWriterError", "pyav_h264_available",
+           "rgb_to_i420"]
 
 H264_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv"})
 VIDEO_EXTENSIONS = H264_EXTENSIONS | {".avi"}
 _FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _TIME_BASE = Fraction(1, 90_000)  # the MPEG clock: exact for 24/25/30/50/60 fps and for whole microseconds / 100
+_BT601, _LIMITED_RANGE = 6, 1  # AVColorSpace SMPTE170M (BT.601), AVColorRange MPEG (16-235)
 DEFAULT_PRESET = "ultrafast"  # cheapest x264 preset: a live run on 2 cores cannot spare more (measured 8 ms/frame)
 
 
 class VideoWriterError(VideoError, OSError):
     """A video file cannot be written."""
+
+
+def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
+    """An even-sized RGB frame as planar YUV 4:2:0 (Y, then U, then V rows: (height * 3 / 2) x width), BT.601
+    limited range.
+
+    OpenCV's SIMD conversion: about half the CPU of letting the encoder convert the RGB frame through swscale
+    (measured 0.3 against 0.6-0.9 ms per 576x576 frame), with the same colours (the decoded files differ by under
+    1 dB of PSNR against the source, both about 42 dB at crf 23)."""
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
 
 
 def pyav_h264_available() -> bool:
@@ -67,14 +79,18 @@ class _PyAVBackend:
             self._stream.width, self._stream.height = size
             self._stream.pix_fmt = "yuv420p"
             self._stream.options = {"preset": preset, "crf": str(crf)}
-            self._stream.codec_context.time_base = _TIME_BASE
+            context = self._stream.codec_context
+            context.time_base = _TIME_BASE
+            # What `rgb_to_i420` produces, written into the stream so that players do not guess (browsers take an
+            # untagged HD stream for BT.709).
+            context.colorspace, context.color_range = _BT601, _LIMITED_RANGE
         except Exception:
             self._container.close()
             raise
         self._av = av
 
     def write(self, rgb: np.ndarray, pts: int) -> None:
-        frame = self._av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame = self._av.VideoFrame.from_ndarray(rgb_to_i420(rgb), format="yuv420p")
         frame.pts = pts
         frame.time_base = _TIME_BASE
         for packet in self._stream.encode(frame):
