@@ -24,6 +24,8 @@ class VideoSinkOptions:
     # x264 preset and quality (constant rate factor) of H.264 outputs.
     preset: str = DEFAULT_PRESET
     crf: int = 23
+    # x264 threads: None picks `default_encoder_threads()` (1 on up to 4 cores), 0 lets x264 choose.
+    threads: int | None = None
 
 
 def output_kind(path: str | os.PathLike[str]) -> str:
@@ -126,7 +128,8 @@ class VideoSinkCalculator(Calculator):
             rgb = letterbox(rgb, self._size)
         if self._writer is None:
             options = self.options
-            self._writer = VideoWriter(target, self._fps, self._size, preset=options.preset, crf=options.crf)
+            self._writer = VideoWriter(target, self._fps, self._size, preset=options.preset, crf=options.crf,
+                                       threads=options.threads)
         self._writer.write(rgb, timestamp)
 
     def process(self, ctx):

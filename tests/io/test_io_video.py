@@ -261,3 +261,27 @@ def test_h264_stream_is_tagged_bt601_limited(tmp_path):
     with av.open(str(path)) as container:
         context = container.streams.video[0].codec_context
         assert (context.pix_fmt, context.colorspace, context.color_range) == ("yuv420p", 6, 1)
+
+
+def test_encoder_threads_default_and_override(tmp_path, monkeypatch):
+    """x264 runs in the caller's thread on small machines (the interpreter has every core there); above 4 cores, or
+    when asked with threads=0, x264 picks its own thread count. Either way the file is the same video."""
+    av = pytest.importorskip("av")
+    from posegraph.calculators.io import video_writer
+
+    monkeypatch.setattr(video_writer.os, "cpu_count", lambda: 2)
+    assert video_writer.default_encoder_threads() == 1
+    monkeypatch.setattr(video_writer.os, "cpu_count", lambda: 16)
+    assert video_writer.default_encoder_threads() == 0
+    with pytest.raises(ValueError, match="threads"):
+        VideoWriter(tmp_path / "bad.mp4", fps=10, threads=-1)
+    for threads in (1, 0):
+        path = tmp_path / f"t{threads}.mp4"
+        with VideoWriter(path, fps=10, threads=threads) as writer:
+            for frame in _color_frames(6):
+                writer.write(frame)
+        assert writer.threads == threads
+        with av.open(str(path)) as container:
+            assert sum(1 for _ in container.decode(video=0)) == 6
+    # x264 writes its settings into the stream (an SEI message): the single thread was really asked for.
+    assert b" threads=1 " in (tmp_path / "t1.mp4").read_bytes()
