@@ -16,7 +16,7 @@ from posegraph import Calculator, Input, InputSidePacket, calculator
 from ..types import ImageFrame
 from .images import IMAGE_EXTENSIONS
 from .partial import PartialFile
-from .video_writer import DEFAULT_PRESET, VIDEO_EXTENSIONS, VideoWriter
+from .video_writer import DEFAULT_PRESET, H264_EXTENSIONS, VIDEO_EXTENSIONS, VideoWriter, pyav_h264_available
 
 
 @dataclass
@@ -24,6 +24,8 @@ class VideoSinkOptions:
     # x264 preset and quality (constant rate factor) of H.264 outputs.
     preset: str = DEFAULT_PRESET
     crf: int = 23
+    # x264 threads: None picks `default_encoder_threads()` (1 on up to 4 cores), 0 lets x264 choose.
+    threads: int | None = None
 
 
 def output_kind(path: str | os.PathLike[str]) -> str:
@@ -108,6 +110,10 @@ class VideoSinkCalculator(Calculator):
             self._path.mkdir(parents=True, exist_ok=True)
         elif self._path is not None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
+        if self._kind == "video" and self._path.suffix.lower() in H264_EXTENSIONS:
+            # Import PyAV now (~0.1 s, most of it holding the GIL) rather than on the first frame, in the middle of
+            # the run; the writer itself opens on the first frame, when the size is known.
+            pyav_h264_available()
 
     @property
     def files_written(self) -> list[Path]:
@@ -126,7 +132,8 @@ class VideoSinkCalculator(Calculator):
             rgb = letterbox(rgb, self._size)
         if self._writer is None:
             options = self.options
-            self._writer = VideoWriter(target, self._fps, self._size, preset=options.preset, crf=options.crf)
+            self._writer = VideoWriter(target, self._fps, self._size, preset=options.preset, crf=options.crf,
+                                       threads=options.threads)
         self._writer.write(rgb, timestamp)
 
     def process(self, ctx):

@@ -31,17 +31,39 @@ from .images import to_rgb
 from .partial import PartialFile
 from .video import VideoError
 
-__all__ = ["H264_EXTENSIONS", "VIDEO_EXTENSIONS", "VideoWriter", "VideoWriterError", "pyav_h264_available"]
+__all__ = ["H264_EXTENSIONS", "VIDEO_EXTENSIONS", "VideoWriter", "VideoWriterError", "default_encoder_threads",
+           "pyav_h264_available", "rgb_to_i420"]
 
 H264_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv"})
 VIDEO_EXTENSIONS = H264_EXTENSIONS | {".avi"}
 _FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _TIME_BASE = Fraction(1, 90_000)  # the MPEG clock: exact for 24/25/30/50/60 fps and for whole microseconds / 100
+_BT601, _LIMITED_RANGE = 6, 1  # AVColorSpace SMPTE170M (BT.601), AVColorRange MPEG (16-235)
 DEFAULT_PRESET = "ultrafast"  # cheapest x264 preset: a live run on 2 cores cannot spare more (measured 8 ms/frame)
+_OWN_THREADS_ABOVE = 4  # cores: up to this many, the interpreter already runs one thread per core
+
+
+def default_encoder_threads() -> int:
+    """x264 threads when not given: 1 on machines with up to 4 cores, 0 (x264's own choice, 1.5 per core) above.
+
+    Up to 4 cores the inference threads already take every core: x264's frame threads and lookahead thread would
+    only fight them (and cost ~10% more CPU in thread hand-offs: 1.15 against 1.05 ms per 576x576 frame, measured
+    alone). PyAV releases the GIL while x264 encodes, so encoding in the calling thread does not stall Python."""
+    return 1 if (os.cpu_count() or 1) <= _OWN_THREADS_ABOVE else 0
 
 
 class VideoWriterError(VideoError, OSError):
     """A video file cannot be written."""
+
+
+def rgb_to_i420(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """An even-sized RGB frame as planar YUV 4:2:0 (Y, then U, then V rows: (height * 3 / 2) x width), BT.601
+    limited range.
+
+    OpenCV's SIMD conversion: about half the CPU of letting the encoder convert the RGB frame through swscale
+    (measured 0.3 against 0.6-0.9 ms per 576x576 frame), with the same colours (the decoded files differ by under
+    1 dB of PSNR against the source, both about 42 dB at crf 23). `out`: a uint8 array of that shape to reuse."""
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420, dst=out)
 
 
 def pyav_h264_available() -> bool:
@@ -55,7 +77,8 @@ def pyav_h264_available() -> bool:
 
 
 class _PyAVBackend:
-    def __init__(self, path: Path, suffix: str, fps: float, size: tuple[int, int], preset: str, crf: int):
+    def __init__(self, path: Path, suffix: str, fps: float, size: tuple[int, int], preset: str, crf: int,
+                 threads: int):
         import av
 
         self.name = "pyav-libx264"
@@ -66,15 +89,20 @@ class _PyAVBackend:
             self._stream = self._container.add_stream("libx264", rate=rate)
             self._stream.width, self._stream.height = size
             self._stream.pix_fmt = "yuv420p"
-            self._stream.options = {"preset": preset, "crf": str(crf)}
-            self._stream.codec_context.time_base = _TIME_BASE
+            self._stream.options = {"preset": preset, "crf": str(crf), "threads": str(threads)}
+            context = self._stream.codec_context
+            context.time_base = _TIME_BASE
+            # What `rgb_to_i420` produces, written into the stream so that players do not guess (browsers take an
+            # untagged HD stream for BT.709).
+            context.colorspace, context.color_range = _BT601, _LIMITED_RANGE
         except Exception:
             self._container.close()
             raise
         self._av = av
+        self._i420 = np.empty((size[1] * 3 // 2, size[0]), np.uint8)  # reused: from_ndarray copies it
 
     def write(self, rgb: np.ndarray, pts: int) -> None:
-        frame = self._av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame = self._av.VideoFrame.from_ndarray(rgb_to_i420(rgb, self._i420), format="yuv420p")
         frame.pts = pts
         frame.time_base = _TIME_BASE
         for packet in self._stream.encode(frame):
@@ -113,11 +141,13 @@ class VideoWriter:
     The file is opened when the first frame arrives if `size` (width, height) is not given. Frames must all have the
     same size (`VideoSink` letterboxes frames that change size; this class refuses them); gray/RGBA/other dtypes
     are normalised with `to_rgb`. `backend`: "auto" (PyAV for H.264 containers when installed), "pyav" or "opencv";
-    `fourcc` forces an OpenCV codec.
+    `fourcc` forces an OpenCV codec. `threads`: x264's threads (0: its own choice; default:
+    `default_encoder_threads()`).
     """
 
     def __init__(self, path: str | os.PathLike[str], fps: float, size: tuple[int, int] | None = None, *,
-                 fourcc: str | None = None, backend: str = "auto", preset: str = DEFAULT_PRESET, crf: int = 23):
+                 fourcc: str | None = None, backend: str = "auto", preset: str = DEFAULT_PRESET, crf: int = 23,
+                 threads: int | None = None):
         if not (fps > 0 and math.isfinite(fps)):
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         if fourcc is not None and len(fourcc) != 4:
@@ -135,6 +165,9 @@ class VideoWriter:
         self.fourcc = fourcc
         self.backend_request = backend
         self.preset, self.crf = preset, crf
+        self.threads = default_encoder_threads() if threads is None else int(threads)
+        if self.threads < 0:
+            raise ValueError(f"threads must be 0 (the encoder's choice) or more, got {threads!r}")
         self.frames_written = 0
         self.backend: str | None = None
         self.warning: str | None = None
@@ -176,7 +209,8 @@ class VideoWriter:
         try:
             if kind == "pyav":
                 encoded = (width + width % 2, height + height % 2)
-                self._impl = _PyAVBackend(partial.path, self.suffix, self.fps, encoded, self.preset, self.crf)
+                self._impl = _PyAVBackend(partial.path, self.suffix, self.fps, encoded, self.preset, self.crf,
+                                          self.threads)
             else:
                 encoded = (width, height)
                 if self.fourcc is not None:

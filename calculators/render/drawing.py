@@ -155,6 +155,22 @@ def _draw_text_lines(image: np.ndarray, lines: Sequence[str], style: DrawStyle, 
         y += text_h + baseline + 2 * pad + 2
 
 
+def _fixed_points(points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`_fixed` of every row of an N x 2 array at once, as int32 (NaN rows become (0, 0): the caller skips them)."""
+    low, high = (-4.0 * width, -4.0 * height), (5.0 * width, 5.0 * height)
+    return np.rint(np.clip(np.nan_to_num(points, nan=0.0), low, high) * _ONE).astype(np.int32)
+
+
+def _point_colors(topology, confident: np.ndarray, track: Color | None, style: DrawStyle) -> list[Color]:
+    """Each landmark's colour: dimmed when not confident, else its track's colour, else its body side's."""
+    if track is not None:
+        return [track if ok else style.dimmed for ok in confident.tolist()]
+    sides = topology.sides[:topology.num_keypoints] if topology is not None else ""
+    by_side = {"L": style.left, "R": style.right}
+    return [by_side.get(sides[i] if i < len(sides) else "C", style.center) if ok else style.dimmed
+            for i, ok in enumerate(confident.tolist())]
+
+
 def _draw_pose(image: np.ndarray, pose: Pose, *, visibility_threshold: float, low_visibility: str,
                draw_roi: bool, draw_ids: bool, style: DrawStyle, scale: _Scale) -> None:
     height, width = image.shape[:2]
@@ -173,23 +189,29 @@ def _draw_pose(image: np.ndarray, pose: Pose, *, visibility_threshold: float, lo
             confidence = np.minimum(confidence, np.nan_to_num(landmarks[:, column], nan=0.0))
     confident = confidence >= visibility_threshold
     shown = finite & (confident | (low_visibility == "dim"))
-    connections = topology.connections if topology is not None else ()
-    for a, b in connections:
-        if a < len(points) and b < len(points) and shown[a] and shown[b]:
-            color = (track or style.connection) if confident[a] and confident[b] else style.dimmed
-            cv2.line(image, _fixed(*points[a], width, height), _fixed(*points[b], width, height), color,
-                     scale.thickness, cv2.LINE_AA, _SHIFT)
+    fixed = _fixed_points(points, width, height)
+    shown_list, confident_list = shown.tolist(), confident.tolist()
+    count = len(fixed)
+    pairs = [(a, b) for a, b in (topology.connections if topology is not None else ())
+             if a < count and b < count and shown_list[a] and shown_list[b]]
+    if pairs:
+        # One polylines call per run of same-coloured connections instead of one cv2.line each: the same pixels
+        # (an open two-point polyline is drawn exactly as a line), in the same order.
+        segments = fixed[np.array(pairs)]
+        colors = [(track or style.connection) if confident_list[a] and confident_list[b] else style.dimmed
+                  for a, b in pairs]
+        start = 0
+        for end in range(1, len(pairs) + 1):
+            if end == len(pairs) or colors[end] != colors[start]:
+                cv2.polylines(image, list(segments[start:end]), False, colors[start], scale.thickness,
+                              cv2.LINE_AA, _SHIFT)
+                start = end
     radius = int(scale.radius * _ONE)
-    for i in np.flatnonzero(shown):
-        if not confident[i]:
-            color = style.dimmed
-        elif track is not None:
-            color = track
-        else:
-            side = topology.sides[i] if topology is not None and i < topology.num_keypoints else "C"
-            color = style.left if side == "L" else style.right if side == "R" else style.center
-        center = _fixed(*points[i], width, height)
-        cv2.circle(image, center, radius, color, -1, cv2.LINE_AA, _SHIFT)
+    colors = _point_colors(topology, confident, track, style)
+    centers = fixed.tolist()
+    for i in np.flatnonzero(shown).tolist():
+        center = centers[i]
+        cv2.circle(image, center, radius, colors[i], -1, cv2.LINE_AA, _SHIFT)
         cv2.circle(image, center, radius, (0, 0, 0), 1, cv2.LINE_AA, _SHIFT)
     if draw_ids and pose.track_id is not None and shown.any():
         top = points[shown][np.argmin(points[shown][:, 1])]

@@ -251,3 +251,24 @@ def test_output_folder_for_a_video(tmp_path):
                  "--quiet"])
     assert code == 0 and [p.name for p in out.iterdir()] == ["video_dance_single_synthetic.mp4"]
     assert len(list(VideoReader(out / "video_dance_single_synthetic.mp4"))) == 5
+
+
+def test_video_sink_loads_the_encoder_in_open(tmp_path, monkeypatch):
+    """PyAV is imported when the graph starts (open), not on the first frame in the middle of a timed run."""
+    from posegraph.calculators.io import video_sink
+
+    calls: list[int] = []
+    monkeypatch.setattr(video_sink, "pyav_h264_available", lambda: calls.append(1) or True)
+    graph = Graph('input_stream: "frames"\ninput_side_packet: "out"\n'
+                  'node { calculator: "VideoSinkCalculator" input_stream: "IMAGE:frames" '
+                  'input_side_packet: "OUTPUT_PATH:out" }')
+    graph.start({"out": str(tmp_path / "annotated.mp4")})
+    graph.wait_until_idle(timeout=30)
+    assert calls == [1], "no frame yet: the encoder's library is loaded by open()"
+    graph.close_all_inputs()
+    graph.wait_until_done(timeout=30)
+    graph.start({"out": str(tmp_path / "annotated.avi")})  # Motion-JPEG through OpenCV: PyAV not needed
+    graph.wait_until_idle(timeout=30)
+    graph.close_all_inputs()
+    graph.wait_until_done(timeout=30)
+    assert calls == [1]

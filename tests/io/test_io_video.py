@@ -231,3 +231,57 @@ def test_writer_errors(tmp_path):
         VideoWriter(tmp_path / "out.mp4", fps=0)
     with pytest.raises(ValueError, match="fourcc"):
         VideoWriter(tmp_path / "out.mp4", fps=30, fourcc="mp4")
+
+
+@requires_shared
+def test_i420_conversion_matches_swscale_on_a_real_frame():
+    """The writer converts RGB -> YUV 4:2:0 with OpenCV instead of the encoder's swscale: same BT.601 limited-range
+    colours (luma within 1 level, chroma within 2 on average) on a real frame, and a true round trip."""
+    av = pytest.importorskip("av")
+    from posegraph.calculators.io.video_writer import rgb_to_i420
+
+    rgb = next(iter(VideoReader(DANCE))).rgb
+    height, width = rgb.shape[:2]
+    ours = rgb_to_i420(rgb)
+    theirs = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
+    assert ours.shape == theirs.shape == (height * 3 // 2, width)
+    diff = np.abs(ours.astype(np.int16) - theirs)
+    assert diff[:height].mean() < 1.0 and diff[height:].mean() < 2.0
+    back = cv2.cvtColor(ours, cv2.COLOR_YUV2RGB_I420)
+    assert np.abs(back.astype(np.int16) - rgb).mean() < 3.0
+
+
+def test_h264_stream_is_tagged_bt601_limited(tmp_path):
+    """What the I420 conversion produces is what the stream says, so players do not guess the matrix."""
+    av = pytest.importorskip("av")
+    path = tmp_path / "tagged.mp4"
+    with VideoWriter(path, fps=10) as writer:
+        for frame in _color_frames(3):
+            writer.write(frame)
+    with av.open(str(path)) as container:
+        context = container.streams.video[0].codec_context
+        assert (context.pix_fmt, context.colorspace, context.color_range) == ("yuv420p", 6, 1)
+
+
+def test_encoder_threads_default_and_override(tmp_path, monkeypatch):
+    """x264 runs in the caller's thread on small machines (the interpreter has every core there); above 4 cores, or
+    when asked with threads=0, x264 picks its own thread count. Either way the file is the same video."""
+    av = pytest.importorskip("av")
+    from posegraph.calculators.io import video_writer
+
+    monkeypatch.setattr(video_writer.os, "cpu_count", lambda: 2)
+    assert video_writer.default_encoder_threads() == 1
+    monkeypatch.setattr(video_writer.os, "cpu_count", lambda: 16)
+    assert video_writer.default_encoder_threads() == 0
+    with pytest.raises(ValueError, match="threads"):
+        VideoWriter(tmp_path / "bad.mp4", fps=10, threads=-1)
+    for threads in (1, 0):
+        path = tmp_path / f"t{threads}.mp4"
+        with VideoWriter(path, fps=10, threads=threads) as writer:
+            for frame in _color_frames(6):
+                writer.write(frame)
+        assert writer.threads == threads
+        with av.open(str(path)) as container:
+            assert sum(1 for _ in container.decode(video=0)) == 6
+    # x264 writes its settings into the stream (an SEI message): the single thread was really asked for.
+    assert b" threads=1 " in (tmp_path / "t1.mp4").read_bytes()

@@ -95,6 +95,30 @@ def test_low_visibility_landmarks_are_hidden_or_dimmed():
         draw_poses(frame, [pose], low_visibility="grey")  # type: ignore[arg-type]
 
 
+def test_batched_drawing_gives_the_pixels_of_one_call_per_element():
+    """Connections go to OpenCV as runs of two-point polylines: the picture must be exactly that of one cv2.line
+    per connection and two cv2.circle per point, in topology order, also with dimmed (other-coloured) runs."""
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 255, (300, 200, 3), dtype=np.uint8)
+    pose = _coco_pose()
+    pose.landmarks[[3, 9, 14], 3] = 0.1
+    out = draw_poses(frame, [pose], low_visibility="dim")
+    expected = frame.copy()
+    one = 16
+    xy = [(int(round(x * 200 * one)), int(round(y * 300 * one))) for x, y in pose.landmarks[:, :2].tolist()]
+    confident = pose.landmarks[:, 3] >= 0.5
+    for a, b in COCO17.connections:
+        color = DEFAULT_STYLE.connection if confident[a] and confident[b] else DEFAULT_STYLE.dimmed
+        cv2.line(expected, xy[a], xy[b], color, 1, cv2.LINE_AA, 4)
+    for i, (x, y) in enumerate(xy):
+        side = {"L": DEFAULT_STYLE.left, "R": DEFAULT_STYLE.right}.get(COCO17.sides[i], DEFAULT_STYLE.center)
+        color = side if confident[i] else DEFAULT_STYLE.dimmed
+        cv2.circle(expected, (x, y), int(2.0 * one), color, -1, cv2.LINE_AA, 4)
+        cv2.circle(expected, (x, y), int(2.0 * one), (0, 0, 0), 1, cv2.LINE_AA, 4)
+    np.testing.assert_array_equal(out, expected)
+
+
 def test_track_id_colours_the_whole_skeleton():
     frame = np.zeros((300, 200, 3), np.uint8)
     pose = _coco_pose(track_id=5)
