@@ -46,8 +46,8 @@ class InferenceOptions:
     model: str = ""
     # "tflite" (LiteRT, or tflite-runtime) or "openvino" (needs the optional `openvino` package; model = IR .xml).
     backend: str = "tflite"
-    # Interpreter threads; 0 = auto: one per core, at most 4. On two cores, two threads halve the landmark model's
-    # time, and only one interpreter runs at a time on the tracking path, so they do not oversubscribe.
+    # Interpreter threads (of each interpreter, with max_in_flight > 1); 0 = auto: one per core, at most 4, shared
+    # among the node's max_in_flight interpreters (2 cores, max_in_flight 2: one thread each).
     num_threads: int = 0
     # Expected tensor shapes ("1x224x224x3"); a model that does not match is refused before the first frame.
     input_shapes: list[str] = field(default_factory=list)
@@ -98,17 +98,32 @@ class _InferenceBase(Calculator):
     SPECS = OutputSidePacket[ModelSpecs]("SPECS", optional=True)
     Options = InferenceOptions
 
+    # Frames that do not depend on each other may be inferred at once: with ``max_in_flight: N`` on the node, the
+    # runtime overlaps up to N process() calls (outputs still leave in timestamp order) and each call runs on its
+    # own interpreter, leased at open().
+    CONCURRENT_PROCESS = True
+
     def open(self, ctx):
         opts = self.options
-        threads = int(ctx.side(self.NUM_THREADS, default=None) or opts.num_threads or auto_threads())
+        copies = ctx.max_in_flight
+        threads = int(ctx.side(self.NUM_THREADS, default=None) or opts.num_threads
+                      or max(1, auto_threads() // copies))
         model = ctx.side(self.MODEL) or opts.model
         if not model:
             raise ValueError(f"node '{self.name}': no model given (set options.model or the MODEL side packet)")
         path = resolve_model(model)
         _check_format(path, opts.backend)
         # Leased from the process's pool: runs one after another reuse one interpreter (see model_pool).
-        self._lease = lease_model(path, opts.backend, num_threads=threads, device=opts.device,
-                                  precision=opts.precision)
+        self._leases = []
+        try:
+            for _ in range(copies):
+                self._leases.append(lease_model(path, opts.backend, num_threads=threads, device=opts.device,
+                                                precision=opts.precision))
+        except BaseException:
+            self._release_all()  # close() is not called when open() fails
+            raise
+        self._lease = self._leases[0]
+        self._idle = list(self._leases)  # the leases no call is using; list.pop/append are atomic under the GIL
         self.model = self._lease.model
         publish(self.model.specs)
         ctx.set_side(self.SPECS, self.model.specs)
@@ -117,17 +132,26 @@ class _InferenceBase(Calculator):
                 self.model.check_shapes([parse_shape(s) for s in opts.input_shapes] or None,
                                         [parse_shape(s) for s in opts.output_shapes] or None)
             except ModelMismatchError as exc:
-                self._lease.release()  # close() is not called when open() fails
+                self._release_all()
                 raise ModelMismatchError(f"node '{self.name}': model {path} does not fit this node: {exc}") from exc
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
-        ctx.send(self.TENSORS_OUT, self._lease.run(*tensors))
+        lease = self._idle.pop()  # never empty: at most max_in_flight calls overlap, one lease each
+        try:
+            outputs = lease.run(*tensors)
+        finally:
+            self._idle.append(lease)
+        ctx.send(self.TENSORS_OUT, outputs)
 
     def close(self, ctx):
-        self._lease.release()
+        self._release_all()
+
+    def _release_all(self) -> None:
+        for lease in self._leases:
+            lease.release()
 
 
 @calculator("InferenceCalculator")
