@@ -19,6 +19,7 @@ from posegraph import Calculator, Input, InputSidePacket, Output, OutputSidePack
 
 from ...models import resolve_model
 from .base import ModelMismatchError, ModelSpecs
+from .core_gauge import GAUGE
 from .model_pool import lease_model
 from .openvino_model import PRECISIONS
 from .specs import publish
@@ -46,8 +47,8 @@ class InferenceOptions:
     model: str = ""
     # "tflite" (LiteRT, or tflite-runtime) or "openvino" (needs the optional `openvino` package; model = IR .xml).
     backend: str = "tflite"
-    # Interpreter threads (of each interpreter, with max_in_flight > 1); 0 = auto: one per core, at most 4, shared
-    # among the node's max_in_flight interpreters (2 cores, max_in_flight 2: one thread each).
+    # Interpreter threads (of each interpreter, with max_in_flight > 1); 0 = auto: one per core, at most 4, for a
+    # call alone in the process, half as many for a call beside other model calls (see core_gauge).
     num_threads: int = 0
     # Expected tensor shapes ("1x224x224x3"); a model that does not match is refused before the first frame.
     input_shapes: list[str] = field(default_factory=list)
@@ -106,8 +107,12 @@ class _InferenceBase(Calculator):
     def open(self, ctx):
         opts = self.options
         copies = ctx.max_in_flight
-        threads = int(ctx.side(self.NUM_THREADS, default=None) or opts.num_threads
-                      or max(1, auto_threads() // copies))
+        given = int(ctx.side(self.NUM_THREADS, default=None) or opts.num_threads)
+        threads = given or auto_threads()
+        # Auto threads adapt (core_gauge): a call alone in the process takes `threads`, a call beside others a
+        # narrow interpreter (half as many), so that interpreters never spin against each other. Given threads are
+        # kept as given.
+        narrow = threads if given else max(1, threads // 2)
         model = ctx.side(self.MODEL) or opts.model
         if not model:
             raise ValueError(f"node '{self.name}': no model given (set options.model or the MODEL side packet)")
@@ -116,14 +121,17 @@ class _InferenceBase(Calculator):
         # Leased from the process's pool: runs one after another reuse one interpreter (see model_pool).
         self._leases = []
         try:
-            for _ in range(copies):
-                self._leases.append(lease_model(path, opts.backend, num_threads=threads, device=opts.device,
+            for count in ([threads] if narrow != threads else []) + [narrow] * copies:
+                self._leases.append(lease_model(path, opts.backend, num_threads=count, device=opts.device,
                                                 precision=opts.precision))
         except BaseException:
             self._release_all()  # close() is not called when open() fails
             raise
         self._lease = self._leases[0]
-        self._idle = list(self._leases)  # the leases no call is using; list.pop/append are atomic under the GIL
+        # The idle interpreters (list.pop/append are atomic under the GIL): `_wide` for a call alone, `_narrow`
+        # one per call in flight. With fixed threads there is no wide one.
+        self._wide = self._leases[:1] if narrow != threads else []
+        self._narrow = self._leases[len(self._wide):]
         self.model = self._lease.model
         publish(self.model.specs)
         ctx.set_side(self.SPECS, self.model.specs)
@@ -139,11 +147,16 @@ class _InferenceBase(Calculator):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
-        lease = self._idle.pop()  # never empty: at most max_in_flight calls overlap, one lease each
+        others = GAUGE.enter()
+        # Only the first call into an idle process sees 0 others, so at most one call holds the wide interpreter;
+        # at most max_in_flight calls overlap, one narrow interpreter each.
+        idle = self._wide if not others and self._wide else self._narrow
+        lease = idle.pop()
         try:
             outputs = lease.run(*tensors)
         finally:
-            self._idle.append(lease)
+            idle.append(lease)
+            GAUGE.leave()
         ctx.send(self.TENSORS_OUT, outputs)
 
     def close(self, ctx):

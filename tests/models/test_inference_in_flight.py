@@ -1,5 +1,5 @@
-"""InferenceCalculator with ``max_in_flight``: one interpreter per overlapping call, threads shared among them,
-outputs identical and in timestamp order."""
+"""InferenceCalculator with ``max_in_flight``: one interpreter per overlapping call (narrow: half the auto threads)
+plus a wide one for a call alone in the process; outputs identical and in timestamp order."""
 
 from __future__ import annotations
 
@@ -39,12 +39,20 @@ def run(n: int, images: list[np.ndarray]) -> tuple[list, list[int]]:
 
 
 def test_overlapping_calls_get_their_own_interpreters_and_give_the_same_outputs_in_order(monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # auto threads: 2, shared by the node's interpreters
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # auto threads: 2 alone, 1 beside other calls
     rng = np.random.default_rng(0)
     images = [rng.random((1, 224, 224, 3), np.float32) for _ in range(12)]
     serial, serial_threads = run(1, images)
     overlapped, overlapped_threads = run(2, images)
-    assert serial_threads == [2] and overlapped_threads == [1, 1]
+    assert serial_threads == [2, 1] and overlapped_threads == [2, 1, 1]
     assert [t for t, _ in overlapped] == list(range(len(images)))
     for (_, a), (_, b) in zip(serial, overlapped):
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_given_threads_are_kept_for_every_interpreter():
+    graph = Graph(GRAPH.format(n=2, model=DETECTOR).replace("model:", "num_threads: 3 model:"))
+    graph.start()
+    infer = next(v.instance for v in graph.nodes if v.name == "infer")
+    assert [lease.model.num_threads for lease in infer._leases] == [3, 3]
+    graph.close(timeout=30)
