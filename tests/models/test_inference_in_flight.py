@@ -56,3 +56,20 @@ def test_given_threads_are_kept_for_every_interpreter():
     infer = next(v.instance for v in graph.nodes if v.name == "infer")
     assert [lease.model.num_threads for lease in infer._leases] == [3, 3]
     graph.close(timeout=30)
+
+
+def test_a_failing_call_among_overlapping_ones_fails_the_run_and_releases_every_interpreter(monkeypatch):
+    from posegraph.calculators.inference.model_pool import POOL
+    from posegraph.errors import CalculatorError
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    POOL.clear()
+    graph = Graph(GRAPH.format(n=2, model=DETECTOR))
+    graph.start()
+    good = np.zeros((1, 224, 224, 3), np.float32)
+    with pytest.raises(CalculatorError, match="infer"):
+        for t in range(20):
+            graph.add_packet("tensors", [good if t != 5 else good[:, :100]], t)
+        graph.close(timeout=30)
+    assert graph.done
+    assert POOL.idle_count() == 3  # the wide interpreter and both narrow ones went back to the pool
