@@ -2,8 +2,9 @@
 
 An interpreter's threads spin while they wait for work, so two interpreters of two threads each on two cores (a
 detector and a landmark model of consecutive frames, or two frames in flight) burn a core's worth of spinning and
-slow each other down, while one interpreter alone leaves a core idle with one thread. InferenceCalculator asks the
-gauge at each call: alone, the call gets the node's full thread count; beside other calls, a narrower interpreter.
+slow each other down, while one interpreter alone leaves a core idle with one thread. An InferenceCalculator node
+with max_in_flight > 1 (and auto threads) asks the gauge at each call: alone, the call gets its interpreter with the
+full thread count; beside other calls, one with half as many.
 """
 
 from __future__ import annotations

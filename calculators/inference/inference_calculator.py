@@ -9,6 +9,7 @@ runtimes by changing one option.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +48,8 @@ class InferenceOptions:
     model: str = ""
     # "tflite" (LiteRT, or tflite-runtime) or "openvino" (needs the optional `openvino` package; model = IR .xml).
     backend: str = "tflite"
-    # Interpreter threads (of each interpreter, with max_in_flight > 1); 0 = auto: one per core, at most 4, for a
-    # call alone in the process, half as many for a call beside other model calls (see core_gauge).
+    # Interpreter threads; 0 = auto: one per core, at most 4 (with max_in_flight > 1: for a call alone in the
+    # process; a call beside other model calls runs on an interpreter with half as many, see core_gauge).
     num_threads: int = 0
     # Expected tensor shapes ("1x224x224x3"); a model that does not match is refused before the first frame.
     input_shapes: list[str] = field(default_factory=list)
@@ -109,9 +110,9 @@ class _InferenceBase(Calculator):
         copies = ctx.max_in_flight
         given = int(ctx.side(self.NUM_THREADS, default=None) or opts.num_threads)
         threads = given or auto_threads()
-        # Auto threads adapt (core_gauge): a call alone in the process takes `threads`, a call beside others a
-        # narrow interpreter (half as many), so that interpreters never spin against each other. Given threads are
-        # kept as given.
+        # One interpreter per call in flight. With auto threads and max_in_flight > 1 they adapt (core_gauge): the
+        # first has `threads` for a call alone in the process, the others half as many for calls beside other model
+        # calls, so that interpreters do not spin against each other. Given threads are kept as given.
         narrow = threads if given else max(1, threads // 2)
         model = ctx.side(self.MODEL) or opts.model
         if not model:
@@ -121,17 +122,16 @@ class _InferenceBase(Calculator):
         # Leased from the process's pool: runs one after another reuse one interpreter (see model_pool).
         self._leases = []
         try:
-            for count in ([threads] if narrow != threads else []) + [narrow] * copies:
+            for count in [threads] + [narrow] * (copies - 1):
                 self._leases.append(lease_model(path, opts.backend, num_threads=count, device=opts.device,
                                                 precision=opts.precision))
         except BaseException:
             self._release_all()  # close() is not called when open() fails
             raise
         self._lease = self._leases[0]
-        # The idle interpreters (list.pop/append are atomic under the GIL): `_wide` for a call alone, `_narrow`
-        # one per call in flight. With fixed threads there is no wide one.
-        self._wide = self._leases[:1] if narrow != threads else []
-        self._narrow = self._leases[len(self._wide):]
+        # The idle interpreters: wide for a call alone, narrow else (taken under `_pick`; append is atomic).
+        self._wide, self._narrow = self._leases[:1], self._leases[1:]
+        self._pick = threading.Lock()
         self.model = self._lease.model
         publish(self.model.specs)
         ctx.set_side(self.SPECS, self.model.specs)
@@ -148,10 +148,13 @@ class _InferenceBase(Calculator):
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
         others = GAUGE.enter()
-        # Only the first call into an idle process sees 0 others, so at most one call holds the wide interpreter;
-        # at most max_in_flight calls overlap, one narrow interpreter each.
-        idle = self._wide if not others and self._wide else self._narrow
-        lease = idle.pop()
+        # At most max_in_flight calls overlap, so one of the lists has an interpreter: the preferred one, or else
+        # the other (a call beside others on the wide one, or one alone on a narrow one, while the preferred is busy).
+        with self._pick:
+            idle = self._narrow if others else self._wide
+            if not idle:
+                idle = self._wide if others else self._narrow
+            lease = idle.pop()
         try:
             outputs = lease.run(*tensors)
         finally:
