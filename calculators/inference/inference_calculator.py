@@ -177,7 +177,9 @@ class InferenceCalculator(_InferenceBase):
     The MODEL side packet, when given, overrides the ``model`` option (e.g. to swap the lite landmark model for
     the full one). One interpreter / infer request per node, leased from a process-wide pool (model_pool) so
     that runs one after another reuse it; inference releases the GIL, so other nodes run
-    meanwhile. ``backend: "openvino"`` needs the optional ``openvino`` package (pip install 'posegraph[openvino]').
+    meanwhile. ``max_in_flight: N`` on the node (for calls that do not depend on each other: frames in static
+    mode, people) runs up to N calls at once, one interpreter each, outputs in timestamp order; with auto threads
+    a call beside other model calls gets an interpreter with half the threads. ``backend: "openvino"`` needs the optional ``openvino`` package (pip install 'posegraph[openvino]').
     SPECS (optional output side packet): the model's tensor specs, also published for decoders and crops.
     """
 
