@@ -28,6 +28,12 @@ class _SideContext:
     def node_name(self) -> str:
         return self._node.name
 
+    @property
+    def max_in_flight(self) -> int:
+        """How many process() calls of this node may run at once (the node's ``max_in_flight``; 1 unless the
+        calculator sets CONCURRENT_PROCESS): a calculator sizes per-call resources by it, e.g. one model each."""
+        return self._node.max_in_flight
+
     def side(self, port: "Port", index: int = 0, default: Any = None) -> Any:
         """The value of an input side packet (default when the optional port is not connected)."""
         return self._node.input_side_values.get((port.tag, index), default)

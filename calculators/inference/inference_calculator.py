@@ -9,6 +9,7 @@ runtimes by changing one option.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from posegraph import Calculator, Input, InputSidePacket, Output, OutputSidePack
 
 from ...models import resolve_model
 from .base import ModelMismatchError, ModelSpecs, raise_on_mismatch
+from .core_gauge import GAUGE
 from .model_pool import lease_model
 from .openvino_model import PRECISIONS
 from .specs import model_specs, publish
@@ -46,8 +48,8 @@ class InferenceOptions:
     model: str = ""
     # "tflite" (LiteRT, or tflite-runtime) or "openvino" (needs the optional `openvino` package; model = IR .xml).
     backend: str = "tflite"
-    # Interpreter threads; 0 = auto: one per core, at most 4. On two cores, two threads halve the landmark model's
-    # time, and only one interpreter runs at a time on the tracking path, so they do not oversubscribe.
+    # Interpreter threads; 0 = auto: one per core, at most 4 (with max_in_flight > 1: for a call alone in the
+    # process; a call beside other model calls runs on an interpreter with half as many, see core_gauge).
     num_threads: int = 0
     # Expected tensor shapes ("1x224x224x3"); a model that does not match is refused before the first frame.
     input_shapes: list[str] = field(default_factory=list)
@@ -102,24 +104,37 @@ class _InferenceBase(Calculator):
     SPECS = OutputSidePacket[ModelSpecs]("SPECS", optional=True)
     Options = InferenceOptions
 
+    # Frames that do not depend on each other may be inferred at once: with ``max_in_flight: N`` on the node, the
+    # runtime overlaps up to N process() calls (outputs still leave in timestamp order) and each call runs on its
+    # own interpreter, leased at open() (or on the first packet, with load_on_first_packet).
+    CONCURRENT_PROCESS = True
+
     def open(self, ctx):
         opts = self.options
-        threads = int(ctx.side(self.NUM_THREADS, default=None) or opts.num_threads or auto_threads())
+        copies = ctx.max_in_flight
+        given = int(ctx.side(self.NUM_THREADS, default=None) or opts.num_threads)
+        threads = given or auto_threads()
+        # One interpreter per call in flight. With auto threads and max_in_flight > 1 they adapt (core_gauge): the
+        # first has `threads` for a call alone in the process, the others half as many for calls beside other model
+        # calls, so that interpreters do not spin against each other. Given threads are kept as given.
+        narrow = threads if given else max(1, threads // 2)
         model = ctx.side(self.MODEL) or opts.model
         if not model:
             raise ValueError(f"node '{self.name}': no model given (set options.model or the MODEL side packet)")
         path = resolve_model(model)
         _check_format(path, opts.backend)
-        self._lease = None
+        self._leases = []
+        self._wide: list = []  # the idle interpreters: wide for a call alone, narrow else (taken under `_pick`)
+        self._narrow: list = []
+        self._pick = threading.Lock()
+        self._counts = [threads] + [narrow] * (copies - 1)
+        self._load = lambda count: lease_model(path, opts.backend, num_threads=count, device=opts.device,
+                                               precision=opts.precision)
         self.model = None
-        self._load = lambda: lease_model(path, opts.backend, num_threads=threads, device=opts.device,
-                                         precision=opts.precision)
         if opts.load_on_first_packet:
             specs = model_specs(path)
         else:
-            # Leased from the process's pool: runs one after another reuse one interpreter (see model_pool).
-            self._lease = self._load()
-            self.model = self._lease.model
+            self._load_all()
             specs = self.model.specs
             publish(specs)
         ctx.set_side(self.SPECS, specs)
@@ -129,22 +144,53 @@ class _InferenceBase(Calculator):
                                   [parse_shape(s) for s in opts.input_shapes] or None,
                                   [parse_shape(s) for s in opts.output_shapes] or None, specs.inputs, specs.outputs)
             except ModelMismatchError as exc:
-                if self._lease is not None:
-                    self._lease.release()  # close() is not called when open() fails
+                self._release_all()  # close() is not called when open() fails
                 raise ModelMismatchError(f"node '{self.name}': model {path} does not fit this node: {exc}") from exc
+
+    def _load_all(self) -> None:
+        """Lease one interpreter per call in flight from the process's pool (runs one after another reuse them;
+        see model_pool)."""
+        try:
+            for count in self._counts:
+                self._leases.append(self._load(count))
+        except BaseException:
+            self._release_all()
+            raise
+        self._wide, self._narrow = self._leases[:1], self._leases[1:]
+        self.model = self._leases[0].model
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
-        if self._lease is None:
-            self._lease = self._load()
-            self.model = self._lease.model
-        ctx.send(self.TENSORS_OUT, self._lease.run(*tensors))
+        others = GAUGE.enter()
+        # At most max_in_flight calls overlap, so one of the lists has an interpreter: the preferred one, or else
+        # the other (a call beside others on the wide one, or one alone on a narrow one, while the preferred is busy).
+        try:
+            with self._pick:
+                if not self._leases:  # load_on_first_packet
+                    self._load_all()
+                idle = self._narrow if others else self._wide
+                if not idle:
+                    idle = self._wide if others else self._narrow
+                lease = idle.pop()
+        except BaseException:
+            GAUGE.leave()
+            raise
+        try:
+            outputs = lease.run(*tensors)
+        finally:
+            idle.append(lease)
+            GAUGE.leave()
+        ctx.send(self.TENSORS_OUT, outputs)
 
     def close(self, ctx):
-        if self._lease is not None:
-            self._lease.release()
+        self._release_all()
+
+    def _release_all(self) -> None:
+        for lease in self._leases:
+            lease.release()
+        self._leases = []
 
 
 @calculator("InferenceCalculator")
@@ -154,7 +200,10 @@ class InferenceCalculator(_InferenceBase):
     The MODEL side packet, when given, overrides the ``model`` option (e.g. to swap the lite landmark model for
     the full one). One interpreter / infer request per node, leased from a process-wide pool (model_pool) so
     that runs one after another reuse it; inference releases the GIL, so other nodes run
-    meanwhile. ``backend: "openvino"`` needs the optional ``openvino`` package (pip install 'posegraph[openvino]').
+    meanwhile. ``max_in_flight: N`` on the node (for calls that do not depend on each other: frames in static
+    mode, people) runs up to N calls at once, one interpreter each, outputs in timestamp order; with auto threads
+    a call beside other model calls gets an interpreter with half the threads. ``backend: "openvino"`` needs the
+    optional ``openvino`` package (pip install 'posegraph[openvino]').
     SPECS (optional output side packet): the model's tensor specs, also published for decoders and crops.
     """
 

@@ -93,3 +93,28 @@ class SideAdd(Calculator):
 
     def process(self, ctx):
         ctx.send(self.OUT, ctx[self.IN] + ctx.side(self.OFFSET))
+
+
+@calculator("RtOverlap")
+class Overlap(Calculator):
+    """Forwards its input after a short sleep, recording the ``max_in_flight`` it was opened with and the most
+    process() calls that overlapped (into CALLS["overlap:<node>"])."""
+
+    IN = Input("")
+    OUT = Output("")
+    CONCURRENT_PROCESS = True
+
+    def open(self, ctx):
+        self._busy = 0
+        log(f"overlap:{self.name}", ("max_in_flight", ctx.max_in_flight))
+
+    def process(self, ctx):
+        import time
+        with _lock:
+            self._busy += 1
+            busy = self._busy
+        log(f"overlap:{self.name}", ("busy", busy))
+        time.sleep(0.002)
+        with _lock:
+            self._busy -= 1
+        ctx.send(self.OUT, ctx[self.IN])

@@ -211,6 +211,22 @@ def test_max_in_flight_runs_concurrently_but_keeps_order(threads):
     assert got["out"] == [(t, t) for t in range(40)]
 
 
+@pytest.mark.parametrize("max_in_flight", [1, 2])
+def test_a_calculator_sees_its_max_in_flight_and_never_more_calls_at_once(max_in_flight):
+    name = f"ov{max_in_flight}"
+    calcs.CALLS.pop(f"overlap:{name}", None)
+    text = f"""
+    input_stream: 'v'  output_stream: 'out'
+    node {{ name: '{name}' calculator: 'RtOverlap' input_stream: 'v' output_stream: 'out'
+           max_in_flight: {max_in_flight} }}
+    """
+    got = run_collect(text, {"v": [(t, t) for t in range(30)]}, ["out"], threads=3)
+    assert got["out"] == [(t, t) for t in range(30)]
+    seen = calcs.CALLS[f"overlap:{name}"]
+    assert seen[0] == ("max_in_flight", max_in_flight)
+    assert max(n for kind, n in seen[1:]) <= max_in_flight
+
+
 def test_flow_limiter_accounts_for_every_frame():
     text = """
     input_stream: 'frames'  output_stream: 'done'  output_stream: 'allowed'
