@@ -80,7 +80,9 @@ def test_a_movenet_graph_imports_only_what_it_uses(media, tmp_path):
 def test_movenet_and_single_pose_posenet_run_without_numba(media, tmp_path):
     """MoveNet (tracking and static-image mode) and single-pose PoseNet work on axis-aligned uint8 crops with numpy
     kernels: running them imports neither Numba nor llvmlite (~120 MB of memory), while multi-pose PoseNet does.
-    MoveNet's tracking run loads one interpreter: the static-image refine pass loads its own on its first packet."""
+    MoveNet's tracking run loads one interpreter: the static-image refine pass loads its own on its first packet.
+    PoseNet's inference node runs two frames at once (max_in_flight: 2), on two pooled interpreters that single- and
+    multi-pose share."""
     out = _python(f"""
         import sys
         from posegraph import Graph
@@ -97,7 +99,7 @@ def test_movenet_and_single_pose_posenet_run_without_numba(media, tmp_path):
             print(name, "numba" in sys.modules, "llvmlite" in sys.modules, POOL.idle_count(), flush=True)
     """)
     assert out.split("\n")[:4] == ["movenet_singlepose False False 1", "movenet_singlepose False False 2",
-                                    "posenet_singlepose False False 3", "posenet_multipose True True 3"]
+                                    "posenet_singlepose False False 4", "posenet_multipose True True 4"]
 
 
 def test_names_are_known_without_importing_their_modules():
