@@ -13,6 +13,7 @@ from ..inference.base import ModelMismatchError
 from ..inference.specs import OutputCheck
 from ..types import ImageFrame, Pose
 from .kernels import NUM_KEYPOINTS, decode_single_pose, dequantize
+from .multi_pose import decode_multi_pose
 
 # heatmaps, short offsets, mid-range displacements: channels per cell
 _CHANNELS = (NUM_KEYPOINTS, 2 * NUM_KEYPOINTS, 64)
@@ -57,15 +58,6 @@ class PoseNetDecoderOptions:
             raise ValueError("nms_radius and refine_steps must not be negative")
 
 
-def _multi_pose_decoder():
-    """The Numba multi-pose kernel, compiled or loaded from the cache (imported only by MULTI decoders, so that a
-    single-pose graph never loads Numba)."""
-    from .multi_pose import decode_multi_pose
-    maps = [np.zeros((2, 2, c), np.float32) for c in _CHANNELS]
-    decode_multi_pose(maps[0], maps[1], maps[2], 16, 1, 0.5, 20.0, 1, 1)
-    return decode_multi_pose
-
-
 def check_shapes(node: str, shapes: list[tuple[int, ...]], what: str) -> None:
     """Raise ModelMismatchError unless `shapes` are PoseNet's three [1, H, W, C] outputs (C = 17, 34, 64)."""
     ok = len(shapes) == 3 and all(len(s) == 4 and s[0] == 1 and s[3] == c for s, c in zip(shapes, _CHANNELS))
@@ -104,7 +96,6 @@ class PoseNetDecoderCalculator(Calculator):
 
     def open(self, ctx):
         opts = self.options
-        self._decode_multi = _multi_pose_decoder() if opts.mode is PoseNetMode.MULTI else None
         self._quant = list(zip(opts.quant_scales, opts.quant_zero_points)) or [(0.0, 0)] * 3
         self._outputs = OutputCheck(lambda shapes, what: check_shapes(self.name, shapes, what))
         specs = self._outputs.open(ctx.side(self.MODEL) or opts.model)
@@ -133,8 +124,8 @@ class PoseNetDecoderCalculator(Calculator):
             keep = scores >= opts.min_pose_score
             keypoints, scores = keypoints[keep], scores[keep]
         else:
-            keypoints, scores = self._decode_multi(heatmaps, offsets, maps[2], stride, opts.max_poses,
-                                                   opts.score_threshold, opts.nms_radius, 1, opts.refine_steps)
+            keypoints, scores = decode_multi_pose(heatmaps, offsets, maps[2], stride, opts.max_poses,
+                                                  opts.score_threshold, opts.nms_radius, 1, opts.refine_steps)
         matrix = np.asarray(ctx[self.MATRIX], dtype=np.float64)
         frame: ImageFrame | None = ctx[self.IMAGE]
         if frame is not None:  # sample point of the input pixel, then the centre of that image pixel

@@ -11,8 +11,8 @@ A keypoint at cell (i, j) sits at (i * stride + dy, j * stride + dx) input pixel
 
 Single pose: per keypoint, the cell with the largest logit, refined by its short offset.
 
-Multi pose: see multi_pose.py (Numba: a greedy search along the skeleton). Dequantisation and the single
-pose are numpy, so a single-pose graph never imports Numba.
+Multi pose: see multi_pose.py (a search along the skeleton from local-maximum roots). No PoseNet decoding uses
+Numba.
 
 Outputs are in input-tensor pixels (y, x) like the Coral decoder's (block coordinates times the stride, so the
 range is [0, (H - 1) * stride] x [0, (W - 1) * stride]).

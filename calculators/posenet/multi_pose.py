@@ -1,4 +1,4 @@
-"""PoseNet multi-pose decoding (Numba). Maps and units: see kernels.py.
+"""PoseNet multi-pose decoding (numpy + plain Python, no Numba). Maps and units: see kernels.py.
 
 Multi pose (the Coral decoder's algorithm; written here from its description): all work is in *block space*
 (pixels / stride) with bilinear sampling of the maps.
@@ -6,7 +6,7 @@ Multi pose (the Coral decoder's algorithm; written here from its description): a
 1. Candidates: cells whose logit is >= logit(score_threshold) and maximal in their 3x3 window (local_max_radius),
    each moved by its short offset; taken in decreasing score order as pose roots.
 2. A root closer than nms_radius to the same keypoint of an already decoded pose is skipped.
-3. Greedy decoding along the skeleton tree (17 keypoints, 16 edges, both directions), best score first: a
+3. Decoding along the skeleton tree (17 keypoints, 16 edges, both directions) outwards from the root: a
    neighbour is placed at the current point + the mid-range displacement of the edge, then refined
    `refine_steps` times by the short offsets at its own position; its score is the sigmoid of the bilinearly
    sampled logit there.
@@ -17,69 +17,194 @@ Multi pose (the Coral decoder's algorithm; written here from its description): a
 Every backward edge reads the backward displacement block, as Coral's decoder does. (One 2020 libcoral release
 read the first backward edge from the forward block through an off-by-one test; earlier and later releases do not,
 and on Coral's own test image both give the same poses.)
+
+Why no Numba: loading it costs a graph ~120 MB of memory. Step 1 touches the whole grid and is a few numpy
+operations; step 3 takes ~113 bilinear samples per decoded pose, read as Python floats through one memoryview per
+channel (numpy scalars would be several times slower): ~70 us per decoded pose, ~0.15 ms per frame with one person.
+All arithmetic is in double, in the order of the formulas above, as the former Numba kernel did (same bytes out).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
+import cv2
 import numpy as np
 
-from .._numba import jit
 from .kernels import EDGES
 
 __all__ = ["decode_multi_pose"]
 
 
-@jit
+def _traversals(num_keypoints: int) -> list[list[tuple[int, int, int, int]]]:
+    """For each root keypoint: the steps (parent, child, y channel, x channel of the displacement to follow) in
+    breadth-first order from the root (forward block for parent->child edges, backward block for child->parent)."""
+    neighbours: list[list[tuple[int, int, int]]] = [[] for _ in range(num_keypoints)]
+    ne = len(EDGES)
+    for e, (parent, child) in enumerate(EDGES.tolist()):
+        neighbours[parent].append((child, e, ne + e))
+        neighbours[child].append((parent, 2 * ne + e, 3 * ne + e))
+    out = []
+    for root in range(num_keypoints):
+        steps, seen, level = [], {root}, [root]
+        while level:
+            nxt = []
+            for p in level:
+                for child, ych, xch in neighbours[p]:
+                    if child not in seen:
+                        seen.add(child)
+                        steps.append((p, child, ych, xch))
+                        nxt.append(child)
+            level = nxt
+        out.append(steps)
+    return out
+
+
+_STEPS = _traversals(17)
+
+
+def _candidates(heatmaps: np.ndarray, offsets: np.ndarray, inv: float, min_logit: float,
+                radius: int) -> tuple[list[float], list[float], list[int]]:
+    """Step 1: roots (y, x, keypoint) in block units, best logit first (row-major order among equal logits).
+
+    A cell is a local maximum when no cell of its window (clipped to the grid) is larger: it equals the window's
+    max, a grey dilation (cv2.dilate's default border never wins)."""
+    h, w, k = heatmaps.shape
+    size = 2 * radius + 1
+    window_max = cv2.dilate(heatmaps, np.ones((size, size), np.uint8)).reshape(-1)
+    flat = heatmaps.reshape(-1)
+    idx = np.flatnonzero(flat >= window_max)
+    logits = flat[idx].astype(np.float64)
+    keep = logits >= min_logit
+    idx, logits = idx[keep], logits[keep]
+    order = np.argsort(-logits, kind="stable")
+    idx = idx[order]
+    cell, part = np.divmod(idx, k)
+    i, j = np.divmod(cell, w)
+    off = offsets.reshape(h * w, -1)
+    ys = np.clip(i + off[cell, part].astype(np.float64) * inv, 0.0, h - 1.0)
+    xs = np.clip(j + off[cell, k + part].astype(np.float64) * inv, 0.0, w - 1.0)
+    return ys.tolist(), xs.tolist(), part.tolist()
+
+
 def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
+    try:
+        return 1.0 / (1.0 + math.exp(-x))
+    except OverflowError:  # exp(-x) = inf
+        return 0.0
 
 
-@jit
-def _sample(maps: np.ndarray, y: float, x: float, c: int) -> float:
-    """Bilinear sample of maps[:, :, c] at block coordinates (y, x), clamped to the grid."""
-    h, w = maps.shape[0], maps.shape[1]
-    yc = min(max(y, 0.0), h - 1.0)
-    xc = min(max(x, 0.0), w - 1.0)
-    y0 = int(math.floor(yc))
-    x0 = int(math.floor(xc))
-    y1 = min(y0 + 1, h - 1)
-    x1 = min(x0 + 1, w - 1)
-    ly = yc - y0
-    lx = xc - x0
-    top = (1.0 - lx) * maps[y0, x0, c] + lx * maps[y0, x1, c]
-    bottom = (1.0 - lx) * maps[y1, x0, c] + lx * maps[y1, x1, c]
-    return (1.0 - ly) * top + ly * bottom
+def _channels(maps: np.ndarray) -> list[memoryview]:
+    """One flat view per channel of an [H, W, C] map, indexed by cell (y * W + x); items read as Python floats."""
+    flat = memoryview(maps.reshape(-1))  # contiguous
+    c = maps.shape[2]
+    return [flat[i::c] for i in range(c)]
 
 
-@jit
-def _edge_table(num_keypoints: int):
-    """Adjacency as arrays: for keypoint p, neighbours nb[p, :cnt[p]], the edge id, and the y/x channels of the
-    displacement to follow (forward block for parent->child, backward block for child->parent)."""
-    nb = np.full((num_keypoints, 4), -1, dtype=np.int64)
-    ych = np.zeros((num_keypoints, 4), dtype=np.int64)
-    xch = np.zeros((num_keypoints, 4), dtype=np.int64)
-    cnt = np.zeros(num_keypoints, dtype=np.int64)
-    ne = EDGES.shape[0]
-    for e in range(ne):
-        parent = EDGES[e, 0]
-        child = EDGES[e, 1]
-        nb[parent, cnt[parent]] = child
-        ych[parent, cnt[parent]] = e
-        xch[parent, cnt[parent]] = ne + e
-        cnt[parent] += 1
-        nb[child, cnt[child]] = parent
-        ych[child, cnt[child]] = 2 * ne + e
-        xch[child, cnt[child]] = 3 * ne + e
-        cnt[child] += 1
-    return nb, ych, xch, cnt
+def _pose_decoder(heatmaps: np.ndarray, offsets: np.ndarray, displacements: np.ndarray, inv: float,
+                  refine_steps: int) -> Callable[[float, float, int], tuple[list[float], list[float], list[float]]]:
+    """Step 3 as a function of the root (y, x, keypoint) -> (y, x, logit) per keypoint.
+
+    On a tree each keypoint is reached once, from its neighbour on the path to the root, so its position does not
+    depend on the best-first order in which Coral's decoder visits keypoints: a fixed breadth-first order gives the
+    same poses. Bilinear sampling is written out in the loop (a function call per sample would double the time);
+    points are already clamped to the grid, so truncation is floor.
+    """
+    h, w, k = heatmaps.shape
+    heat, offs, disp = _channels(heatmaps), _channels(offsets), _channels(displacements)
+    h1, w1 = h - 1, w - 1
+    fh1, fw1 = float(h1), float(w1)
+
+    def decode(ry: float, rx: float, rp: int) -> tuple[list[float], list[float], list[float]]:
+        ys = [0.0] * k
+        xs = [0.0] * k
+        ss = [0.0] * k
+        ys[rp] = ry
+        xs[rp] = rx
+        y0, x0 = int(ry), int(rx)
+        ly, lx = ry - y0, rx - x0
+        c00 = y0 * w + x0
+        c01 = c00 + 1 if x0 < w1 else c00
+        c10 = c00 + w if y0 < h1 else c00
+        c11 = c10 + 1 if x0 < w1 else c10
+        v = heat[rp]
+        ss[rp] = (1.0 - ly) * ((1.0 - lx) * v[c00] + lx * v[c01]) + ly * ((1.0 - lx) * v[c10] + lx * v[c11])
+        for parent, child, ych, xch in _STEPS[rp]:
+            ty, tx = ys[parent], xs[parent]
+            # the edge's displacement at the parent
+            y0, x0 = int(ty), int(tx)
+            ly, lx = ty - y0, tx - x0
+            my, mx = 1.0 - ly, 1.0 - lx
+            c00 = y0 * w + x0
+            c01 = c00 + 1 if x0 < w1 else c00
+            c10 = c00 + w if y0 < h1 else c00
+            c11 = c10 + 1 if x0 < w1 else c10
+            v, u = disp[ych], disp[xch]
+            dy = my * (mx * v[c00] + lx * v[c01]) + ly * (mx * v[c10] + lx * v[c11])
+            dx = my * (mx * u[c00] + lx * u[c01]) + ly * (mx * u[c10] + lx * u[c11])
+            ty += dy * inv
+            if ty < 0.0:
+                ty = 0.0
+            elif ty > fh1:
+                ty = fh1
+            tx += dx * inv
+            if tx < 0.0:
+                tx = 0.0
+            elif tx > fw1:
+                tx = fw1
+            # refinement by the child's short offsets
+            v, u = offs[child], offs[k + child]
+            for _ in range(refine_steps):
+                y0, x0 = int(ty), int(tx)
+                ly, lx = ty - y0, tx - x0
+                my, mx = 1.0 - ly, 1.0 - lx
+                c00 = y0 * w + x0
+                c01 = c00 + 1 if x0 < w1 else c00
+                c10 = c00 + w if y0 < h1 else c00
+                c11 = c10 + 1 if x0 < w1 else c10
+                oy = my * (mx * v[c00] + lx * v[c01]) + ly * (mx * v[c10] + lx * v[c11])
+                ox = my * (mx * u[c00] + lx * u[c01]) + ly * (mx * u[c10] + lx * u[c11])
+                ty += oy * inv
+                if ty < 0.0:
+                    ty = 0.0
+                elif ty > fh1:
+                    ty = fh1
+                tx += ox * inv
+                if tx < 0.0:
+                    tx = 0.0
+                elif tx > fw1:
+                    tx = fw1
+            ys[child] = ty
+            xs[child] = tx
+            # the child's logit
+            y0, x0 = int(ty), int(tx)
+            ly, lx = ty - y0, tx - x0
+            c00 = y0 * w + x0
+            c01 = c00 + 1 if x0 < w1 else c00
+            c10 = c00 + w if y0 < h1 else c00
+            c11 = c10 + 1 if x0 < w1 else c10
+            v = heat[child]
+            ss[child] = ((1.0 - ly) * ((1.0 - lx) * v[c00] + lx * v[c01])
+                         + ly * ((1.0 - lx) * v[c10] + lx * v[c11]))
+        return ys, xs, ss
+
+    return decode
 
 
-@jit
+def _near(poses: list[tuple[list[float], list[float], list[float]]], p: int, y: float, x: float, r2: float) -> bool:
+    """Whether keypoint p of one of `poses` lies within sqrt(r2) of (y, x)."""
+    for ys, xs, _ in poses:
+        dy = ys[p] - y
+        dx = xs[p] - x
+        if dy * dy + dx * dx <= r2:
+            return True
+    return False
+
+
 def decode_multi_pose(heatmaps: np.ndarray, offsets: np.ndarray, displacements: np.ndarray, stride: int,
                       max_poses: int = 10, score_threshold: float = 0.5, nms_radius: float = 20.0,
-                      local_max_radius: int = 1, refine_steps: int = 5):
+                      local_max_radius: int = 1, refine_steps: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Multi-person decoding (see the module docstring).
 
     heatmaps [H, W, 17] logits; offsets [H, W, 34] and displacements [H, W, 64] in input pixels (float32).
@@ -87,155 +212,48 @@ def decode_multi_pose(heatmaps: np.ndarray, offsets: np.ndarray, displacements: 
     """
     h, w, k = heatmaps.shape
     inv = 1.0 / stride
-    r2 = (nms_radius * inv) ** 2
+    r = nms_radius * inv
+    r2 = r * r
     min_logit = -math.log(1.0 / (score_threshold + 1e-6) - 1.0)
+    heatmaps, offsets, displacements = (np.ascontiguousarray(m) for m in (heatmaps, offsets, displacements))
+    decode = _pose_decoder(heatmaps, offsets, displacements, inv, refine_steps)
 
-    # 1. candidates: local maxima above the threshold, moved by their short offsets (block units)
-    n_cand = 0
-    cand_y = np.empty(h * w * k, dtype=np.float64)
-    cand_x = np.empty(h * w * k, dtype=np.float64)
-    cand_p = np.empty(h * w * k, dtype=np.int64)
-    cand_s = np.empty(h * w * k, dtype=np.float64)
-    for i in range(h):
-        for j in range(w):
-            for p in range(k):
-                s = heatmaps[i, j, p]
-                if s < min_logit:
-                    continue
-                is_max = True
-                for a in range(max(i - local_max_radius, 0), min(i + local_max_radius + 1, h)):
-                    for b in range(max(j - local_max_radius, 0), min(j + local_max_radius + 1, w)):
-                        if heatmaps[a, b, p] > s:
-                            is_max = False
-                            break
-                    if not is_max:
-                        break
-                if not is_max:
-                    continue
-                cand_y[n_cand] = min(max(i + offsets[i, j, p] * inv, 0.0), h - 1.0)
-                cand_x[n_cand] = min(max(j + offsets[i, j, k + p] * inv, 0.0), w - 1.0)
-                cand_p[n_cand] = p
-                cand_s[n_cand] = s
-                n_cand += 1
-    order = np.argsort(-cand_s[:n_cand], kind="mergesort")
-
-    nb, ych, xch, cnt = _edge_table(k)
-    poses_y = np.zeros((max_poses, k), dtype=np.float64)
-    poses_x = np.zeros((max_poses, k), dtype=np.float64)
-    poses_s = np.zeros((max_poses, k), dtype=np.float64)
-    scores = np.zeros(max_poses, dtype=np.float64)
-    n_poses = 0
-
-    # priority queue (tiny: at most 17 live entries) as flat arrays, popped by linear max search
-    q_y = np.empty(4 * k + 1, dtype=np.float64)
-    q_x = np.empty(4 * k + 1, dtype=np.float64)
-    q_p = np.empty(4 * k + 1, dtype=np.int64)
-    q_s = np.empty(4 * k + 1, dtype=np.float64)
-    decoded = np.zeros(k, dtype=np.bool_)
-
-    for c in order:
-        if n_poses >= max_poses:
+    poses: list[tuple[list[float], list[float], list[float]]] = []
+    scores: list[float] = []
+    for ry, rx, rp in zip(*_candidates(heatmaps, offsets, inv, min_logit, local_max_radius)):
+        if len(poses) >= max_poses:
             break
-        ry = cand_y[c]
-        rx = cand_x[c]
-        rp = cand_p[c]
         # 2. NMS of the root against the same keypoint of previous poses
-        suppressed = False
-        for q in range(n_poses):
-            dy = poses_y[q, rp] - ry
-            dx = poses_x[q, rp] - rx
-            if dy * dy + dx * dx <= r2:
-                suppressed = True
-                break
-        if suppressed:
+        if _near(poses, rp, ry, rx, r2):
             continue
-        # 3. greedy best-first decoding along the tree
-        decoded[:] = False
-        q_n = 1
-        q_y[0] = ry
-        q_x[0] = rx
-        q_p[0] = rp
-        q_s[0] = _sample(heatmaps, ry, rx, rp)
-        while q_n > 0:
-            best = 0
-            for t in range(1, q_n):
-                if q_s[t] > q_s[best]:
-                    best = t
-            cy = q_y[best]
-            cx = q_x[best]
-            cp = q_p[best]
-            cs = q_s[best]
-            q_n -= 1
-            q_y[best] = q_y[q_n]
-            q_x[best] = q_x[q_n]
-            q_p[best] = q_p[q_n]
-            q_s[best] = q_s[q_n]
-            if decoded[cp]:
-                continue
-            decoded[cp] = True
-            poses_y[n_poses, cp] = cy
-            poses_x[n_poses, cp] = cx
-            poses_s[n_poses, cp] = cs
-            for t in range(cnt[cp]):
-                child = nb[cp, t]
-                if decoded[child]:
-                    continue
-                ty = min(max(cy + _sample(displacements, cy, cx, ych[cp, t]) * inv, 0.0), h - 1.0)
-                tx = min(max(cx + _sample(displacements, cy, cx, xch[cp, t]) * inv, 0.0), w - 1.0)
-                for _ in range(refine_steps):
-                    oy = _sample(offsets, ty, tx, child) * inv
-                    ox = _sample(offsets, ty, tx, k + child) * inv
-                    ty = min(max(ty + oy, 0.0), h - 1.0)
-                    tx = min(max(tx + ox, 0.0), w - 1.0)
-                q_y[q_n] = ty
-                q_x[q_n] = tx
-                q_p[q_n] = child
-                q_s[q_n] = _sample(heatmaps, ty, tx, child)
-                q_n += 1
-        # 4. instance score
+        ys, xs, ss = decode(ry, rx, rp)
+        # 4. instance score (summed in keypoint order)
         total = 0.0
         for p in range(k):
-            poses_s[n_poses, p] = _sigmoid(poses_s[n_poses, p])
-            total += poses_s[n_poses, p]
+            ss[p] = _sigmoid(ss[p])
+            total += ss[p]
         score = total / k
         if score >= score_threshold:
-            scores[n_poses] = score
-            n_poses += 1
+            poses.append((ys, xs, ss))
+            scores.append(score)
 
-    # 5. soft keypoint NMS re-scoring, in decreasing order of the initial scores
-    first = np.argsort(-scores[:n_poses], kind="mergesort")
-    rescored = np.zeros(n_poses, dtype=np.float64)
-    for a in range(n_poses):
-        i = first[a]
+    # 5. soft keypoint NMS re-scoring, in decreasing order of the initial scores (stable among equals)
+    first = sorted(range(len(poses)), key=lambda i: -scores[i])
+    rescored = [0.0] * len(poses)
+    for a, i in enumerate(first):
+        ys, xs, ss = poses[i]
         total = 0.0
         for p in range(k):
-            occluded = False
-            for b in range(a):
-                j = first[b]
-                dy = poses_y[i, p] - poses_y[j, p]
-                dx = poses_x[i, p] - poses_x[j, p]
+            y, x = ys[p], xs[p]
+            for j in first[:a]:
+                dy = y - poses[j][0][p]
+                dx = x - poses[j][1][p]
                 if dy * dy + dx * dx <= r2:
-                    occluded = True
                     break
-            if not occluded:
-                total += poses_s[i, p]
+            else:
+                total += ss[p]
         rescored[i] = total / k
-    final = np.argsort(-rescored, kind="mergesort")
-    n_out = 0
-    for a in range(n_poses):
-        if rescored[final[a]] >= score_threshold:
-            n_out += 1
-    keypoints = np.empty((n_out, k, 3), dtype=np.float32)
-    out_scores = np.empty(n_out, dtype=np.float32)
-    n = 0
-    for a in range(n_poses):
-        i = final[a]
-        if rescored[i] < score_threshold:
-            continue
-        for p in range(k):
-            keypoints[n, p, 0] = poses_y[i, p] * stride
-            keypoints[n, p, 1] = poses_x[i, p] * stride
-            keypoints[n, p, 2] = poses_s[i, p]
-        out_scores[n] = rescored[i]
-        n += 1
-    return keypoints, out_scores
+    final = [i for i in sorted(range(len(poses)), key=lambda i: -rescored[i]) if rescored[i] >= score_threshold]
+    keypoints = np.array([[(y * stride, x * stride, s) for y, x, s in zip(*poses[i])] for i in final],
+                         dtype=np.float32).reshape(len(final), k, 3)
+    return keypoints, np.array([rescored[i] for i in final], dtype=np.float32)

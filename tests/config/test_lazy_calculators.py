@@ -77,18 +77,18 @@ def test_a_movenet_graph_imports_only_what_it_uses(media, tmp_path):
     assert unwanted == []
 
 
-def test_movenet_and_single_pose_posenet_run_without_numba(media, tmp_path):
-    """MoveNet (tracking and static-image mode) and single-pose PoseNet work on axis-aligned uint8 crops with numpy
-    kernels: running them imports neither Numba nor llvmlite (~120 MB of memory), while multi-pose PoseNet does.
-    MoveNet's tracking run loads one interpreter: the static-image refine pass loads its own on its first packet.
-    PoseNet's inference node runs two frames at once (max_in_flight: 2), on two pooled interpreters that single- and
-    multi-pose share."""
+def test_movenet_and_posenet_run_without_numba(media, tmp_path):
+    """MoveNet (tracking and static-image mode) and PoseNet (single- and multi-pose) work on axis-aligned uint8 crops
+    with numpy / plain Python kernels: running them imports neither Numba nor llvmlite (~120 MB of memory), while
+    OpenPose does. MoveNet's tracking run loads one interpreter: the static-image refine pass loads its own on its
+    first packet. PoseNet's inference node runs two frames at once (max_in_flight: 2), on two pooled interpreters
+    that single- and multi-pose share."""
     out = _python(f"""
         import sys
         from posegraph import Graph
         from posegraph.calculators.inference.model_pool import POOL
         runs = [("movenet_singlepose", {{}}), ("movenet_singlepose", {{"use_prev_landmarks": False}}),
-                ("posenet_singlepose", {{}}), ("posenet_multipose", {{}})]
+                ("posenet_singlepose", {{}}), ("posenet_multipose", {{}}), ("openpose_multipose", {{}})]
         for name, extra in runs:
             graph = Graph(name)
             graph.start({{"input_path": {str(media / "video_dance_single_synthetic.mp4")!r},
@@ -98,8 +98,9 @@ def test_movenet_and_single_pose_posenet_run_without_numba(media, tmp_path):
             graph.close()
             print(name, "numba" in sys.modules, "llvmlite" in sys.modules, POOL.idle_count(), flush=True)
     """)
-    assert out.split("\n")[:4] == ["movenet_singlepose False False 1", "movenet_singlepose False False 2",
-                                    "posenet_singlepose False False 4", "posenet_multipose True True 4"]
+    assert out.split("\n")[:5] == ["movenet_singlepose False False 1", "movenet_singlepose False False 2",
+                                    "posenet_singlepose False False 4", "posenet_multipose False False 4",
+                                    "openpose_multipose True True 5"]
 
 
 def test_names_are_known_without_importing_their_modules():
