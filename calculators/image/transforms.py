@@ -250,8 +250,9 @@ def _axis_aligned_maps(minv: np.ndarray, out_w: int, out_h: int, row0: int, col0
     `cv2.getPerspectiveTransform` + `cv2.invert` leave residuals of ~1e-17 where an unrotated crop's matrix has
     zeros (and ~1e-16 around its 1), which the kernel's per-pixel loop carries along. The tables are then used only
     when they provably round every pixel as that loop does: each value is farther from a rounding boundary (k + 1/2)
-    than a bound on what the residuals and the loop's extra roundings can move it. Returns False (maps untouched)
-    otherwise: a rotated or projective crop, or, for ~1 in 10^5 unrotated crops, a value too close to call."""
+    than a bound on what the residuals and the loop's extra roundings can move it; where one is too close to call
+    (~1 in 50 of MoveNet's crops), `_per_pixel_maps` repeats the loop's doubles in numpy. Returns False (maps
+    untouched) for a rotated or projective crop."""
     (m0, m1, m2), (m3, m4, m5), (m6, m7, m8) = minv.tolist()
     exact = m1 == 0.0 and m3 == 0.0 and m6 == 0.0 and m7 == 0.0 and m8 == 1.0
     win_h, win_w = alpha.shape
@@ -272,7 +273,11 @@ def _axis_aligned_maps(minv: np.ndarray, out_w: int, out_h: int, row0: int, col0
         x_tol = 2.0 * (32.0 * abs(m1) * y_max * 1.01 + 2.0 * w_err * x_mag + 16 * _U * x_mag)
         y_tol = 2.0 * (32.0 * abs(m3) * out_w * 1.01 + 2.0 * w_err * y_mag + 16 * _U * y_mag)
         if (np.abs(fx - np.floor(fx) - 0.5).min() <= x_tol or np.abs(fy - np.floor(fy) - 0.5).min() <= y_tol):
-            return False
+            if abs(m1) > 1e-9 or abs(m3) > 1e-9:
+                return False  # rotated or sheared: the Numba kernel
+            # An unrotated crop too close to call (~1 in 50 of MoveNet's): the kernel's per-pixel doubles in numpy
+            _per_pixel_maps(minv, out_w, out_h, row0, col0, xy, alpha)
+            return True
     ix = _fixed_point(fx)
     iy = _fixed_point(fy)
     sx = np.minimum(np.maximum(ix >> 5, -32768), 32767) & 0xFFFF
@@ -280,6 +285,31 @@ def _axis_aligned_maps(minv: np.ndarray, out_w: int, out_h: int, row0: int, col0
     np.add(sy[:, None], sx[None, :], out=xy)  # == sx | sy (the low 16 bits of sy are 0); numpy adds faster
     np.add(((iy & 31) * 32).astype(np.uint16)[:, None], (ix & 31).astype(np.uint16)[None, :], out=alpha)
     return True
+
+
+def _per_pixel_maps(minv: np.ndarray, out_w: int, out_h: int, row0: int, col0: int, xy: np.ndarray,
+                    alpha: np.ndarray) -> None:
+    """`warp_kernels.fixed_point_maps` in numpy, pixel by pixel: the same doubles combined in the same order, so
+    the same bits (~0.3 ms for 192 x 192; only for the unrotated crops `_axis_aligned_maps` cannot prove, so that
+    graphs of unrotated crops never load Numba)."""
+    (m0, m1, m2), (m3, m4, m5), (m6, m7, m8) = minv.tolist()
+    win_h, win_w = alpha.shape
+    bh0 = min(16, out_h)
+    bw0 = min(1024 // bh0, out_w)
+    xx = np.arange(col0, col0 + win_w)
+    x = (xx - xx % bw0).astype(np.float64)
+    x1 = (xx - x).astype(np.float64)
+    yy = np.arange(row0, row0 + win_h, dtype=np.float64)[:, None]
+    x0 = m0 * x + m1 * yy + m2
+    y0 = m3 * x + m4 * yy + m5
+    w = m6 * x + m7 * yy + m8 + m6 * x1
+    w = np.divide(32.0, w, out=np.zeros_like(w), where=w != 0.0)
+    ix = _fixed_point((x0 + m0 * x1) * w)
+    iy = _fixed_point((y0 + m3 * x1) * w)
+    sx = np.minimum(np.maximum(ix >> 5, -32768), 32767) & 0xFFFF
+    sy = np.minimum(np.maximum(iy >> 5, -32768), 32767) << 16
+    np.add(sy, sx, out=xy)
+    np.add((iy & 31) * 32, ix & 31, out=alpha, casting="unsafe")
 
 
 def _fixed_point(v: np.ndarray) -> np.ndarray:

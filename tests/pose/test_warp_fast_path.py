@@ -112,6 +112,48 @@ def test_axis_aligned_maps_are_the_kernels_maps():
                                     np.empty((64, 64), np.uint16))
 
 
+# Matrices of real MoveNet crops (the squat and dance videos) whose per-axis tables land too close to a rounding
+# boundary to prove: they once sent a MoveNet run to the Numba kernel (and its ~110 MB) a few times a minute.
+UNPROVABLE = [
+    ([[5.00329335530599, -1.252764089586997e-16, -142.2281494140625],
+      [1.0124337938595617e-16, 5.00329335530599, 77.046875],
+      [-9.637353052530975e-20, 8.67361737988404e-19, 1.0]], (192, 192, 0, 27, 192, 148)),
+    ([[4.006805419921875, 9.212750063974471e-17, -105.86840820312503],
+      [-2.1358274578196087e-16, 4.006805419921875, 277.02465820312506],
+      [-7.709882115452477e-19, 9.637352644315597e-20, 1.0]], (192, 192, 0, 24, 192, 168)),
+    ([[1.5849157969156897, 7.580043372076187e-17, 136.02276611328122],
+      [-1.3020231346693144e-16, 1.5849157969156897, 168.87716674804688],
+      [-7.709882630917439e-19, -3.6873406681730394e-35, 0.9999999999999999]], (192, 192, 0, 0, 192, 192)),
+]
+
+
+@pytest.mark.parametrize("minv, window", UNPROVABLE)
+def test_unrotated_crops_too_close_to_call_stay_in_numpy_and_exact(minv, window):
+    out_h, out_w, row0, col0, win_h, win_w = window
+    minv = np.array(minv)
+    got_xy, want_xy = np.empty((2, win_h, win_w), np.int32)
+    got_alpha, want_alpha = np.empty((2, win_h, win_w), np.uint16)
+    K.fixed_point_maps(minv, out_w, out_h, row0, col0, want_xy, want_alpha)
+    assert T._axis_aligned_maps(minv, out_w, out_h, row0, col0, got_xy, got_alpha)
+    assert got_xy.tobytes() == want_xy.tobytes() and got_alpha.tobytes() == want_alpha.tobytes()
+
+
+def test_per_pixel_maps_are_the_kernels_maps():
+    """The numpy per-pixel fallback against the kernel on near-axis-aligned matrices, including projective residuals."""
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        s = rng.uniform(0.3, 6)
+        minv = np.array([[s, rng.normal() * 1e-16, rng.uniform(-300, 300)],
+                         [rng.normal() * 1e-16, s * (1 + rng.normal() * 1e-9), rng.uniform(-300, 300)],
+                         [rng.normal() * 1e-18, rng.normal() * 1e-18, 1 + rng.normal() * 1e-16]])
+        out_w, out_h = (int(v) for v in rng.integers(16, 300, 2))
+        got_xy, want_xy = np.empty((2, out_h, out_w), np.int32)
+        got_alpha, want_alpha = np.empty((2, out_h, out_w), np.uint16)
+        K.fixed_point_maps(minv, out_w, out_h, 0, 0, want_xy, want_alpha)
+        T._per_pixel_maps(minv, out_w, out_h, 0, 0, got_xy, got_alpha)
+        assert got_xy.tobytes() == want_xy.tobytes() and got_alpha.tobytes() == want_alpha.tobytes()
+
+
 def test_empty_roi_with_keep_aspect_ratio_is_an_error():
     with pytest.raises(ValueError, match="must be > 0"):
         T._crop_setup(NormalizedRect(0.5, 0.5, 0.0, 0.2, 0.0), 100, 100, 64, 64, True, "direct")
