@@ -439,8 +439,10 @@ def main() -> int:
           f"{cold:.0f} us with the caches flushed by each node (D)")
     if args.json:
         args.json.write_text(json.dumps({
-            "per_person_wall_ms": slope_tracking, "machinery_ms": machinery, "machinery_vs_direct_ms": overhead,
-            "linearity": (med[4] - med[2]) / (2 * (med[2] - med[1])), "inference_threads": args.inference_threads}))
+            "per_person_wall_ms": slope_tracking, "marginal_wall_ms_2_to_4": (med[4] - med[2]) / 2, "machinery_ms": machinery, "machinery_vs_direct_ms": overhead,
+            # CPU: wall time is not linear once people overlap on the cores (1 -> 2 people is nearly free on 2)
+            "linearity_cpu": (cpu[4] - cpu[2]) / (2 * (cpu[2] - cpu[1])),
+            "linearity_wall": (med[4] - med[2]) / (2 * (med[2] - med[1])), "inference_threads": args.inference_threads}))
     return 0
 
 

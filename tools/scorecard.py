@@ -100,7 +100,9 @@ def upstream_figures(quick: bool) -> list[Figure]:
             figures.append(Figure(f"{row}, {how}: speed, wall (upstream / posegraph time)", wall, "x",
                                   f">= {target}x", wall >= target,
                                   f"{up['ms_per_frame']:.2f} vs {side['ms_per_frame']:.2f} ms/frame"))
-            figures.append(Figure(f"{row}, {how}: speed, CPU", cpu, "x", f">= {target}x", cpu >= target,
+            # The targets are throughput (wall); CPU per frame says how much of a lead comes from using both cores.
+            figures.append(Figure(f"{row}, {how}: CPU (upstream / posegraph, for reading the wall figure)", cpu,
+                                  "x", "-", None,
                                   f"{up['cpu_ms_per_frame']:.2f} vs {side['cpu_ms_per_frame']:.2f} CPU ms/frame"))
         rss = pg["rss_mb"] / up["rss_mb"]
         figures.append(Figure(f"{row}: peak RSS, posegraph / upstream", rss, "x", f"<= {bench_upstream.RSS_TARGET}x",
@@ -156,17 +158,18 @@ def blazepose_figures(quick: bool) -> list[Figure]:
 
 
 def multipose_figures(quick: bool) -> list[Figure]:
-    threads = str(bench_upstream.default_threads())  # the shipped graphs' default, as in the upstream rows
-    r = run_json("bench_multipose.py", ["--frames", "20" if quick else "40", "--inference-threads", threads],
-                 timeout=1800)
+    # One interpreter thread per model call (the script's default): people overlap on the cores instead.
+    r = run_json("bench_multipose.py", ["--frames", "20" if quick else "40"], timeout=1800)
     if isinstance(r, str):
         return [Figure(f"multipose: {r}", None, "", "", None)]
-    return [Figure("multi-person BlazePose, wall ms per person", r["per_person_wall_ms"], "ms", "<= 5.5 ms",
-                   r["per_person_wall_ms"] <= 5.5),
+    marginal = r["marginal_wall_ms_2_to_4"]  # the least-squares slope flatters once people overlap on the cores
+    return [Figure("multi-person BlazePose, wall ms per person from 2 to 4 people (1 thread per model call)",
+                   marginal, "ms", "<= 5.5 ms", marginal <= 5.5,
+                   f"least-squares slope over 1, 2, 4 people: {r['per_person_wall_ms']:.2f} ms"),
             Figure("multi-person loop machinery per person (CPU)", r["machinery_ms"], "ms", "<= 0.15 ms",
                    r["machinery_ms"] <= 0.15),
-            Figure("multi-person linearity, (t4 - t2) / 2 (t2 - t1)", r["linearity"], "", "~1",
-                   abs(r["linearity"] - 1) <= 0.15)]
+            Figure("multi-person linearity, CPU: (t4 - t2) / 2 (t2 - t1)", r["linearity_cpu"], "", "~1",
+                   abs(r["linearity_cpu"] - 1) <= 0.15, f"wall: {r['linearity_wall']:.2f}")]
 
 
 def first_call_figures(quick: bool) -> list[Figure]:
