@@ -58,9 +58,10 @@ class Figure:
     upstream: str = ""
 
     def line(self) -> str:
-        value = "not measured" if self.value is None else f"{self.value:.3g}{'' if self.unit == 'x' else ' '}{self.unit}"
+        value = ("not measured" if self.value is None else f"{self.value:.3f}x" if self.unit == "x"
+                 else f"{self.value:.3g} {self.unit}".strip())
         verdict = {True: "met", False: "NOT MET", None: "-"}[self.met]
-        return f"{self.what:<58} {value:>16} {self.target:>12} {verdict:>8}  {self.upstream}"
+        return f"{self.what:<86} {value:>12} {self.target:>10} {verdict:>8}  {self.upstream}"
 
 
 def run_json(script: str, args: list[str], timeout: float) -> dict | str:
@@ -323,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"\nissue #17 scorecard ({time.monotonic() - started:.0f} s, load average {load[0]:.1f} / {load[1]:.1f} "
           f"on {os.cpu_count()} cores{', --quick' if args.quick else ''})")
-    print(f"{'figure':<58} {'posegraph':>16} {'target':>12} {'verdict':>8}  upstream / detail")
+    print(f"{'figure':<86} {'posegraph':>12} {'target':>10} {'verdict':>8}  upstream / detail")
     for figure in figures:
         print(figure.line())
     judged = [f for f in figures if f.met is not None]
