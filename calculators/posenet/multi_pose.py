@@ -108,13 +108,41 @@ def _pose_decoder(heatmaps: np.ndarray, offsets: np.ndarray, displacements: np.n
 
     On a tree each keypoint is reached once, from its neighbour on the path to the root, so its position does not
     depend on the best-first order in which Coral's decoder visits keypoints: a fixed breadth-first order gives the
-    same poses. Bilinear sampling is written out in the loop (a function call per sample would double the time);
-    points are already clamped to the grid, so truncation is floor.
+    same poses. Bilinear sampling is plain Python over memoryviews (numpy scalars would be ~10x slower); one call
+    samples both components of a vector; points are already clamped to the grid, so truncation is floor.
     """
     h, w, k = heatmaps.shape
     heat, offs, disp = _channels(heatmaps), _channels(offsets), _channels(displacements)
     h1, w1 = h - 1, w - 1
     fh1, fw1 = float(h1), float(w1)
+
+    def sample(v: memoryview, ty: float, tx: float) -> float:
+        """Channel `v` at (ty, tx), bilinear."""
+        y0, x0 = int(ty), int(tx)
+        ly, lx = ty - y0, tx - x0
+        c00 = y0 * w + x0
+        c01 = c00 + 1 if x0 < w1 else c00
+        c10 = c00 + w if y0 < h1 else c00
+        c11 = c10 + 1 if x0 < w1 else c10
+        return (1.0 - ly) * ((1.0 - lx) * v[c00] + lx * v[c01]) + ly * ((1.0 - lx) * v[c10] + lx * v[c11])
+
+    def step(ty: float, tx: float, v: memoryview, u: memoryview) -> tuple[float, float]:
+        """(ty, tx) moved by the (y, x) vector that channels v, u hold there (bilinear, both from one set of
+        weights), in cells, clamped to the grid."""
+        y0, x0 = int(ty), int(tx)
+        ly, lx = ty - y0, tx - x0
+        my, mx = 1.0 - ly, 1.0 - lx
+        c00 = y0 * w + x0
+        c01 = c00 + 1 if x0 < w1 else c00
+        c10 = c00 + w if y0 < h1 else c00
+        c11 = c10 + 1 if x0 < w1 else c10
+        dy = my * (mx * v[c00] + lx * v[c01]) + ly * (mx * v[c10] + lx * v[c11])
+        dx = my * (mx * u[c00] + lx * u[c01]) + ly * (mx * u[c10] + lx * u[c11])
+        ty += dy * inv
+        ty = 0.0 if ty < 0.0 else fh1 if ty > fh1 else ty
+        tx += dx * inv
+        tx = 0.0 if tx < 0.0 else fw1 if tx > fw1 else tx
+        return ty, tx
 
     def decode(ry: float, rx: float, rp: int) -> tuple[list[float], list[float], list[float]]:
         ys = [0.0] * k
@@ -122,71 +150,15 @@ def _pose_decoder(heatmaps: np.ndarray, offsets: np.ndarray, displacements: np.n
         ss = [0.0] * k
         ys[rp] = ry
         xs[rp] = rx
-        y0, x0 = int(ry), int(rx)
-        ly, lx = ry - y0, rx - x0
-        c00 = y0 * w + x0
-        c01 = c00 + 1 if x0 < w1 else c00
-        c10 = c00 + w if y0 < h1 else c00
-        c11 = c10 + 1 if x0 < w1 else c10
-        v = heat[rp]
-        ss[rp] = (1.0 - ly) * ((1.0 - lx) * v[c00] + lx * v[c01]) + ly * ((1.0 - lx) * v[c10] + lx * v[c11])
+        ss[rp] = sample(heat[rp], ry, rx)
         for parent, child, ych, xch in _STEPS[rp]:
-            ty, tx = ys[parent], xs[parent]
-            # the edge's displacement at the parent
-            y0, x0 = int(ty), int(tx)
-            ly, lx = ty - y0, tx - x0
-            my, mx = 1.0 - ly, 1.0 - lx
-            c00 = y0 * w + x0
-            c01 = c00 + 1 if x0 < w1 else c00
-            c10 = c00 + w if y0 < h1 else c00
-            c11 = c10 + 1 if x0 < w1 else c10
-            v, u = disp[ych], disp[xch]
-            dy = my * (mx * v[c00] + lx * v[c01]) + ly * (mx * v[c10] + lx * v[c11])
-            dx = my * (mx * u[c00] + lx * u[c01]) + ly * (mx * u[c10] + lx * u[c11])
-            ty += dy * inv
-            if ty < 0.0:
-                ty = 0.0
-            elif ty > fh1:
-                ty = fh1
-            tx += dx * inv
-            if tx < 0.0:
-                tx = 0.0
-            elif tx > fw1:
-                tx = fw1
-            # refinement by the child's short offsets
+            ty, tx = step(ys[parent], xs[parent], disp[ych], disp[xch])  # the edge's displacement at the parent
             v, u = offs[child], offs[k + child]
-            for _ in range(refine_steps):
-                y0, x0 = int(ty), int(tx)
-                ly, lx = ty - y0, tx - x0
-                my, mx = 1.0 - ly, 1.0 - lx
-                c00 = y0 * w + x0
-                c01 = c00 + 1 if x0 < w1 else c00
-                c10 = c00 + w if y0 < h1 else c00
-                c11 = c10 + 1 if x0 < w1 else c10
-                oy = my * (mx * v[c00] + lx * v[c01]) + ly * (mx * v[c10] + lx * v[c11])
-                ox = my * (mx * u[c00] + lx * u[c01]) + ly * (mx * u[c10] + lx * u[c11])
-                ty += oy * inv
-                if ty < 0.0:
-                    ty = 0.0
-                elif ty > fh1:
-                    ty = fh1
-                tx += ox * inv
-                if tx < 0.0:
-                    tx = 0.0
-                elif tx > fw1:
-                    tx = fw1
+            for _ in range(refine_steps):  # refinement by the child's short offsets
+                ty, tx = step(ty, tx, v, u)
             ys[child] = ty
             xs[child] = tx
-            # the child's logit
-            y0, x0 = int(ty), int(tx)
-            ly, lx = ty - y0, tx - x0
-            c00 = y0 * w + x0
-            c01 = c00 + 1 if x0 < w1 else c00
-            c10 = c00 + w if y0 < h1 else c00
-            c11 = c10 + 1 if x0 < w1 else c10
-            v = heat[child]
-            ss[child] = ((1.0 - ly) * ((1.0 - lx) * v[c00] + lx * v[c01])
-                         + ly * ((1.0 - lx) * v[c10] + lx * v[c11]))
+            ss[child] = sample(heat[child], ty, tx)  # the child's logit
         return ys, xs, ss
 
     return decode
