@@ -190,7 +190,7 @@ class NodeRuntime:
         whether any packet is queued)."""
         # One pass: the node is ready at its lowest head packet when that lies below the bound of every empty
         # input (an empty input bounded at or below it may still deliver a packet there); else everything below
-        # the lowest such bound is settled. (Scheduler.check inlines this: keep the two in step.)
+        # the lowest such bound is settled.
         head = empty = _DONE
         for q in self.inputs:
             queued = q.packets

@@ -389,24 +389,9 @@ class Scheduler:
                     return
                 settled, any_packets = q.bound, False
             else:
-                # NodeRuntime.scan, inlined as one pass: ready at the lowest head packet when it lies below the
-                # bound of every empty input (an empty input bounded at or below it may still deliver there)
-                head = empty = _DONE
-                for q in node.inputs:
-                    queued = q.packets
-                    if queued:
-                        t = queued[0][0].timestamp
-                        if t < head:
-                            head = t
-                    elif q.bound < empty:
-                        empty = q.bound
-                if head < empty:
-                    node.ready_ts = head
-                    self._enqueue(node, PROCESS)
-                    return
-                settled, any_packets = empty, head != _DONE
-                if node.process_bounds and settled < _DONE and _MIN <= settled - 1 and settled - 1 > node.last_ts:
-                    node.ready_ts = settled - 1
+                ready, settled, any_packets = node.scan()
+                if ready is not None:
+                    node.ready_ts = ready
                     self._enqueue(node, PROCESS)
                     return
         elif node.is_source:
