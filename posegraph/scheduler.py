@@ -546,13 +546,7 @@ class Scheduler:
                             if q is None or q.packets or node.in_flight or node.queued or node.closing \
                                     or offset != 0 or not (q.bound <= out.bound and q.bound < _ONE_OVER_POST_STREAM):
                                 self.check(node)
-                            if self.full_queues and self._sources_stuck():
-                                self._relieve_deadlock()
-                                return self.take_pending_sinks(), self._should_finalize()
-                            sinks = self._pending_sinks
-                            if sinks:
-                                self._pending_sinks = []
-                            return sinks, False
+                            return self._settle_commit()
         elif kind == CLOSE:
             stats.close_ns += inv.duration_ns
             if inv.error is not None:
@@ -610,6 +604,10 @@ class Scheduler:
             if self.failed:
                 return self.take_pending_sinks(), self._should_finalize()
         self.check(node)
+        return self._settle_commit()
+
+    def _settle_commit(self) -> tuple[list, bool]:
+        """After a commit and its checks: deadlock relief, then the sinks to drain and whether to finalize."""
         if self.full_queues and self._sources_stuck():
             self._relieve_deadlock()
             return self.take_pending_sinks(), self._should_finalize()
