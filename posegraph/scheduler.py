@@ -379,13 +379,7 @@ class Scheduler:
                 q = node.inputs[0]
                 if q.packets:
                     node.ready_ts = q.packets[0][0].timestamp
-                    # _enqueue(node, PROCESS), inlined: this is the commonest path of all
-                    node.queued = True
-                    self._seq += 1
-                    ex = node.executor
-                    _heappush(ex.heap, (-node.rank, self._seq, node, PROCESS))
-                    if ex.cond.waiting and self._taker is not ex:
-                        ex.cond.notify()
+                    self._enqueue(node, PROCESS)
                     return
                 settled, any_packets = q.bound, False
             else:
@@ -797,12 +791,7 @@ class Scheduler:
                     and not node.closing and not failed:
                 # check() of a node with one input and a packet there: ready at its head packet
                 node.ready_ts = queued[0][0].timestamp
-                node.queued = True
-                self._seq += 1
-                ex = node.executor
-                _heappush(ex.heap, (-node.rank, self._seq, node, PROCESS))
-                if ex.cond.waiting and self._taker is not ex:
-                    ex.cond.notify()
+                self._enqueue(node, PROCESS)
             else:
                 self.check(node)
         if out.sinks:
