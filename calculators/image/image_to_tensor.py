@@ -14,7 +14,7 @@ from ...models import resolve_model
 from ..inference.base import ModelMismatchError
 from ..inference.specs import model_specs
 from ..types import ImageFrame, LetterboxPadding, NormalizedRect
-from .transforms import image_to_tensor, warm_up
+from .transforms import image_to_tensor, value_range_transform, warm_up
 
 
 class BorderMode(enum.Enum):
@@ -97,8 +97,10 @@ class ImageToTensorCalculator(Calculator):
         model = ctx.side(self.MODEL) or self.options.model
         if model:
             self.options = sized_for_model(self.options, model, self.name)
-        # the OpenCV check now, and for float tensors the Numba kernels, not in the first frame
-        warm_up(float_tensor=self.options.tensor_type is not TensorType.UINT8)
+        # the OpenCV check now, and the Numba kernels a float tensor needs, not in the first frame
+        opts = self.options
+        warm_up(float_tensor=opts.tensor_type is not TensorType.UINT8,
+                identity_range=value_range_transform(opts.range_min, opts.range_max) == (1.0, 0.0))
 
     def process(self, ctx):
         opts = self.options

@@ -1,6 +1,7 @@
 """The Numba kernels of the classic warp (see transforms.py), in a module of their own so that a graph whose crops
 are all axis-aligned and uint8 (MoveNet, PoseNet) never imports Numba: `transforms` imports this module only for a
-rotated or projective crop, a float tensor, or when OpenCV's remap is not the classic one.
+rotated or projective crop, a float tensor of another range than [0, 255], or when OpenCV's remap is not the
+classic one.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class OpenPoseDecoderCalculator(Calculator):
     ImageToTensorCalculator) -> POSES (best first; [] when nobody is found).
 
     Bottom-up: heatmap peaks (3x3 NMS, sub-cell refinement), limbs scored by PAF line integrals, greedy assembly
-    into people (kernels.py). COCO-18 is mapped to COCO-17 (the neck goes to extras["neck"] as x, y, score); parts
+    into people (kernels.py: numpy and plain Python, no Numba). COCO-18 is mapped to COCO-17 (the neck goes to extras["neck"] as x, y, score); parts
     a person lacks have score 0 and position (0, 0). Pose.score is the mean of the 17 keypoint scores;
     extras["paf_score"] is the assembly score (mean part + limb score per part).
     """
@@ -84,13 +84,6 @@ class OpenPoseDecoderCalculator(Calculator):
     Options = OpenPoseDecoderOptions
 
     def open(self, ctx):
-        # compile / load the kernels before the first frame
-        o = self.options
-        warm = np.zeros((2, 2, _HEATMAPS + _PAFS), np.float32)
-        peaks = find_peaks(np.ascontiguousarray(warm[:, :, :_HEATMAPS]), NUM_PARTS, o.peak_threshold)
-        parts, _ = group_people(peaks, np.ascontiguousarray(warm[:, :, _HEATMAPS:]), o.paf_steps, o.min_vec_score,
-                                o.min_hit_ratio, o.min_parts, o.min_person_score)
-        people_to_coco17(peaks, parts, 2, 2)
         self._outputs = OutputCheck(lambda shapes, what: check_shapes(self.name, shapes, what))
         self._outputs.open(ctx.side(self.MODEL) or self.options.model)
 
