@@ -67,6 +67,18 @@ def test_a_plateau_gives_one_peak():
     heat[10:12, 20:23, 3] = 0.5
     peaks = find_peaks(heat, 18, 0.1)
     assert peaks.shape == (1, 4) and peaks[0, 0] == 3 and peaks[0, 3] == pytest.approx(0.5)
+    # its first cell in scan order, (20, 10), pulled half a cell towards the plateau on each axis
+    assert peaks[0, 1:3].tolist() == [20.5, 10.5]
+
+
+def test_the_threshold_is_compared_as_a_double():
+    """float32(0.1) is above the double 0.1, the float32 just below it is not."""
+    heat = np.zeros((GH, GW, 19), np.float32)
+    heat[5, 5, 0] = np.float32(0.1)
+    heat[20, 30, 1] = np.nextafter(np.float32(0.1), np.float32(0))
+    peaks = find_peaks(heat, 18, 0.1)
+    assert peaks[:, :3].tolist() == [[0.0, 5.0, 5.0]]
+    assert find_peaks(heat, 18, float(np.float32(0.1))).shape == (0, 4)  # strictly above
 
 
 def test_limbs_follow_the_field_one_to_one():
