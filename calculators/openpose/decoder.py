@@ -72,9 +72,9 @@ class OpenPoseDecoderCalculator(Calculator):
     ImageToTensorCalculator) -> POSES (best first; [] when nobody is found).
 
     Bottom-up: heatmap peaks (3x3 NMS, sub-cell refinement), limbs scored by PAF line integrals, greedy assembly
-    into people (kernels.py: numpy and plain Python, no Numba). COCO-18 is mapped to COCO-17 (the neck goes to extras["neck"] as x, y, score); parts
-    a person lacks have score 0 and position (0, 0). Pose.score is the mean of the 17 keypoint scores;
-    extras["paf_score"] is the assembly score (mean part + limb score per part).
+    into people (kernels.py: numpy and plain Python, no Numba). COCO-18 is mapped to COCO-17 (the neck goes to
+    extras["neck"] as x, y, score); parts a person lacks have score 0 and position (0, 0). Pose.score is the mean
+    of the 17 keypoint scores; extras["paf_score"] is the assembly score (mean part + limb score per part).
     """
 
     TENSORS = Input[list]("TENSORS")
