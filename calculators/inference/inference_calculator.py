@@ -106,7 +106,8 @@ class _InferenceBase(Calculator):
 
     # Frames that do not depend on each other may be inferred at once: with ``max_in_flight: N`` on the node, the
     # runtime overlaps up to N process() calls (outputs still leave in timestamp order) and each call runs on its
-    # own interpreter, leased at open() (or on the first packet, with load_on_first_packet).
+    # own interpreter: the first leased at open() (or on the first packet, with load_on_first_packet), the others
+    # in the background once a call wants one (see _take).
     CONCURRENT_PROCESS = True
 
     def open(self, ctx):
@@ -126,15 +127,19 @@ class _InferenceBase(Calculator):
         self._leases = []
         self._wide: list = []  # the idle interpreters: wide for a call alone, narrow else (taken under `_pick`)
         self._narrow: list = []
-        self._pick = threading.Lock()
+        # Signalled when an interpreter goes back idle or a narrow one has been loaded (a call waiting for one).
+        self._pick = threading.Condition(threading.Lock())
         self._counts = [threads] + [narrow] * (copies - 1)
         self._load = lambda count: lease_model(path, opts.backend, num_threads=count, device=opts.device,
                                                precision=opts.precision)
+        self._loader: threading.Thread | None = None
+        self._load_error: BaseException | None = None
+        self._closing = False
         self.model = None
         if opts.load_on_first_packet:
             specs = model_specs(path)
         else:
-            self._load_all()
+            self._load_wide()
             specs = self.model.specs
             publish(specs)
         ctx.set_side(self.SPECS, specs)
@@ -147,40 +152,71 @@ class _InferenceBase(Calculator):
                 self._release_all()  # close() is not called when open() fails
                 raise ModelMismatchError(f"node '{self.name}': model {path} does not fit this node: {exc}") from exc
 
-    def _load_all(self) -> None:
-        """Lease one interpreter per call in flight from the process's pool (runs one after another reuse them;
-        see model_pool)."""
-        try:
-            for count in self._counts:
-                self._leases.append(self._load(count))
-        except BaseException:
-            self._release_all()
-            raise
-        self._wide, self._narrow = self._leases[:1], self._leases[1:]
+    def _load_wide(self) -> None:
+        """Lease the interpreter for a call alone from the process's pool (runs one after another reuse it; see
+        model_pool). The narrow ones wait for a call that wants one: in tracking, where each frame's ROI comes from
+        the previous frame, calls never overlap, and the narrow interpreters of pose_tracking_cpu's detector and
+        landmark nodes were ~55 MB of peak RSS held for nothing (~115 MB in pose_tracking_multi_cpu)."""
+        self._leases.append(self._load(self._counts[0]))
+        self._wide.append(self._leases[0])
         self.model = self._leases[0].model
+
+    def _load_narrow(self) -> None:
+        """Load the narrow interpreters on a thread of their own (started by the first call that wants one), so
+        that no call stalls on a load: meanwhile calls take the wide interpreter, or wait for it (see _take)."""
+        try:
+            for count in self._counts[1:]:
+                with self._pick:
+                    if self._closing:
+                        return
+                lease = self._load(count)
+                with self._pick:
+                    self._leases.append(lease)
+                    if self._closing:
+                        return  # close() releases it with the others
+                    self._narrow.append(lease)
+                    self._pick.notify()
+        except BaseException as exc:  # raised by the next call that waits (the run fails, as a failed open would)
+            with self._pick:
+                self._load_error = exc
+                self._pick.notify_all()
+
+    def _take(self, others: int) -> tuple[list, object]:
+        """An idle interpreter (called under `_pick`): the preferred one (wide for a call alone, narrow beside
+        other model calls), else the other. A call that finds neither (the narrow ones still loading) waits."""
+        if not self._leases:  # load_on_first_packet
+            self._load_wide()
+        if self._loader is None and len(self._counts) > 1 and (others or not self._wide):
+            self._loader = threading.Thread(target=self._load_narrow, name=f"{self.name}-load", daemon=True)
+            self._loader.start()
+        while True:
+            if self._load_error is not None:
+                raise self._load_error
+            idle = self._narrow if others else self._wide
+            if not idle:
+                idle = self._wide if others else self._narrow
+            if idle:
+                return idle, idle.pop()
+            self._pick.wait()
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
         others = GAUGE.enter()
-        # At most max_in_flight calls overlap, so one of the lists has an interpreter: the preferred one, or else
-        # the other (a call beside others on the wide one, or one alone on a narrow one, while the preferred is busy).
+        # At most max_in_flight calls overlap, so once every interpreter is loaded one of the lists has one.
         try:
             with self._pick:
-                if not self._leases:  # load_on_first_packet
-                    self._load_all()
-                idle = self._narrow if others else self._wide
-                if not idle:
-                    idle = self._wide if others else self._narrow
-                lease = idle.pop()
+                idle, lease = self._take(others)
         except BaseException:
             GAUGE.leave()
             raise
         try:
             outputs = lease.run(*tensors)
         finally:
-            idle.append(lease)
+            with self._pick:
+                idle.append(lease)
+                self._pick.notify()
             GAUGE.leave()
         ctx.send(self.TENSORS_OUT, outputs)
 
@@ -188,6 +224,10 @@ class _InferenceBase(Calculator):
         self._release_all()
 
     def _release_all(self) -> None:
+        with self._pick:
+            self._closing = True
+        if self._loader is not None:
+            self._loader.join()  # a load under way finishes (a native load cannot be interrupted), then is released
         for lease in self._leases:
             lease.release()
         self._leases = []
