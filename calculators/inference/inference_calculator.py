@@ -106,8 +106,8 @@ class _InferenceBase(Calculator):
 
     # Frames that do not depend on each other may be inferred at once: with ``max_in_flight: N`` on the node, the
     # runtime overlaps up to N process() calls (outputs still leave in timestamp order) and each call runs on its
-    # own interpreter: the first leased at open() (or on the first packet, with load_on_first_packet), the others
-    # in the background once a call wants one (see _take).
+    # own interpreter: the first leased at open() (or on the first packet, with load_on_first_packet), each other
+    # one by the first call that finds none idle (see _take).
     CONCURRENT_PROCESS = True
 
     def open(self, ctx):
@@ -127,14 +127,10 @@ class _InferenceBase(Calculator):
         self._leases = []
         self._wide: list = []  # the idle interpreters: wide for a call alone, narrow else (taken under `_pick`)
         self._narrow: list = []
-        # Signalled when an interpreter goes back idle or a narrow one has been loaded (a call waiting for one).
-        self._pick = threading.Condition(threading.Lock())
+        self._pick = threading.Lock()
         self._counts = [threads] + [narrow] * (copies - 1)
         self._load = lambda count: lease_model(path, opts.backend, num_threads=count, device=opts.device,
                                                precision=opts.precision)
-        self._loader: threading.Thread | None = None
-        self._load_error: BaseException | None = None
-        self._closing = False
         self.model = None
         if opts.load_on_first_packet:
             specs = model_specs(path)
@@ -161,50 +157,30 @@ class _InferenceBase(Calculator):
         self._wide.append(self._leases[0])
         self.model = self._leases[0].model
 
-    def _load_narrow(self) -> None:
-        """Load the narrow interpreters on a thread of their own (started by the first call that wants one), so
-        that no call stalls on a load: meanwhile calls take the wide interpreter, or wait for it (see _take)."""
-        try:
-            for count in self._counts[1:]:
-                with self._pick:
-                    if self._closing:
-                        return
-                lease = self._load(count)
-                with self._pick:
-                    self._leases.append(lease)
-                    if self._closing:
-                        return  # close() releases it with the others
-                    self._narrow.append(lease)
-                    self._pick.notify()
-        except BaseException as exc:  # raised by the next call that waits (the run fails, as a failed open would)
-            with self._pick:
-                self._load_error = exc
-                self._pick.notify_all()
-
     def _take(self, others: int) -> tuple[list, object]:
-        """An idle interpreter (called under `_pick`): the preferred one (wide for a call alone, narrow beside
-        other model calls), else the other. A call that finds neither (the narrow ones still loading) waits."""
+        """An idle interpreter and the list it goes back to (called under `_pick`): the preferred one (wide for a
+        call alone, narrow beside other model calls), else a newly loaded narrow one while fewer than max_in_flight
+        are loaded, else the other kind. At most max_in_flight calls overlap, so one of them is there.
+
+        The narrow ones are loaded here, on the call that first wants one, not on a thread of their own: a TFLite
+        load holds the GIL for most of its 95-210 ms (meanwhile another thread went 80-145 ms without running), so
+        a load in the background stalls the graph's workers as much as one on the calling worker (measured: the
+        first six calls' slowest alike, 97-184 ms vs 97-161 ms for the detector in static mode, both noisy)."""
         if not self._leases:  # load_on_first_packet
             self._load_wide()
-        if self._loader is None and len(self._counts) > 1 and (others or not self._wide):
-            self._loader = threading.Thread(target=self._load_narrow, name=f"{self.name}-load", daemon=True)
-            self._loader.start()
-        while True:
-            if self._load_error is not None:
-                raise self._load_error
-            idle = self._narrow if others else self._wide
-            if not idle:
-                idle = self._wide if others else self._narrow
-            if idle:
-                return idle, idle.pop()
-            self._pick.wait()
+        idle = self._narrow if others else self._wide
+        if not idle and len(self._leases) < len(self._counts):
+            self._leases.append(self._load(self._counts[len(self._leases)]))
+            return self._narrow, self._leases[-1]
+        if not idle:
+            idle = self._wide if others else self._narrow
+        return idle, idle.pop()
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
         others = GAUGE.enter()
-        # At most max_in_flight calls overlap, so once every interpreter is loaded one of the lists has one.
         try:
             with self._pick:
                 idle, lease = self._take(others)
@@ -214,9 +190,7 @@ class _InferenceBase(Calculator):
         try:
             outputs = lease.run(*tensors)
         finally:
-            with self._pick:
-                idle.append(lease)
-                self._pick.notify()
+            idle.append(lease)
             GAUGE.leave()
         ctx.send(self.TENSORS_OUT, outputs)
 
@@ -224,10 +198,6 @@ class _InferenceBase(Calculator):
         self._release_all()
 
     def _release_all(self) -> None:
-        with self._pick:
-            self._closing = True
-        if self._loader is not None:
-            self._loader.join()  # a load under way finishes (a native load cannot be interrupted), then is released
         for lease in self._leases:
             lease.release()
         self._leases = []

@@ -1,5 +1,5 @@
 """InferenceCalculator with ``max_in_flight``: one interpreter per overlapping call (the first with the auto threads
-for a call alone in the process, loaded at open; the others with half as many, loaded once a call overlaps others);
+for a call alone in the process, loaded at open; the others with half as many, loaded by the first call beside others);
 outputs identical and in timestamp order."""
 
 from __future__ import annotations
