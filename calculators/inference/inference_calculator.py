@@ -106,7 +106,8 @@ class _InferenceBase(Calculator):
 
     # Frames that do not depend on each other may be inferred at once: with ``max_in_flight: N`` on the node, the
     # runtime overlaps up to N process() calls (outputs still leave in timestamp order) and each call runs on its
-    # own interpreter, leased at open() (or on the first packet, with load_on_first_packet).
+    # own interpreter: the first leased at open() (or on the first packet, with load_on_first_packet), each other
+    # one by the first call that finds none idle (see _take).
     CONCURRENT_PROCESS = True
 
     def open(self, ctx):
@@ -134,7 +135,7 @@ class _InferenceBase(Calculator):
         if opts.load_on_first_packet:
             specs = model_specs(path)
         else:
-            self._load_all()
+            self._load_wide()
             specs = self.model.specs
             publish(specs)
         ctx.set_side(self.SPECS, specs)
@@ -147,33 +148,42 @@ class _InferenceBase(Calculator):
                 self._release_all()  # close() is not called when open() fails
                 raise ModelMismatchError(f"node '{self.name}': model {path} does not fit this node: {exc}") from exc
 
-    def _load_all(self) -> None:
-        """Lease one interpreter per call in flight from the process's pool (runs one after another reuse them;
-        see model_pool)."""
-        try:
-            for count in self._counts:
-                self._leases.append(self._load(count))
-        except BaseException:
-            self._release_all()
-            raise
-        self._wide, self._narrow = self._leases[:1], self._leases[1:]
+    def _load_wide(self) -> None:
+        """Lease the interpreter for a call alone from the process's pool (runs one after another reuse it; see
+        model_pool). The narrow ones wait for a call that wants one: in tracking, where each frame's ROI comes from
+        the previous frame, calls never overlap, and the narrow interpreters of pose_tracking_cpu's detector and
+        landmark nodes were ~55 MB of peak RSS held for nothing (~115 MB in pose_tracking_multi_cpu)."""
+        self._leases.append(self._load(self._counts[0]))
+        self._wide.append(self._leases[0])
         self.model = self._leases[0].model
+
+    def _take(self, others: int) -> tuple[list, object]:
+        """An idle interpreter and the list it goes back to (called under `_pick`): the preferred one (wide for a
+        call alone, narrow beside other model calls), else a newly loaded narrow one while fewer than max_in_flight
+        are loaded, else the other kind. At most max_in_flight calls overlap, so one of them is there.
+
+        The narrow ones are loaded here, on the call that first wants one, not on a thread of their own: a TFLite
+        load holds the GIL for most of its 95-210 ms (meanwhile another thread went 80-145 ms without running), so
+        a load in the background stalls the graph's workers as much as one on the calling worker (measured: the
+        first six calls' slowest alike, 97-184 ms vs 97-161 ms for the detector in static mode, both noisy)."""
+        if not self._leases:  # load_on_first_packet
+            self._load_wide()
+        idle = self._narrow if others else self._wide
+        if not idle and len(self._leases) < len(self._counts):
+            self._leases.append(self._load(self._counts[len(self._leases)]))
+            return self._narrow, self._leases[-1]
+        if not idle:
+            idle = self._wide if others else self._narrow
+        return idle, idle.pop()
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS_IN]
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
         others = GAUGE.enter()
-        # At most max_in_flight calls overlap, so one of the lists has an interpreter: the preferred one, or else
-        # the other (a call beside others on the wide one, or one alone on a narrow one, while the preferred is busy).
         try:
             with self._pick:
-                if not self._leases:  # load_on_first_packet
-                    self._load_all()
-                idle = self._narrow if others else self._wide
-                if not idle:
-                    idle = self._wide if others else self._narrow
-                lease = idle.pop()
+                idle, lease = self._take(others)
         except BaseException:
             GAUGE.leave()
             raise

@@ -1,9 +1,12 @@
 """InferenceCalculator with ``max_in_flight``: one interpreter per overlapping call (the first with the auto threads
-for a call alone in the process, the others with half as many); outputs identical and in timestamp order."""
+for a call alone in the process, loaded at open; the others with half as many, loaded by the first call beside others);
+outputs identical and in timestamp order."""
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,37 +28,79 @@ node {{ name: 'infer' calculator: 'InferenceCalculator' input_stream: 'TENSORS:t
 """
 
 
-def run(n: int, images: list[np.ndarray]) -> tuple[list, list[int]]:
+def run(n: int, images: list[np.ndarray]) -> tuple[list, list[int], list[int]]:
+    """Outputs, the interpreters' threads after open, and after the run."""
     graph = Graph(GRAPH.format(n=n, model=DETECTOR))
     out: list = []
     graph.observe_output("out", lambda p: out.append((p.timestamp, p.value)))
     graph.start()
     infer = next(v.instance for v in graph.nodes if v.name == "infer")
-    threads = [lease.model.num_threads for lease in infer._leases]
+    leases = infer._leases  # the list the node appends to; close() drops the node's reference to it
+    opened = [lease.model.num_threads for lease in leases]
     for t, image in enumerate(images):
         graph.add_packet("tensors", [image], t)
     graph.close(timeout=30)
-    return out, threads
+    return out, opened, [lease.model.num_threads for lease in leases]
+
+
+def overlap_first_call(monkeypatch) -> None:
+    """Make the first model call wait (at most 10 s) until a second one has started, so that calls overlap."""
+    from posegraph.calculators.inference.core_gauge import GAUGE
+    from posegraph.calculators.inference.model_pool import Lease
+
+    first = threading.Event()
+    run_model = Lease.run
+
+    def run_(self, *tensors):
+        if not first.is_set():
+            first.set()
+            deadline = time.monotonic() + 10
+            while GAUGE.running < 2 and time.monotonic() < deadline:
+                time.sleep(0.001)
+        return run_model(self, *tensors)
+
+    monkeypatch.setattr(Lease, "run", run_)
 
 
 def test_overlapping_calls_get_their_own_interpreters_and_give_the_same_outputs_in_order(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # auto threads: 2 alone, 1 beside other calls
     rng = np.random.default_rng(0)
     images = [rng.random((1, 224, 224, 3), np.float32) for _ in range(12)]
-    serial, serial_threads = run(1, images)
-    overlapped, overlapped_threads = run(2, images)
-    assert serial_threads == [2] and overlapped_threads == [2, 1]
+    serial, _, serial_threads = run(1, images)
+    overlap_first_call(monkeypatch)
+    overlapped, opened, overlapped_threads = run(2, images)
+    assert serial_threads == [2] and opened == [2] and overlapped_threads == [2, 1]
     assert [t for t, _ in overlapped] == list(range(len(images)))
     for (_, a), (_, b) in zip(serial, overlapped):
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
-def test_given_threads_are_kept_for_every_interpreter():
-    graph = Graph(GRAPH.format(n=2, model=DETECTOR).replace("model:", "num_threads: 3 model:"))
+def test_calls_that_never_overlap_load_one_interpreter(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    graph = Graph(GRAPH.format(n=2, model=DETECTOR))
+    out: list = []
+    graph.observe_output("out", lambda p: out.append(p.timestamp))
     graph.start()
     infer = next(v.instance for v in graph.nodes if v.name == "infer")
-    assert [lease.model.num_threads for lease in infer._leases] == [3, 3]
+    leases = infer._leases
+    for t in range(4):  # one at a time, as tracking's frames come (each waits for the previous one's output)
+        graph.add_packet("tensors", [np.zeros((1, 224, 224, 3), np.float32)], t)
+        deadline = time.monotonic() + 10
+        while len(out) <= t and time.monotonic() < deadline:
+            time.sleep(0.001)
     graph.close(timeout=30)
+    assert out == [0, 1, 2, 3] and [lease.model.num_threads for lease in leases] == [2]
+
+
+def test_given_threads_are_kept_for_every_interpreter(monkeypatch):
+    overlap_first_call(monkeypatch)
+    graph = Graph(GRAPH.format(n=2, model=DETECTOR).replace("model:", "num_threads: 3 model:"))
+    graph.start()
+    leases = next(v.instance for v in graph.nodes if v.name == "infer")._leases
+    for t in range(4):
+        graph.add_packet("tensors", [np.zeros((1, 224, 224, 3), np.float32)], t)
+    graph.close(timeout=30)
+    assert [lease.model.num_threads for lease in leases] == [3, 3]
 
 
 def test_a_failing_call_among_overlapping_ones_fails_the_run_and_releases_every_interpreter(monkeypatch):
@@ -63,6 +108,7 @@ def test_a_failing_call_among_overlapping_ones_fails_the_run_and_releases_every_
     from posegraph.errors import CalculatorError
 
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    overlap_first_call(monkeypatch)
     POOL.clear()
     graph = Graph(GRAPH.format(n=2, model=DETECTOR))
     graph.start()
@@ -73,3 +119,31 @@ def test_a_failing_call_among_overlapping_ones_fails_the_run_and_releases_every_
         graph.close(timeout=30)
     assert graph.done
     assert POOL.idle_count() == 2  # the wide interpreter and the narrow one went back to the pool
+
+
+def test_a_narrow_interpreter_that_fails_to_load_fails_the_run_and_the_wide_one_goes_back(monkeypatch):
+    from posegraph.calculators.inference import inference_calculator
+    from posegraph.calculators.inference.model_pool import POOL
+    from posegraph.errors import CalculatorError
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    overlap_first_call(monkeypatch)
+    lease_model = inference_calculator.lease_model
+
+    def lease(path, backend, *, num_threads, **kwargs):
+        if num_threads == 1:
+            raise MemoryError("no room for the narrow interpreter")
+        return lease_model(path, backend, num_threads=num_threads, **kwargs)
+
+    monkeypatch.setattr(inference_calculator, "lease_model", lease)
+    POOL.clear()
+    graph = Graph(GRAPH.format(n=2, model=DETECTOR))
+    graph.start()
+    with pytest.raises(CalculatorError, match="no room"):
+        try:
+            for t in range(20):
+                graph.add_packet("tensors", [np.zeros((1, 224, 224, 3), np.float32)], t)
+        finally:
+            graph.close(timeout=30)
+    assert graph.done
+    assert POOL.idle_count() == 1
