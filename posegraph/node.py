@@ -80,6 +80,9 @@ class NodeRuntime:
         self.spec = spec
         self.name = spec.name
         self.rank = rank
+        # Ready-heap order (higher first): the rank, raised by the scheduler for nodes on a loop (see
+        # scheduler._loop_nodes).
+        self.priority = rank
         self.calculator: Calculator = spec.calculator_class(spec.options, spec.name)
         contract = spec.calculator_class.contract
         self.timestamp_offset = contract.timestamp_offset

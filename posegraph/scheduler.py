@@ -27,7 +27,8 @@ Readiness follows MediaPipe: a default-handler node fires at timestamp T once ev
 or has a bound past T; an immediate-handler node treats each input as its own sync set
 (`NodeRuntime.immediate_readiness`). When a node is idle, its output bounds follow its settled input bound
 (+ offset), which is what lets a gate that emits nothing still release the nodes below it. Ready nodes wait in one
-heap per executor, ordered downstream first, so a graph drains before it fills. A full queue pauses only the packet
+heap per executor, ordered downstream first, so a graph drains before it fills, except that nodes on a loop (a
+cycle through a back edge) go before all others (`_loop_nodes`). A full queue pauses only the packet
 sources upstream of it; when everything is idle and a throttled source waits, each full queue grows by one packet
 (or, with report_deadlock, the run fails).
 """
@@ -144,6 +145,8 @@ class Scheduler:
         self.report_deadlock = report_deadlock
         self.stopped_by: str | None = None  # a non-source node that returned STOP (the inputs closed because of it)
         _link_throttling(nodes, self.graph_inputs)
+        for n in _loop_nodes(nodes):
+            n.priority = n.rank + len(nodes)
         self._streams: dict[str, OutputStream] = dict(self.graph_inputs)
         for n in nodes:
             for out in n.outputs:
@@ -1062,6 +1065,33 @@ def _with_handler_hint(exc: StreamError, node: NodeRuntime) -> StreamError:
                            f"process() at a timestamp lower than an earlier call (its inputs are not synchronised): "
                            f"outputs at the input timestamp must then go to separate streams")
     return exc
+
+
+def _loop_nodes(nodes: list[NodeRuntime]) -> list[NodeRuntime]:
+    """The nodes on a loop (a cycle through a back edge), which go first in the ready heaps.
+
+    A loop is serial: its next timestamp cannot start before this one came round, so when it is the slowest
+    part of a graph (a tracker whose crop comes from the previous frame's result), every call elsewhere that runs
+    before its next step lengthens each frame. Nodes off the loop (sinks, renderers, the source) then run beside
+    the loop's long calls, on the other workers, instead of between them; among loop nodes, and among the
+    others, downstream still goes first."""
+    readers: dict[str, list[NodeRuntime]] = {}
+    for node in nodes:
+        for q in node.inputs:
+            readers.setdefault(q.name, []).append(node)
+    after = {id(node): [r for out in node.outputs for r in readers.get(out.name, ())] for node in nodes}
+    on_loop = []
+    for node in nodes:
+        seen, stack = set(), list(after[id(node)])
+        while stack:
+            nxt = stack.pop()
+            if nxt is node:
+                on_loop.append(node)
+                break
+            if id(nxt) not in seen:
+                seen.add(id(nxt))
+                stack.extend(after[id(nxt)])
+    return on_loop
 
 
 def _link_throttling(nodes: list[NodeRuntime], graph_inputs: dict[str, OutputStream]) -> None:

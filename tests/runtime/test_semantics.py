@@ -118,6 +118,32 @@ def test_previous_loopback_when_loop_skips_a_frame():
     assert got["prev"] == [(1, 2), (3, 1), (4, 8)]
 
 
+def test_nodes_on_a_loop_go_first_and_the_loop_result_is_unchanged():
+    # A running sum through a back edge, with a node off the loop reading its result: the loop's nodes are ahead
+    # of it in the ready heap (so the next frame's step is not queued behind it), whatever their rank.
+    text = """
+    input_stream: 'v'  output_stream: 'copied'
+    node { name: 'loop' calculator: 'PreviousLoopbackCalculator' input_stream: 'MAIN:v' input_stream: 'LOOP:acc'
+           input_stream_info { tag_index: 'LOOP' back_edge: true } output_stream: 'PREV_LOOP:prev' }
+    node { name: 'sum' calculator: 'RtSum' input_stream: 'v' input_stream: 'prev' output_stream: 'acc' }
+    node { name: 'off' calculator: 'PassThroughCalculator' input_stream: 'acc' output_stream: 'copied' }
+    """
+    graph = Graph(text, num_threads=1)
+    got = []
+    graph.observe_output("copied", lambda p: got.append(p.value))
+    graph.start()
+    values = [3, 1, 4, 1, 5, 9, 2, 6]
+    for t, v in enumerate(values):
+        graph.add_packet("v", v, t * 100)
+    graph.close(timeout=20)
+    assert got == [sum(values[:i + 1]) for i in range(len(values))]
+    priority = {n.name: n.priority for n in graph._nodes}
+    rank = {n.name: n.rank for n in graph._nodes}
+    assert rank["off"] > rank["sum"] > rank["loop"]
+    assert min(priority["loop"], priority["sum"]) > priority["off"]
+    assert priority["sum"] > priority["loop"]  # downstream first within the loop
+
+
 def test_split_vector_ranges_and_element_only():
     text = """
     input_stream: 'v'  output_stream: 'head'  output_stream: 'tail'
