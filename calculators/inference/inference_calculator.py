@@ -62,6 +62,13 @@ class InferenceOptions:
     # runs only (MoveNet's static-image refine pass), so that the other runs hold no interpreter for it (~10 MB).
     # Shapes are still checked, and SPECS set, at open() from the model's specs.
     load_on_first_packet: bool = False
+    # With max_in_flight > 1: load the interpreters beyond the first on the first call that runs beside another
+    # model call, instead of at open(). For nodes whose calls overlap in some runs only (BlazePose's detector and
+    # landmark model: static mode and multi-person overlap, tracking never does), so tracking does not hold
+    # interpreters it never uses (~55 MB single-person, ~115 MB multi-person); the runs that do overlap pay one
+    # load (95-210 ms) on about their second frame. Off by default: a node whose calls always overlap (PoseNet)
+    # loads them all ahead, with no load inside the frame loop.
+    load_extra_on_overlap: bool = False
 
     def __post_init__(self):
         for text in (*self.input_shapes, *self.output_shapes):
@@ -106,8 +113,8 @@ class _InferenceBase(Calculator):
 
     # Frames that do not depend on each other may be inferred at once: with ``max_in_flight: N`` on the node, the
     # runtime overlaps up to N process() calls (outputs still leave in timestamp order) and each call runs on its
-    # own interpreter: the first leased at open() (or on the first packet, with load_on_first_packet), each other
-    # one by the first call that finds none idle (see _take).
+    # own interpreter: all leased at open() (the first on the first packet, with load_on_first_packet), or, with
+    # load_extra_on_overlap, each beyond the first by the first call that finds none idle (see _take).
     CONCURRENT_PROCESS = True
 
     def open(self, ctx):
@@ -136,6 +143,14 @@ class _InferenceBase(Calculator):
             specs = model_specs(path)
         else:
             self._load_wide()
+            if not opts.load_extra_on_overlap:
+                try:
+                    while len(self._leases) < len(self._counts):
+                        self._leases.append(self._load(self._counts[len(self._leases)]))
+                        self._narrow.append(self._leases[-1])
+                except BaseException:
+                    self._release_all()  # close() is not called when open() fails
+                    raise
             specs = self.model.specs
             publish(specs)
         ctx.set_side(self.SPECS, specs)
@@ -150,9 +165,10 @@ class _InferenceBase(Calculator):
 
     def _load_wide(self) -> None:
         """Lease the interpreter for a call alone from the process's pool (runs one after another reuse it; see
-        model_pool). The narrow ones wait for a call that wants one: in tracking, where each frame's ROI comes from
-        the previous frame, calls never overlap, and the narrow interpreters of pose_tracking_cpu's detector and
-        landmark nodes were ~55 MB of peak RSS held for nothing (~115 MB in pose_tracking_multi_cpu)."""
+        model_pool). With load_extra_on_overlap the narrow ones wait for a call that wants one: in tracking, where
+        each frame's ROI comes from the previous frame, calls never overlap, and the narrow interpreters of
+        pose_tracking_cpu's detector and landmark nodes were ~55 MB of peak RSS held for nothing (~115 MB in
+        pose_tracking_multi_cpu)."""
         self._leases.append(self._load(self._counts[0]))
         self._wide.append(self._leases[0])
         self.model = self._leases[0].model

@@ -1,6 +1,6 @@
 """InferenceCalculator with ``max_in_flight``: one interpreter per overlapping call (the first with the auto threads
-for a call alone in the process, loaded at open; the others with half as many, loaded by the first call beside others);
-outputs identical and in timestamp order."""
+for a call alone in the process; the others with half as many), all loaded at open, or with ``load_extra_on_overlap``
+the others by the first call beside others; outputs identical and in timestamp order."""
 
 from __future__ import annotations
 
@@ -24,13 +24,14 @@ if not DETECTOR.is_file():
 GRAPH = """
 input_stream: 'tensors'  output_stream: 'out'  num_threads: 3
 node {{ name: 'infer' calculator: 'InferenceCalculator' input_stream: 'TENSORS:tensors' output_stream: 'TENSORS:out'
-       max_in_flight: {n} options {{ [posegraph.InferenceOptions.ext] {{ model: '{model}' }} }} }}
+       max_in_flight: {n} options {{ [posegraph.InferenceOptions.ext] {{ model: '{model}' {extra} }} }} }}
 """
+LAZY = "load_extra_on_overlap: true"
 
 
-def run(n: int, images: list[np.ndarray]) -> tuple[list, list[int], list[int]]:
+def run(n: int, images: list[np.ndarray], extra: str = LAZY) -> tuple[list, list[int], list[int]]:
     """Outputs, the interpreters' threads after open, and after the run."""
-    graph = Graph(GRAPH.format(n=n, model=DETECTOR))
+    graph = Graph(GRAPH.format(n=n, model=DETECTOR, extra=extra))
     out: list = []
     graph.observe_output("out", lambda p: out.append((p.timestamp, p.value)))
     graph.start()
@@ -71,13 +72,16 @@ def test_overlapping_calls_get_their_own_interpreters_and_give_the_same_outputs_
     overlapped, opened, overlapped_threads = run(2, images)
     assert serial_threads == [2] and opened == [2] and overlapped_threads == [2, 1]
     assert [t for t, _ in overlapped] == list(range(len(images)))
-    for (_, a), (_, b) in zip(serial, overlapped):
-        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    eager, eager_opened, eager_threads = run(2, images, extra="")  # the default: every interpreter at open
+    assert eager_opened == [2, 1] and eager_threads == [2, 1]
+    assert [t for t, _ in eager] == list(range(len(images)))
+    for (_, a), (_, b), (_, c) in zip(serial, overlapped, eager):
+        assert all(np.array_equal(x, y) and np.array_equal(x, z) for x, y, z in zip(a, b, c))
 
 
 def test_calls_that_never_overlap_load_one_interpreter(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    graph = Graph(GRAPH.format(n=2, model=DETECTOR))
+    graph = Graph(GRAPH.format(n=2, model=DETECTOR, extra=LAZY))
     out: list = []
     graph.observe_output("out", lambda p: out.append(p.timestamp))
     graph.start()
@@ -94,7 +98,7 @@ def test_calls_that_never_overlap_load_one_interpreter(monkeypatch):
 
 def test_given_threads_are_kept_for_every_interpreter(monkeypatch):
     overlap_first_call(monkeypatch)
-    graph = Graph(GRAPH.format(n=2, model=DETECTOR).replace("model:", "num_threads: 3 model:"))
+    graph = Graph(GRAPH.format(n=2, model=DETECTOR, extra=LAZY).replace("model:", "num_threads: 3 model:"))
     graph.start()
     leases = next(v.instance for v in graph.nodes if v.name == "infer")._leases
     for t in range(4):
@@ -110,7 +114,7 @@ def test_a_failing_call_among_overlapping_ones_fails_the_run_and_releases_every_
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     overlap_first_call(monkeypatch)
     POOL.clear()
-    graph = Graph(GRAPH.format(n=2, model=DETECTOR))
+    graph = Graph(GRAPH.format(n=2, model=DETECTOR, extra=LAZY))
     graph.start()
     good = np.zeros((1, 224, 224, 3), np.float32)
     with pytest.raises(CalculatorError, match="infer"):
@@ -137,7 +141,7 @@ def test_a_narrow_interpreter_that_fails_to_load_fails_the_run_and_the_wide_one_
 
     monkeypatch.setattr(inference_calculator, "lease_model", lease)
     POOL.clear()
-    graph = Graph(GRAPH.format(n=2, model=DETECTOR))
+    graph = Graph(GRAPH.format(n=2, model=DETECTOR, extra=LAZY))
     graph.start()
     with pytest.raises(CalculatorError, match="no room"):
         try:
@@ -146,4 +150,25 @@ def test_a_narrow_interpreter_that_fails_to_load_fails_the_run_and_the_wide_one_
         finally:
             graph.close(timeout=30)
     assert graph.done
+    assert POOL.idle_count() == 1
+
+
+def test_without_load_extra_on_overlap_a_failing_load_fails_open_and_the_wide_one_goes_back(monkeypatch):
+    from posegraph.calculators.inference import inference_calculator
+    from posegraph.calculators.inference.model_pool import POOL
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    lease_model = inference_calculator.lease_model
+
+    def lease(path, backend, *, num_threads, **kwargs):
+        if num_threads == 1:
+            raise MemoryError("no room for the narrow interpreter")
+        return lease_model(path, backend, num_threads=num_threads, **kwargs)
+
+    monkeypatch.setattr(inference_calculator, "lease_model", lease)
+    POOL.clear()
+    graph = Graph(GRAPH.format(n=2, model=DETECTOR, extra=""))
+    with pytest.raises(Exception, match="no room"):
+        graph.start()
+    graph.close(timeout=30)
     assert POOL.idle_count() == 1
