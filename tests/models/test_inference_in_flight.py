@@ -63,6 +63,20 @@ def overlap_first_call(monkeypatch) -> None:
     monkeypatch.setattr(Lease, "run", run_)
 
 
+def fail_narrow_loads(monkeypatch) -> None:
+    """Make every one-thread (narrow) interpreter fail to load."""
+    from posegraph.calculators.inference import inference_calculator
+
+    lease_model = inference_calculator.lease_model
+
+    def lease(path, backend, *, num_threads, **kwargs):
+        if num_threads == 1:
+            raise MemoryError("no room for the narrow interpreter")
+        return lease_model(path, backend, num_threads=num_threads, **kwargs)
+
+    monkeypatch.setattr(inference_calculator, "lease_model", lease)
+
+
 def test_overlapping_calls_get_their_own_interpreters_and_give_the_same_outputs_in_order(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # auto threads: 2 alone, 1 beside other calls
     rng = np.random.default_rng(0)
@@ -126,20 +140,12 @@ def test_a_failing_call_among_overlapping_ones_fails_the_run_and_releases_every_
 
 
 def test_a_narrow_interpreter_that_fails_to_load_fails_the_run_and_the_wide_one_goes_back(monkeypatch):
-    from posegraph.calculators.inference import inference_calculator
     from posegraph.calculators.inference.model_pool import POOL
     from posegraph.errors import CalculatorError
 
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     overlap_first_call(monkeypatch)
-    lease_model = inference_calculator.lease_model
-
-    def lease(path, backend, *, num_threads, **kwargs):
-        if num_threads == 1:
-            raise MemoryError("no room for the narrow interpreter")
-        return lease_model(path, backend, num_threads=num_threads, **kwargs)
-
-    monkeypatch.setattr(inference_calculator, "lease_model", lease)
+    fail_narrow_loads(monkeypatch)
     POOL.clear()
     graph = Graph(GRAPH.format(n=2, model=DETECTOR, extra=LAZY))
     graph.start()
@@ -154,18 +160,10 @@ def test_a_narrow_interpreter_that_fails_to_load_fails_the_run_and_the_wide_one_
 
 
 def test_without_load_extra_on_overlap_a_failing_load_fails_open_and_the_wide_one_goes_back(monkeypatch):
-    from posegraph.calculators.inference import inference_calculator
     from posegraph.calculators.inference.model_pool import POOL
 
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    lease_model = inference_calculator.lease_model
-
-    def lease(path, backend, *, num_threads, **kwargs):
-        if num_threads == 1:
-            raise MemoryError("no room for the narrow interpreter")
-        return lease_model(path, backend, num_threads=num_threads, **kwargs)
-
-    monkeypatch.setattr(inference_calculator, "lease_model", lease)
+    fail_narrow_loads(monkeypatch)
     POOL.clear()
     graph = Graph(GRAPH.format(n=2, model=DETECTOR, extra=""))
     with pytest.raises(Exception, match="no room"):
