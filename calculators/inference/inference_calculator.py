@@ -146,8 +146,7 @@ class _InferenceBase(Calculator):
             if not opts.load_extra_on_overlap:
                 try:
                     while len(self._leases) < len(self._counts):
-                        self._leases.append(self._load(self._counts[len(self._leases)]))
-                        self._narrow.append(self._leases[-1])
+                        self._narrow.append(self._load_narrow())
                 except BaseException:
                     self._release_all()  # close() is not called when open() fails
                     raise
@@ -173,6 +172,11 @@ class _InferenceBase(Calculator):
         self._wide.append(self._leases[0])
         self.model = self._leases[0].model
 
+    def _load_narrow(self):
+        """Lease the next interpreter for a call beside other model calls (kept in `_leases` for close())."""
+        self._leases.append(self._load(self._counts[len(self._leases)]))
+        return self._leases[-1]
+
     def _take(self, others: int) -> tuple[list, object]:
         """An idle interpreter and the list it goes back to (called under `_pick`): the preferred one (wide for a
         call alone, narrow beside other model calls), else a newly loaded narrow one while fewer than max_in_flight
@@ -186,8 +190,7 @@ class _InferenceBase(Calculator):
             self._load_wide()
         idle = self._narrow if others else self._wide
         if not idle and len(self._leases) < len(self._counts):
-            self._leases.append(self._load(self._counts[len(self._leases)]))
-            return self._narrow, self._leases[-1]
+            return self._narrow, self._load_narrow()
         if not idle:
             idle = self._wide if others else self._narrow
         return idle, idle.pop()
