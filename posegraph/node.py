@@ -83,6 +83,12 @@ class NodeRuntime:
         # Ready-heap order (higher first): the rank, raised by the scheduler for nodes on a loop (see
         # scheduler._loop_nodes).
         self.priority = rank
+        # process() time of the calls that woke no other worker, first call left out; the first call's time; how
+        # many calls woke a worker (scheduler._worth_a_thread)
+        self.own_ns = 0
+        self.own_calls = 0
+        self.first_ns = 0
+        self.handoffs = 0
         self.calculator: Calculator = spec.calculator_class(spec.options, spec.name)
         contract = spec.calculator_class.contract
         self.timestamp_offset = contract.timestamp_offset

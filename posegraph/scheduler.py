@@ -68,7 +68,7 @@ class Invocation:
     """
 
     __slots__ = ("node", "kind", "timestamp", "packets", "seq", "enqueued_ns", "ctx", "result", "error",
-                 "duration_ns", "bounds", "end_ns")
+                 "duration_ns", "bounds", "end_ns", "own")
 
     def __init__(self, node: NodeRuntime, kind: int, timestamp: int = Timestamp.UNSET, packets: list | None = None,
                  seq: int = 0, enqueued_ns: int = 0, ctx: Any = None):
@@ -84,6 +84,7 @@ class Invocation:
         self.duration_ns = 0
         self.bounds: list | None = None
         self.end_ns = 0  # when the call returned (0: not run: open() sends committed by begin())
+        self.own = False  # no worker was woken when it was taken: its duration is its own (_worth_a_thread)
 
 
 class Signal(threading.Condition):
@@ -250,6 +251,9 @@ class Scheduler:
                     self.check(node)  # more work for the same node on another worker
                 if heap and ex.cond.waiting and _worth_a_thread(node, kind):
                     ex.cond.notify()
+                    node.handoffs += 1
+                else:
+                    inv.own = True
                 return inv
             self.check(node)
         return None
@@ -367,7 +371,7 @@ class Scheduler:
         node.queued = True
         self._seq += 1
         ex = node.executor
-        _heappush(ex.heap, (-node.rank, self._seq, node, kind))
+        _heappush(ex.heap, (-node.priority, self._seq, node, kind))
         if ex.cond.waiting and self._taker is not ex:  # else the thread holding the lock takes it (see take())
             ex.cond.notify()
 
@@ -506,6 +510,11 @@ class Scheduler:
         kind = inv.kind
         if kind <= SOURCE:
             duration = inv.duration_ns
+            if not stats.process_count:
+                node.first_ns = duration
+            elif inv.own:  # (not the node's first call, which may load things)
+                node.own_ns += duration
+                node.own_calls += 1
             enqueued = inv.enqueued_ns
             latency = inv.end_ns - duration - enqueued if enqueued else 0
             samples = stats.samples
@@ -1045,17 +1054,32 @@ class Scheduler:
                     self._finalize()
 
 
+PROBE_AFTER = 4  # hand-offs after which a node not measured alone yet is measured (_worth_a_thread)
 WAKE_NS = 100_000  # a call expected to run at least this long (mean so far) hands the other ready work to a worker
 
 
 def _worth_a_thread(node: NodeRuntime, kind: int) -> bool:
     """Whether the call about to run on this thread takes long enough that the ready work it leaves behind should
-    go to another worker: a wake-up costs tens of microseconds, more than most calculators' process(). Calls
-    not measured yet (first calls, sources, open, close) count as long."""
+    go to another worker: a wake-up costs tens of microseconds, more than most calculators' process(). Sources,
+    open, close and first calls count as long (a call may wait for another node). After that a process() call
+    counts by its mean duration over the node's calls that woke no worker, first call left out; until there is
+    one, by its mean over all calls but the first (the first alone after one call), except that after a few
+    hand-offs (PROBE_AFTER) a node under 4x the threshold runs one call without waking a worker, to measure it.
+
+    Calls that woke a worker are set aside because the worker slows the call beside it (the GIL), and first calls
+    because they may load things: with every call's mean, one slow first call and then the worker each call woke
+    kept BlazePose's LandmarksToRoiCalculator (3.3 ms first, then 30 us alone, 105 us beside the worker it woke)
+    above the threshold for good, so frame-at-a-time tracking woke a worker every frame."""
     if kind != PROCESS:
         return True
+    if node.own_calls:
+        return node.own_ns >= WAKE_NS * node.own_calls
     stats = node.stats
-    return stats.process_count == 0 or stats.process_ns >= WAKE_NS * stats.process_count
+    count = stats.process_count
+    if count == 0:
+        return True
+    mean = (stats.process_ns - node.first_ns) / (count - 1) if count > 1 else node.first_ns
+    return mean >= WAKE_NS and (node.handoffs < PROBE_AFTER or mean >= 4 * WAKE_NS)
 
 
 def _with_handler_hint(exc: StreamError, node: NodeRuntime) -> StreamError:
