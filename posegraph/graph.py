@@ -67,6 +67,11 @@ class GraphOutput:
         self.collect_sync = synchronous
         self.sync_values.clear()
 
+    @property
+    def quiet(self) -> bool:
+        """Whether delivering calls nothing (no observers, no pollers): only process()'s collection, if any."""
+        return not (self.observers or self.bound_observers or self.pollers)
+
     def accept(self, packets, bound: int) -> None:  # scheduler lock held
         self._incoming.extend(packets)
         self.bound = bound
