@@ -168,15 +168,21 @@ class TensorModel:
         """Validate one input; return True when the backend must resize for a dynamic dimension."""
         raise NotImplementedError
 
-    def _invoke(self, arrays: list[np.ndarray], resize: list[bool]) -> list[np.ndarray]:
-        """Run the backend on checked, contiguous inputs; return new arrays (valid after the next call)."""
+    def _invoke(self, arrays: list[np.ndarray], resize: list[bool], skip: frozenset[int]) -> list[np.ndarray]:
+        """Run the backend on checked, contiguous inputs; return new arrays (valid after the next call), with
+        `skipped_output(i)` for each output index in `skip`."""
         raise NotImplementedError
 
-    def run(self, *arrays: np.ndarray) -> list[np.ndarray]:
+    def skipped_output(self, index: int) -> np.ndarray:
+        """What stands for output `index` when a run skips it: an empty array of its dtype."""
+        return np.empty(0, self._outputs[index].dtype)
+
+    def run(self, *arrays: np.ndarray, skip: frozenset[int] = frozenset()) -> list[np.ndarray]:
         """Run the model on one array per input (in input order); return one new array per output.
 
         Dtypes must match exactly (no silent casts); shapes must match, except dimensions the model declares
         dynamic. One call at a time: a concurrent call raises instead of corrupting the backend's state.
+        `skip`: indices of outputs nobody will read, not copied out (an empty array of their dtype in their place).
         """
         cls = type(self).__name__
         if len(arrays) != len(self._inputs):
@@ -190,7 +196,7 @@ class TensorModel:
             prepared = [np.ascontiguousarray(a) if isinstance(a, np.ndarray) else np.asarray(a) for a in arrays]
             resize = [bool(self._check_input(spec, a, i))
                       for i, (spec, a) in enumerate(zip(self._inputs, prepared))]
-            return self._invoke(prepared, resize)
+            return self._invoke(prepared, resize, skip)
         finally:
             self._lock.release()
 

@@ -69,6 +69,11 @@ class InferenceOptions:
     # load (95-210 ms) on about their second frame. Off by default: a node whose calls always overlap (PoseNet)
     # loads them all ahead, with no load inside the frame loop.
     load_extra_on_overlap: bool = False
+    # Indices of model outputs copied out only when the OPTIONAL_OUTPUTS side packet is given and true; else each
+    # is an empty array of its dtype. For outputs that only a branch switched on by the same side packet reads:
+    # BlazePose's segmentation mask (256 KB copied after every landmark call for nothing when segmentation is off,
+    # 25-30 us a frame right after the model ran).
+    optional_outputs: list[int] = field(default_factory=list)
 
     def __post_init__(self):
         for text in (*self.input_shapes, *self.output_shapes):
@@ -77,6 +82,8 @@ class InferenceOptions:
             raise ValueError("num_threads must be 0 (auto) or more")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(repr(b) for b in BACKENDS)}, not {self.backend!r}")
+        if any(i < 0 for i in self.optional_outputs):
+            raise ValueError("optional_outputs are output indices (0 or more)")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
         if self.backend == "tflite" and self.device.upper() != "CPU":
@@ -106,6 +113,8 @@ class _InferenceBase(Calculator):
     MODEL = InputSidePacket[str]("MODEL", optional=True)
     # Overrides num_threads: lets an app size interpreter threads against the graph's worker threads.
     NUM_THREADS = InputSidePacket[int]("NUM_THREADS", optional=True)
+    # True: the outputs listed in optional_outputs are copied out too (see InferenceOptions.optional_outputs).
+    OPTIONAL_OUTPUTS = InputSidePacket[bool]("OPTIONAL_OUTPUTS", optional=True)
     # The model's tensors (names, shapes, dtypes, quantisation), whatever the backend; also published through
     # calculators.inference.specs for the decoders and crops configured with the same model.
     SPECS = OutputSidePacket[ModelSpecs]("SPECS", optional=True)
@@ -161,6 +170,13 @@ class _InferenceBase(Calculator):
             except ModelMismatchError as exc:
                 self._release_all()  # close() is not called when open() fails
                 raise ModelMismatchError(f"node '{self.name}': model {path} does not fit this node: {exc}") from exc
+        wanted = bool(ctx.side(self.OPTIONAL_OUTPUTS, default=False))
+        too_far = [i for i in opts.optional_outputs if i >= len(specs.outputs)]
+        if too_far:
+            self._release_all()  # close() is not called when open() fails
+            raise ValueError(f"node '{self.name}': optional_outputs {too_far} but model {path} has "
+                             f"{len(specs.outputs)} outputs")
+        self._skip = frozenset() if wanted else frozenset(opts.optional_outputs)
 
     def _load_wide(self) -> None:
         """Lease the interpreter for a call alone from the process's pool (runs one after another reuse it; see
@@ -207,7 +223,7 @@ class _InferenceBase(Calculator):
             GAUGE.leave()
             raise
         try:
-            outputs = lease.run(*tensors)
+            outputs = lease.run(*tensors, skip=self._skip)
         finally:
             idle.append(lease)
             GAUGE.leave()

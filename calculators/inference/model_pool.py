@@ -59,11 +59,11 @@ class Lease:
     released: bool = field(default=False, init=False)
     failed: bool = field(default=False, init=False)
 
-    def run(self, *tensors):
-        """Run the model. A failure inside the backend marks it `failed` (it is dropped at release); an input the
-        model refuses before running (a ValueError) leaves it as it was."""
+    def run(self, *tensors, skip: frozenset[int] = frozenset()):
+        """Run the model (`skip`: see TensorModel.run). A failure inside the backend marks it `failed` (it is
+        dropped at release); an input the model refuses before running (a ValueError) leaves it as it was."""
         try:
-            return self.model.run(*tensors)
+            return self.model.run(*tensors, skip=skip)
         except ValueError:
             raise
         except BaseException:

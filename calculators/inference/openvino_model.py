@@ -183,11 +183,12 @@ class OpenVinoModel(TensorModel):
                                    f"{list(array.shape)}")
         return False  # dynamic dimensions need no resize: the infer request reshapes itself
 
-    def _invoke(self, arrays: list[np.ndarray], resize: list[bool]) -> list[np.ndarray]:
+    def _invoke(self, arrays: list[np.ndarray], resize: list[bool], skip: frozenset[int]) -> list[np.ndarray]:
         # share_inputs: no copy of our (contiguous, checked) arrays; outputs are copied (share_outputs False),
         # so they stay valid after the next call.
         results = self._request.infer(arrays, share_inputs=True, share_outputs=False)
-        return [np.asarray(results[port]) for port in self._compiled.outputs]
+        return [self.skipped_output(i) if i in skip else np.asarray(results[port])
+                for i, port in enumerate(self._compiled.outputs)]
 
 
 def _first_line(exc: BaseException) -> str:

@@ -165,7 +165,7 @@ class TfliteModel(TensorModel):
         expected = list(spec.shape_signature) if -1 in spec.shape_signature else list(spec.shape)
         raise InputTensorError(f"{where} expects shape {expected} ({spec.dtype}), got {list(actual)}")
 
-    def _invoke(self, arrays: list[np.ndarray], resize: list[bool]) -> list[np.ndarray]:
+    def _invoke(self, arrays: list[np.ndarray], resize: list[bool], skip: frozenset[int]) -> list[np.ndarray]:
         """Resize dynamic inputs when needed, then set, invoke and read back (get_tensor() copies)."""
         if any(resize):
             for spec, array, needed in zip(self._inputs, arrays, resize):
@@ -177,4 +177,7 @@ class TfliteModel(TensorModel):
             self._interpreter.set_tensor(spec.index, array)
         self._interpreter.invoke()
         # get_tensor() returns a copy (unlike tensor()), so results stay valid after the next invoke().
+        if skip:
+            return [self.skipped_output(i) if i in skip else self._interpreter.get_tensor(spec.index)
+                    for i, spec in enumerate(self._outputs)]
         return [self._interpreter.get_tensor(spec.index) for spec in self._outputs]

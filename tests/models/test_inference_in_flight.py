@@ -52,13 +52,13 @@ def overlap_first_call(monkeypatch) -> None:
     first = threading.Event()
     run_model = Lease.run
 
-    def run_(self, *tensors):
+    def run_(self, *tensors, **kwargs):
         if not first.is_set():
             first.set()
             deadline = time.monotonic() + 10
             while GAUGE.running < 2 and time.monotonic() < deadline:
                 time.sleep(0.001)
-        return run_model(self, *tensors)
+        return run_model(self, *tensors, **kwargs)
 
     monkeypatch.setattr(Lease, "run", run_)
 
@@ -170,3 +170,35 @@ def test_without_load_extra_on_overlap_a_failing_load_fails_open_and_the_wide_on
         graph.start()
     graph.close(timeout=30)
     assert POOL.idle_count() == 1
+
+
+OPTIONAL = """
+input_stream: 'tensors'  output_stream: 'out'  input_side_packet: 'wanted'
+node {{ name: 'infer' calculator: 'InferenceCalculator' input_stream: 'TENSORS:tensors' output_stream: 'TENSORS:out'
+       {side} options {{ [posegraph.InferenceOptions.ext] {{ model: '{model}' optional_outputs: 1 }} }} }}
+"""
+
+
+@pytest.mark.parametrize("wanted", [True, False, None])
+def test_optional_outputs_are_copied_out_only_when_the_side_packet_says_so(wanted):
+    image = np.random.default_rng(0).uniform(-1, 1, (1, 224, 224, 3)).astype(np.float32)
+    side = "" if wanted is None else "input_side_packet: 'OPTIONAL_OUTPUTS:wanted'"
+    graph = Graph(OPTIONAL.format(side=side, model=DETECTOR))
+    got = graph.process({"tensors": [image]}, timestamp=0) if wanted is None else None
+    if wanted is not None:
+        graph.start({"wanted": wanted}, synchronous=True)
+        got = graph.process({"tensors": [image]}, timestamp=0)
+    graph.close(timeout=30)
+    full = Graph(GRAPH.format(n=1, model=DETECTOR, extra="")).process({"tensors": [image]}, timestamp=0)["out"]
+    out = got["out"]
+    assert len(out) == len(full) == 2 and np.array_equal(out[0], full[0])
+    if wanted:
+        assert np.array_equal(out[1], full[1])
+    else:  # not copied out: an empty array of the output's dtype in its place
+        assert out[1].shape == (0,) and out[1].dtype == full[1].dtype
+
+
+def test_optional_outputs_past_the_model_are_refused():
+    graph = Graph(OPTIONAL.format(side="", model=DETECTOR).replace("optional_outputs: 1", "optional_outputs: 5"))
+    with pytest.raises(Exception, match="optional_outputs"):
+        graph.start(synchronous=True)
