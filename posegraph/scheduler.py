@@ -136,6 +136,10 @@ class Scheduler:
         # process() caller about to help): the first node it makes ready needs no other thread woken, since a
         # wake-up costs more than most calculators' process().
         self._taker: Executor | None = None
+        # process() callers parked in help_until (waiting on state_changed): when no worker of the default
+        # executor waits either, work made ready there wakes them (see _wake): while both workers run long model
+        # calls, a crop made ready would otherwise wait for one of them although the caller's thread is idle.
+        self._helpers_parked = 0
         self.nodes = nodes
         self.executors = executors
         self.node_executor = {n.name: executors[node_executor.get(n.name, "") or ""] for n in nodes}
@@ -249,8 +253,8 @@ class Scheduler:
             if inv is not None:
                 if node.in_flight < node.max_in_flight:
                     self.check(node)  # more work for the same node on another worker
-                if heap and ex.cond.waiting and _worth_a_thread(node, kind):
-                    ex.cond.notify()
+                if heap and (ex.cond.waiting or self._helpers_parked) and _worth_a_thread(node, kind):
+                    self._wake(ex)
                     node.handoffs += 1
                 else:
                     inv.own = True
@@ -308,7 +312,7 @@ class Scheduler:
                 # this thread has other things to do first (app callbacks, pollers, finalizing): the work it made
                 # ready goes to a worker. Outputs only collected for process() are stored in a moment: waking a
                 # worker for that cost the caller ~80 us a time (twice a BlazePose tracking frame: roi, poses)
-                ex.cond.notify()
+                self._wake(ex)
         if sinks:
             self.deliver(sinks)
         if finalize:
@@ -375,15 +379,28 @@ class Scheduler:
         self._seq += 1
         ex = node.executor
         _heappush(ex.heap, (-node.priority, self._seq, node, kind))
-        if ex.cond.waiting and self._taker is not ex:  # else the thread holding the lock takes it (see take())
+        if self._taker is not ex:  # else the thread holding the lock takes it (see take())
+            self._wake(ex)
+
+    def _wake(self, ex: Executor) -> None:
+        """Wake a thread for the work waiting in `ex`'s heap: a parked worker, else a parked process() caller."""
+        if ex.cond.waiting:
             ex.cond.notify()
+        elif self._helpers_parked:
+            self._wake_helpers(ex)
+
+    def _wake_helpers(self, ex: Executor) -> None:
+        """No worker of `ex` waits: wake the process() callers parked in help_until, if `ex` is theirs."""
+        if ex is self.executors[""]:
+            self.state_changed.notify_all()
 
     def check(self, node: NodeRuntime) -> None:
         """Decide what `node` can do now: run, close, or just pass its settled bound downstream."""
         if node.queued or node.state != OPENED or node.closing or self.failed:
             return
-        if node.in_flight >= node.max_in_flight:
-            return
+        if node.in_flight >= node.max_in_flight or (node.pending_commits
+                                                    and len(node.pending_commits) >= node.max_in_flight):
+            return  # (calls that returned early wait to commit in order: at most max_in_flight of them)
         if node.fast:  # the default handler (most nodes): one pass over the inputs
             if node.single:  # one input, no PROCESS_TIMESTAMP_BOUNDS: ready exactly when a packet waits there
                 q = node.inputs[0]
@@ -578,7 +595,11 @@ class Scheduler:
         if self.failed:
             return self.take_pending_sinks(), self._should_finalize()
         if inv.seq != node.commit_seq:
+            # It returned before an earlier call: its outputs wait for that one, but its slot is free, so that
+            # the node keeps max_in_flight calls running (people of a frame: the next person's model starts now,
+            # not when the slowest earlier call returns).
             node.pending_commits[inv.seq] = inv
+            self.check(node)
             return [], False
         try:
             self._commit(inv)
@@ -1012,7 +1033,8 @@ class Scheduler:
 
     def help_until(self, predicate, timeout: float | None, what: str, trace_row: int = 0) -> None:
         """Like `wait_for`, but the calling thread runs ready nodes of the default executor meanwhile (the same
-        take/run steps as a worker): a frame-at-a-time caller then costs no thread hand-offs on a chain."""
+        take/run steps as a worker): a frame-at-a-time caller then costs no thread hand-offs on a chain. Parked, it
+        is woken like a worker when work becomes ready and no worker waits (`_wake`)."""
         ex = self.executors[""]
         deadline = Deadline(timeout)
         while True:
@@ -1023,7 +1045,11 @@ class Scheduler:
                     return
                 inv = self.take(ex)
                 if inv is None:
-                    deadline.wait(self.state_changed, f"graph did not become {what} within {timeout} s")
+                    self._helpers_parked += 1
+                    try:
+                        deadline.wait(self.state_changed, f"graph did not become {what} within {timeout} s")
+                    finally:
+                        self._helpers_parked -= 1
                     continue
             while inv is not None:  # the predicate is checked (under the lock) before each call
                 inv = self.run(inv, ex, trace_row, until=predicate)

@@ -10,6 +10,10 @@ Prints:
 
   A. pose_landmark_multi_cpu in tracking mode (steady state: everybody tracked, no detector): ms per frame for
      1, 2, 4 people, the cost per person (least-squares slope) and how linear it is;
+  A2. where tracking mode's wall time goes beyond CPU / cores, for 2 and 4 people (a run of its own, every node's
+     process() timed): per frame the time in which no node call, one, or two or more run (the scheduler's view
+     of core occupancy), the serial start (frame in -> first landmark model call) and end (last model call out ->
+     poses out), and the time within the model calls' span in which only one model call runs;
   B. the same in static-image mode (first detector, search with people painted over, landmarks: every frame);
   C1. the per-person overhead of the loop machinery (BeginLoop/EndLoop, TrackedRoiToRect, TrackedPerson and the
       scheduling of every body node) in the real pipeline: PoseLandmarksPerPersonCpu on one worker thread, frames
@@ -130,6 +134,72 @@ def report_scaling(title: str, medians: dict[int, float], cpu: dict[int, float],
               f"{dev * 100:4.1f} %; (t4 - t2) / (2 (t2 - t1)) = {(t4 - t2) / (2 * (t2 - t1)):.2f} (1 = linear)")
         slope = b if what == "wall" else slope
     return slope
+
+
+def _running_counts(calls: list[tuple[int, int]], start: int, end: int) -> list[int]:
+    """ns of [start, end) during which 0, 1, 2+ of the (begin, end) intervals `calls` were open."""
+    edges = sorted([(b, 1) for b, _ in calls] + [(e, -1) for _, e in calls])
+    spent = [0, 0, 0]
+    now, running = start, 0
+    for t, step in edges:
+        spent[min(running, 2)] += t - now
+        now, running = t, running + step
+    spent[min(running, 2)] += end - now
+    return spent
+
+
+def bench_occupancy(frames: dict[int, np.ndarray], side: dict, n_frames: int, warmup: int) -> dict[int, dict]:
+    """Part A2: per frame, which node calls ran when (every node's process() wrapped: perf_counter_ns around it),
+    for the 2- and 4-person frames, interleaved; medians over the frames, ms."""
+    counts = [n for n in frames if n >= 2]
+    current: list = [None]
+
+    def wrap(process, model: bool):
+        def timed_process(ctx):
+            start = time.perf_counter_ns()
+            try:
+                return process(ctx)
+            finally:
+                if current[0] is not None:
+                    current[0].append((start, time.perf_counter_ns(), model))
+        return timed_process
+
+    graphs = {}
+    for n in counts:
+        graphs[n] = Graph("pose_landmark_multi_cpu")
+        graphs[n].start(side, synchronous=True)
+        for node in graphs[n].nodes:
+            model = node.calculator == "InferenceCalculator" and node.name.startswith("landmarks/")
+            node.instance.process = wrap(node.instance.process, model)
+    rows: dict[int, dict[str, list[float]]] = {n: {} for n in counts}
+    for i in range(warmup + n_frames):
+        for n in counts:
+            seen: list = []
+            current[0] = seen if i >= warmup else None
+            w0, c0 = time.perf_counter_ns(), time.process_time_ns()
+            graphs[n].process({"image": ImageFrame(frames[n], f"grid{n}", i)}, timestamp=i * 33_333)
+            w1, c1 = time.perf_counter_ns(), time.process_time_ns()
+            current[0] = None
+            if i < warmup:
+                continue
+            models = [(b, e) for b, e, m in seen if m]
+            none, one, more = _running_counts([(b, e) for b, e, _ in seen], w0, w1)
+            first, last = min(b for b, _ in models), max(e for _, e in models)
+            figures = {"wall": w1 - w0, "CPU/2": (c1 - c0) / 2, "0 calls": none, "1 call": one, "2+ calls": more,
+                       "start": first - w0, "end": w1 - last, "1 model": _running_counts(models, first, last)[1]}
+            for key, value in figures.items():
+                rows[n].setdefault(key, []).append(value / 1e6)
+    for g in graphs.values():
+        g.close()
+    med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in rows.items()}
+    print("\nA2. tracking mode, where the wall time goes (every node's process() timed; medians, ms per frame)")
+    print("  people" + "".join(f"{k:>10s}" for k in med[counts[0]]))
+    for n in counts:
+        print(f"  {n:6d}" + "".join(f"{v:10.2f}" for v in med[n].values()))
+    print("  (CPU/2: the process's CPU time over 2 cores; 0 calls / 1 call / 2+ calls: time in which that many node "
+          "calls ran; start: frame in -> first landmark model call; end: last model call out -> poses out; 1 model: "
+          "time between those in which one model call ran, not two)")
+    return med
 
 
 LOOP_NODES = ("BeginLoopCalculator", "EndLoopCalculator", "TrackedRoiToRectCalculator", "TrackedPersonCalculator")
@@ -412,6 +482,7 @@ def main() -> int:
     med, cpu, found = bench_graph(frames, side, args.frames, args.warmup, graph_threads=None)
     slope_tracking = report_scaling("A. pose_landmark_multi_cpu, tracking mode (no detector in steady state)", med,
                                     cpu, found)
+    occupancy = bench_occupancy(frames, side, max(10, args.frames // 2), 4)
     med_s, cpu_s, found_s = bench_graph(frames, {**side, "use_prev_landmarks": False}, max(10, args.frames // 2),
                                         2, graph_threads=None)
     report_scaling("B. pose_landmark_multi_cpu, static-image mode (detector, search and landmarks every frame)",
@@ -442,7 +513,8 @@ def main() -> int:
             "per_person_wall_ms": slope_tracking, "marginal_wall_ms_2_to_4": (med[4] - med[2]) / 2, "machinery_ms": machinery, "machinery_vs_direct_ms": overhead,
             # CPU: wall time is not linear once people overlap on the cores (1 -> 2 people is nearly free on 2)
             "linearity_cpu": (cpu[4] - cpu[2]) / (2 * (cpu[2] - cpu[1])),
-            "linearity_wall": (med[4] - med[2]) / (2 * (med[2] - med[1])), "inference_threads": args.inference_threads}))
+            "linearity_wall": (med[4] - med[2]) / (2 * (med[2] - med[1])), "inference_threads": args.inference_threads,
+            "occupancy_ms": {str(n): figures for n, figures in occupancy.items()}}))
     return 0
 
 

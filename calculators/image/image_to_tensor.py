@@ -92,6 +92,10 @@ class ImageToTensorCalculator(Calculator):
     MATRIX = Output[np.ndarray]("MATRIX", optional=True)
     MODEL = InputSidePacket[str]("MODEL", optional=True)
     Options = ImageToTensorOptions
+    # process() keeps no state between calls (the options only; transforms' map cache is replaced, never mutated)
+    # and its warp runs outside the GIL (cv2.remap, nogil Numba): several people's crops of one frame may run at
+    # once (``max_in_flight`` on the node, as in pose_landmark_by_roi_cpu).
+    CONCURRENT_PROCESS = True
 
     def open(self, ctx):
         model = ctx.side(self.MODEL) or self.options.model

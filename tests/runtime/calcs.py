@@ -118,3 +118,20 @@ class Overlap(Calculator):
         with _lock:
             self._busy -= 1
         ctx.send(self.OUT, ctx[self.IN])
+
+
+@calculator("RtSleep")
+class Sleep(Calculator):
+    """Forwards its input after sleeping as many milliseconds as the input's value, recording each call's
+    (timestamp, start, end) in perf_counter seconds (into CALLS["sleep:<node>"]); calls may overlap."""
+
+    IN = Input("")
+    OUT = Output("")
+    CONCURRENT_PROCESS = True
+
+    def process(self, ctx):
+        import time
+        start = time.perf_counter()
+        time.sleep(ctx[self.IN] / 1000.0)
+        log(f"sleep:{self.name}", (ctx.timestamp, start, time.perf_counter()))
+        ctx.send(self.OUT, ctx[self.IN])

@@ -253,6 +253,47 @@ def test_a_calculator_sees_its_max_in_flight_and_never_more_calls_at_once(max_in
     assert max(n for kind, n in seen[1:]) <= max_in_flight
 
 
+def test_a_call_that_returns_before_an_earlier_one_frees_its_slot():
+    # max_in_flight 2: the call at 0 is slow; 1 returns early and its output waits for 0's, but 2 starts at
+    # once (the node keeps two calls running); 3 waits: at most max_in_flight returned calls hold outputs back.
+    calcs.CALLS.pop("sleep:stagger", None)
+    text = """
+    input_stream: 'v'  output_stream: 'out'
+    node { name: 'stagger' calculator: 'RtSleep' input_stream: 'v' output_stream: 'out' max_in_flight: 2 }
+    """
+    delays = [400, 20, 20, 20, 20]
+    got = run_collect(text, {"v": list(enumerate(delays))}, ["out"], threads=3)
+    assert got["out"] == list(enumerate(delays))
+    calls = {ts: (start, end) for ts, start, end in calcs.CALLS["sleep:stagger"]}
+    assert calls[2][0] < calls[0][1] - 0.2  # started while 0 still ran
+    assert calls[3][0] >= calls[0][1]       # 1 and 2 held their outputs back: 3 waited for 0 to commit
+
+
+def test_a_process_caller_runs_work_made_ready_while_the_workers_are_busy():
+    # 'first' runs on an executor of its own; its packet makes two 80 ms calls ready in the default executor,
+    # whose one worker takes one of them: the other runs on the thread parked in process(), not after it (nor
+    # when that thread's wait times out, every 100 ms).
+    text = """
+    executor { name: 'side' num_threads: 1 }
+    input_stream: 'v'  output_stream: 'a'  output_stream: 'b'
+    node { name: 'first' calculator: 'PassThroughCalculator' input_stream: 'v' output_stream: 'w' executor: 'side' }
+    node { calculator: 'DelayCalculator' input_stream: 'w' output_stream: 'a'
+           options { [posegraph.DelayOptions.ext] { ms: 80 } } }
+    node { calculator: 'DelayCalculator' input_stream: 'w' output_stream: 'b'
+           options { [posegraph.DelayOptions.ext] { ms: 80 } } }
+    """
+    import time
+    graph = Graph(text, num_threads=1)
+    graph.start({}, synchronous=True)
+    graph.process({"v": 0}, timestamp=0)  # warm (first calls count as long)
+    start = time.perf_counter()
+    out = graph.process({"v": 1}, timestamp=1)
+    took = time.perf_counter() - start
+    graph.close()
+    assert out == {"a": 1, "b": 1}
+    assert took < 0.13  # in parallel (~0.08 s), not one after the other (~0.16 s)
+
+
 def test_flow_limiter_accounts_for_every_frame():
     text = """
     input_stream: 'frames'  output_stream: 'done'  output_stream: 'allowed'
