@@ -2,14 +2,17 @@
 here from its published source (same model files, same runtime and thread count, OpenCV decoding, JSONL out),
 timed in one run with the posegraph Python API on the same media, interleaved, start-up subtracted.
 
-    python tools/bench_upstream.py [--quick] [--repeat R] [--frames N] [--threads T] [--only FAMILY ...]
+    python tools/bench_upstream.py [--quick] [--repeat R] [--frames N] [--threads T] [--only FAMILY ...] [--cli]
                                    [--baseline-python OTHER_CHECKOUT/.venv/bin/python]
 
 Every measurement runs in its own subprocess (`--worker`), so each side's peak RSS is its own and no side warms
 the other's caches. Per family it prints the upstream loop's and posegraph's wall ms/frame (best of R,
 interleaved) and CPU ms/frame (all threads, user + system: the steadier figure when the machine is shared), the
 speed ratios (upstream time / posegraph time: > 1 means posegraph is faster) with their target, and the peak RSS of
-both processes with the ratio's target. `--quick` runs 30 frames, one repeat.
+both processes with the ratio's target. `--quick` runs 30 frames, one repeat. `--cli` adds a third side to the same
+series, `posegraph run` with the same video and threads (`cli_worker`: the CLI's own entry point in the worker
+process, timed like the API side from the first frame's landmarks to the end of the run, so that no second process's
+start-up is subtracted). The sides of a row alternate their order from round to round.
 
 The upstream loops (their behaviour per frame, written from reading each project's code):
 
@@ -93,6 +96,24 @@ def cpu_s() -> float:
     """CPU seconds of this process, all threads (user + system): on a busy shared machine a steadier measure of
     the work done than wall time."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def machine_busy_s() -> float | None:
+    """CPU seconds every process on the machine has had since boot (/proc/stat: all but idle and iowait; steal too,
+    time the hypervisor gave to others), or None where there is no /proc/stat. Around a run, minus the run's own CPU,
+    it says how much of the machine others took meanwhile: a wall figure from a run that shared 2 cores with other
+    benchmarks measures them as much as the run."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(x) for x in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -400,6 +421,45 @@ def posegraph_worker(graph_name: str, video: str, frames: int, out_path: str, ex
             "startup_s": stamps[0] - start, "rss_mb": peak_rss_mb()}
 
 
+def cli_worker(graph_name: str, video: str, frames: int, out_path: str, flags: list[str]) -> dict:
+    """`posegraph run GRAPH --input VIDEO --max-frames N --landmarks OUT --quiet FLAGS` in this process (the console
+    script's entry point, `posegraph.cli.main`, with the same arguments), timed as the API side is: from the first
+    frame's landmarks to the end of the run. Start-up measured in the run itself, not by a separate one-frame run:
+    two processes' start-ups on a shared machine differ by more than a short video's frame loop takes."""
+    start = time.perf_counter()
+    from posegraph import cli
+    from posegraph.calculators.io.landmarks_sink import LandmarksSinkCalculator
+    from posegraph.graph import Graph
+
+    first: list[tuple[float, float]] = []
+    ends: list[tuple[float, float]] = []
+    count = [0]
+    process, wait = LandmarksSinkCalculator.process, Graph.wait_until_done
+
+    def timed_process(self, ctx):  # the sink's write is the frame's last step, as the API side's observer is
+        result = process(self, ctx)
+        if not first:
+            first.append((time.perf_counter(), cpu_s()))
+        count[0] += 1
+        return result
+
+    def timed_wait(self, *args, **kwargs):  # the CLI waits once, then closes: its end, as the API side's
+        result = wait(self, *args, **kwargs)
+        ends.append((time.perf_counter(), cpu_s()))
+        return result
+
+    LandmarksSinkCalculator.process, Graph.wait_until_done = timed_process, timed_wait
+    try:
+        code = cli.main(["run", graph_name, "--input", video, "--max-frames", str(frames), "--landmarks", out_path,
+                         "--quiet", *flags])
+    finally:
+        LandmarksSinkCalculator.process, Graph.wait_until_done = process, wait
+    if code != 0 or not first or not ends:
+        raise SystemExit(f"posegraph run {graph_name} failed (exit {code}, {count[0]} frames)")
+    return {"frames": count[0] - 1, "seconds": ends[-1][0] - first[0][0], "cpu_s": ends[-1][1] - first[0][1],
+            "startup_s": first[0][0] - start, "rss_mb": peak_rss_mb()}
+
+
 MEDIAPIPE_SCRIPT = r"""
 import json, resource, sys, time
 import cv2, mediapipe as mp
@@ -453,10 +513,16 @@ print(json.dumps({"frames": count - 1, "seconds": seconds, "cpu_s": u.ru_utime +
 
 # -- the driver --------------------------------------------------------------------------------------------------
 def _run(cmd: list[str], env: dict) -> dict:
+    """One worker's result, with `others_cores`: the cores other processes kept busy, on average, while it ran."""
+    busy, own, start = machine_busy_s(), children_cpu_s(), time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:6])} ...: exit {done.returncode}\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if busy is not None:
+        others = machine_busy_s() - busy - (children_cpu_s() - own)
+        result["others_cores"] = max(0.0, others / (time.perf_counter() - start))
+    return result
 
 
 def mediapipe_python(given: str) -> str | None:
@@ -475,6 +541,7 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
         graph, extra, _ = FAMILIES[row]
         up_cmd = me + ["upstream", row, str(args.video), str(frames), str(tmp / f"{row}_up.jsonl"), str(args.threads)]
         extra_json = json.dumps(extra)
+        cli_flags = []
     else:
         if mp_python is None:
             return (f"skipped: {args.mediapipe_python} cannot import mediapipe (create it with "
@@ -485,19 +552,20 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
         if render:
             extra["output_video_path"] = str(tmp / f"{row}_pg.mp4")
         graph, extra_json = "pose_tracking_cpu", json.dumps(extra)
+        cli_flags = ([] if tracking else ["--static"]) + (["--output", str(tmp / f"{row}_cli.mp4")] if render else [])
         up_cmd = [mp_python, "-c", MEDIAPIPE_SCRIPT, str(args.video), str(MEDIAPIPE_TASK), str(frames), mode,
                   str(tmp / f"{row}_up.jsonl"), str(tmp / f"{row}_up.mp4") if render else ""]
     pg_cmd = me + ["posegraph", graph, str(args.video), str(frames), str(tmp / f"{row}_pg.jsonl"), extra_json]
-    results: dict[str, list[dict]] = {"upstream": [], "posegraph": []}
+    cmds = {"upstream": up_cmd, "posegraph": pg_cmd}
+    if args.cli:
+        cmds["cli"] = me + ["cli", graph, str(args.video), str(frames), str(tmp / f"{row}_cli.jsonl"),
+                            json.dumps(cli_flags)]
     if args.baseline_python:
-        results["baseline"] = []
-        bl_cmd = [args.baseline_python, *pg_cmd[1:]]
-        bl_cmd[-2] = str(tmp / f"{row}_bl.jsonl")
-    for _ in range(args.repeat):
-        results["upstream"].append(_run(up_cmd, env))
-        results["posegraph"].append(_run(pg_cmd, env))
-        if args.baseline_python:
-            results["baseline"].append(_run(bl_cmd, env))
+        cmds["baseline"] = [args.baseline_python, *pg_cmd[1:]]
+        cmds["baseline"][-2] = str(tmp / f"{row}_bl.jsonl")
+    results: dict[str, list[dict]] = {side: [] for side in cmds}
+    for side, cmd in interleaved(cmds, args.repeat):
+        results[side].append(_run(cmd, env))
     best: dict = {"agreement": agreement(tmp / f"{row}_up.jsonl", tmp / f"{row}_pg.jsonl",
                                          coco18=row.startswith("openpose"))}
     for side, runs in results.items():
@@ -505,8 +573,16 @@ def measure(row: str, args, tmp: Path, mp_python: str | None) -> dict | str:
         b["ms_per_frame"] = 1e3 * b["seconds"] / max(b["frames"], 1)
         b["cpu_ms_per_frame"] = min(1e3 * r["cpu_s"] / max(r["frames"], 1) for r in runs)
         b["rss_mb"] = max(r["rss_mb"] for r in runs)
+        b["runs_ms_per_frame"] = [1e3 * r["seconds"] / max(r["frames"], 1) for r in runs]
         best[side] = b
     return best
+
+
+def interleaved(cmds: dict[str, list[str]], repeat: int) -> list[tuple[str, list[str]]]:
+    """The runs of one row in the order they run: every side once per round, the order reversed every other round,
+    so that no side always runs just after the same neighbour or at the same point of a drifting load."""
+    order = list(cmds.items())
+    return [pair for r in range(repeat) for pair in (order if r % 2 == 0 else order[::-1])]
 
 
 def _points(pose: dict, coco18: bool):
@@ -590,6 +666,16 @@ def report(rows: dict[str, dict | str], args) -> None:
             print(f"{row:<20} median {a['median_px']:5.1f} px, 90th percentile {a['p90_px']:5.1f} px over "
                   f"{a['keypoints']} keypoints; same number of people in {100 * a['same_count']:.0f}% of "
                   f"{a['frames']} frames")
+    cli = {row: r for row, r in rows.items() if isinstance(r, dict) and "cli" in r}
+    if cli:
+        print("\n`posegraph run` (the CLI, same video and threads, same interleaved series) vs the upstream loops:")
+        for row, r in cli.items():
+            up, c = r["upstream"], r["cli"]
+            print(f"{row:<20} wall {up['ms_per_frame']:7.2f} vs {c['ms_per_frame']:7.2f} ms/frame "
+                  f"({up['ms_per_frame'] / c['ms_per_frame']:.2f}x, target {target_of(row):.2f}x)   CPU "
+                  f"{up['cpu_ms_per_frame']:7.2f} vs {c['cpu_ms_per_frame']:7.2f} ms/frame "
+                  f"({up['cpu_ms_per_frame'] / c['cpu_ms_per_frame']:.2f}x)   start-up {c['startup_s']:.2f} s, "
+                  f"RSS {c['rss_mb']:.0f} MB")
     baseline = {row: r for row, r in rows.items() if isinstance(r, dict) and "baseline" in r}
     if baseline:
         print(f"\nposegraph now vs the baseline build ({args.baseline_python}), same run:")
@@ -609,6 +695,8 @@ def main(argv: list[str] | None = None) -> int:
         side, name, video, frames, out_path, last = argv[1:7]
         if side == "upstream":
             result = upstream_worker(name, video, int(frames), out_path, int(last))
+        elif side == "cli":
+            result = cli_worker(name, video, int(frames), out_path, json.loads(last))
         else:
             result = posegraph_worker(name, video, int(frames), out_path, json.loads(last))
         print(json.dumps(result))
@@ -622,6 +710,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None,
                         help=f"rows to run: {', '.join([*FAMILIES, *BLAZEPOSE_ROWS])}")
     parser.add_argument("--mediapipe-python", default="/tmp/mpenv/bin/python")
+    parser.add_argument("--cli", action="store_true",
+                        help="also time `posegraph run` (the CLI, same arguments, timed inside its process from the "
+                             "first frame's landmarks to the end of the run), interleaved with the other sides")
     parser.add_argument("--baseline-python", default=None,
                         help="also run posegraph's side with this interpreter (e.g. another checkout's venv), "
                              "interleaved, for before/after figures")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +95,37 @@ def test_upstream_loop_agrees_with_posegraph(row, shared, tmp_path, capsys):
     assert agree["keypoints"] >= 4 * 12
     assert agree["median_px"] < 6.0 and agree["p90_px"] < 12.0, agree
     assert np.isfinite(result["posegraph"]["cpu_ms_per_frame"])
+
+
+def test_sides_alternate_their_order_every_other_round():
+    runs = bench.interleaved({"upstream": ["u"], "posegraph": ["p"], "cli": ["c"]}, 3)
+    assert [side for side, _ in runs] == ["upstream", "posegraph", "cli", "cli", "posegraph", "upstream",
+                                          "upstream", "posegraph", "cli"]
+    assert runs[0][1] == ["u"]
+
+
+def test_cli_worker_times_the_frame_loop_of_posegraph_run(shared, tmp_path):
+    """The CLI side: `posegraph run`'s entry point in this process, timed from the first frame's landmarks to the
+    end of the run (start-up apart), every frame written, and the timing hooks taken out again."""
+    from posegraph.calculators.io.landmarks_sink import LandmarksSinkCalculator
+    from posegraph.graph import Graph
+    process, wait = LandmarksSinkCalculator.process, Graph.wait_until_done
+    out = tmp_path / "cli.jsonl"
+    r = bench.cli_worker("movenet_singlepose", str(bench.DEFAULT_VIDEO), 4, str(out), [])
+    assert r["frames"] == 3  # the first frame is the warm-up, counted in start-up
+    assert len(out.read_text().splitlines()) == 4
+    assert 0 < r["seconds"] < 30 and r["cpu_s"] > 0 and r["startup_s"] > 0
+    assert LandmarksSinkCalculator.process is process and Graph.wait_until_done is wait
+    with pytest.raises(SystemExit, match="failed"):
+        bench.cli_worker("movenet_singlepose", str(tmp_path / "missing.mp4"), 4, str(out), [])
+    assert LandmarksSinkCalculator.process is process
+
+
+def test_machine_busy_time_counts_this_process():
+    before = bench.machine_busy_s()
+    if before is None:
+        pytest.skip("no /proc/stat")
+    start = time.process_time()
+    while time.process_time() - start < 0.3:
+        pass
+    assert bench.machine_busy_s() - before >= 0.25

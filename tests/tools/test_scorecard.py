@@ -57,3 +57,9 @@ def test_a_failing_benchmark_is_a_line_not_an_exception(tmp_path, monkeypatch):
     assert figure.value is None and figure.met is None
     assert "no runtime here" in figure.what
     assert "not measured" in figure.line()
+
+
+def test_a_wall_figure_from_contended_runs_is_marked():
+    assert scorecard.busy_note({"others_cores": 0.1}, {"ms_per_frame": 3.0}) == ""
+    note = scorecard.busy_note({"others_cores": 0.1}, {"others_cores": 1.3})
+    assert note.startswith("; BUSY: others used 1.3 of")
