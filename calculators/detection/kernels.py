@@ -73,7 +73,6 @@ def _decode_kernel(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.nd
     hs = np.float32(h_scale)
     clip32 = np.float32(clip)
     min32 = np.float32(min_score)
-    one = np.float32(1.0)
     two = np.float32(2.0)
     count = 0
     for i in range(n):
