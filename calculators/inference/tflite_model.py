@@ -177,7 +177,5 @@ class TfliteModel(TensorModel):
             self._interpreter.set_tensor(spec.index, array)
         self._interpreter.invoke()
         # get_tensor() returns a copy (unlike tensor()), so results stay valid after the next invoke().
-        if skip:
-            return [self.skipped_output(i) if i in skip else self._interpreter.get_tensor(spec.index)
-                    for i, spec in enumerate(self._outputs)]
-        return [self._interpreter.get_tensor(spec.index) for spec in self._outputs]
+        return [self.skipped_output(i) if i in skip else self._interpreter.get_tensor(spec.index)
+                for i, spec in enumerate(self._outputs)]
