@@ -92,10 +92,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def cpu_s() -> float:
-    """CPU seconds of this process, all threads (user + system): on a busy shared machine a steadier measure of
-    the work done than wall time."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    """CPU seconds of this process, all threads (user + system; `who=RUSAGE_CHILDREN`: of its ended children): on a
+    busy shared machine a steadier measure of the work done than wall time."""
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -110,11 +110,6 @@ def machine_busy_s() -> float | None:
     except (OSError, ValueError):
         return None
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def default_threads() -> int:
@@ -514,13 +509,13 @@ print(json.dumps({"frames": count - 1, "seconds": seconds, "cpu_s": u.ru_utime +
 # -- the driver --------------------------------------------------------------------------------------------------
 def _run(cmd: list[str], env: dict) -> dict:
     """One worker's result, with `others_cores`: the cores other processes kept busy, on average, while it ran."""
-    busy, own, start = machine_busy_s(), children_cpu_s(), time.perf_counter()
+    busy, own, start = machine_busy_s(), cpu_s(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:6])} ...: exit {done.returncode}\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if busy is not None:
-        others = machine_busy_s() - busy - (children_cpu_s() - own)
+        others = machine_busy_s() - busy - (cpu_s(resource.RUSAGE_CHILDREN) - own)
         result["others_cores"] = max(0.0, others / (time.perf_counter() - start))
     return result
 

@@ -238,10 +238,10 @@ def looped_input(kind: str, times: int, folder: Path, frames: int) -> tuple[Path
     return out, len(pictures)
 
 
-def child_usage(cmd: list[str], timeout: float, env: dict | None = None):
+def child_usage(cmd: list[str], timeout: float):
     """Run one child process to its end: its own resource usage (peak RSS, CPU), not the largest child's."""
     errors = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors, env=env)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors)
     deadline = time.monotonic() + timeout
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
