@@ -230,7 +230,7 @@ class Graph:
         started again: every run gets fresh calculator instances, as in MediaPipe.
         """
         with self._start_lock:
-            if self._scheduler is not None and not self._run_over:
+            if self._starting or (self._scheduler is not None and not self._run_over):
                 raise PosegraphError("graph already started")
             self._scheduler = None
             self._run_over = False
