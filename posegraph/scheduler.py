@@ -294,10 +294,10 @@ class Scheduler:
         inv.duration_ns = duration = end - start
         if watch is not None:
             watch.end(id(inv))
-        if self._trace_record is not None:  # the packet timestamp of the first send lets flows be matched later
-            sends = ctx._sends if ctx is not None else None
-            self._trace_record(_TRACE_PACK(worker, node.rank, start, duration, inv.timestamp, kind,
-                                           sends[0][1].timestamp if sends and sends[0][1] is not None else _UNSET))
+        if (record := self._trace_record) is not None:  # the first send's timestamp lets flows be matched later
+            first = ctx._sends[0][1] if ctx is not None and ctx._sends else None
+            record(_TRACE_PACK(worker, node.rank, start, duration, inv.timestamp, kind,
+                               _UNSET if first is None else first.timestamp))
         with self.lock:
             self._taker = ex
             try:
