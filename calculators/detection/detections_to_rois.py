@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
 from ..types import ImageFrame, NormalizedRect
+from .convert import sample_detections
 from .roi import associate_rects, detection_to_rect, transform_rect
 
 
@@ -41,19 +42,22 @@ class DetectionsToRoisCalculator(Calculator):
         similarity = float(ctx.side(self.MIN_SIMILARITY, default=self.options.association_min_similarity))
         associate = bool(ctx.side(self.ASSOCIATE, default=similarity > 0))
         self._similarity = similarity if associate else 0.0
+        # loads the kernels now, not in the first frame
+        self._rois(sample_detections(2, max(self.options.start_keypoint, self.options.end_keypoint) + 1), 640, 480)
 
     def process(self, ctx):
         detections = ctx[self.DETECTIONS]
         frame: ImageFrame = ctx[self.IMAGE]
         if detections is None or frame is None:
             return
-        o = self.options
-        w, h = frame.width, frame.height
-        rois = [transform_rect(detection_to_rect(d, w, h, o.start_keypoint, o.end_keypoint,
-                                                 o.target_angle_degrees), w, h, scale_x=o.scale_x,
-                               scale_y=o.scale_y, square_long=o.square_long) for d in detections]
-        if self._similarity > 0:
-            rois = associate_rects([[], rois], self._similarity)
+        rois = self._rois(detections, frame.width, frame.height)
         ctx.send(self.ROIS, rois)
         if rois:
             ctx.send(self.ROI, rois[0])
+
+    def _rois(self, detections: list, w: int, h: int) -> list[NormalizedRect]:
+        o = self.options
+        rois = [transform_rect(detection_to_rect(d, w, h, o.start_keypoint, o.end_keypoint,
+                                                 o.target_angle_degrees), w, h, scale_x=o.scale_x,
+                               scale_y=o.scale_y, square_long=o.square_long) for d in detections]
+        return associate_rects([[], rois], self._similarity) if self._similarity > 0 else rois

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from posegraph import Calculator, Input, Output, calculator
 
-from .convert import detections_to_rows
+from .convert import detections_to_rows, sample_detections
 from .kernels import non_max_suppression, weighted_non_max_suppression
 from .roi import rows_to_detections
 
@@ -33,9 +33,15 @@ class NonMaxSuppressionCalculator(Calculator):
     OUT = Output[list]("DETECTIONS")
     Options = NonMaxSuppressionOptions
 
+    def open(self, ctx):
+        self._suppress(sample_detections())  # loads the kernel now, not in the first frame
+
     def process(self, ctx):
-        rows, scores = detections_to_rows(ctx[self.IN])
+        ctx.send(self.OUT, self._suppress(ctx[self.IN]))
+
+    def _suppress(self, detections: list) -> list:
         o = self.options
         nms = weighted_non_max_suppression if o.algorithm is NmsAlgorithm.WEIGHTED else non_max_suppression
-        rows, scores = nms(rows, scores, o.min_suppression_threshold, o.min_score_threshold, o.max_num_detections)
-        ctx.send(self.OUT, rows_to_detections(rows, scores))
+        rows, scores = nms(*detections_to_rows(detections), o.min_suppression_threshold, o.min_score_threshold,
+                           o.max_num_detections)
+        return rows_to_detections(rows, scores)

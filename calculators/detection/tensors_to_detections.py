@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 
 from posegraph import Calculator, Input, InputSidePacket, Output, calculator
 
@@ -91,6 +92,9 @@ class TensorsToDetectionsCalculator(Calculator):
             apply_exponential_on_box_size=o.apply_exponential_on_box_size, sigmoid_score=o.sigmoid_score,
             score_clipping_thresh=o.score_clipping_thresh,
             min_score_thresh=None if min_score is None else float(min_score))
+        n = self._anchors.shape[0]  # loads the kernel now, not in the first frame
+        decode_boxes(np.zeros((1, n, o.num_coords), np.float32), np.zeros((1, n, o.num_classes), np.float32),
+                     self._anchors, self._decode)
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS]

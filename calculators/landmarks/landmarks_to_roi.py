@@ -33,13 +33,18 @@ class LandmarksToRoiCalculator(Calculator):
     NORM_RECT = Output[NormalizedRect]("NORM_RECT")
     Options = LandmarksToRoiOptions
 
+    def open(self, ctx):
+        rows = max(self.options.start_landmark, self.options.end_landmark) + 1
+        self._roi(np.full((rows, 5), 0.5, np.float32), 640, 480)  # loads the kernel now, not in the first frame
+
     def process(self, ctx):
         landmarks = ctx[self.LANDMARKS]
         frame = ctx[self.IMAGE]
         if landmarks is None or frame is None:
             return
+        ctx.send(self.NORM_RECT, self._roi(landmarks, frame.width, frame.height))
+
+    def _roi(self, landmarks: np.ndarray, w: int, h: int) -> NormalizedRect:
         o = self.options
-        w, h = frame.width, frame.height
-        ctx.send(self.NORM_RECT, landmarks_to_roi_rect(landmarks, w, h, o.start_landmark, o.end_landmark,
-                                                       o.target_angle_degrees, scale_x=o.scale_x,
-                                                       scale_y=o.scale_y, square_long=o.square_long))
+        return landmarks_to_roi_rect(landmarks, w, h, o.start_landmark, o.end_landmark, o.target_angle_degrees,
+                                     scale_x=o.scale_x, scale_y=o.scale_y, square_long=o.square_long)
