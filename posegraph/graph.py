@@ -245,6 +245,8 @@ class Graph:
         return self
 
     def _start(self, side_packets: dict[str, Any] | None, synchronous: bool) -> None:
+        if self._trace is not None and self._trace_path:
+            TraceRecorder.check_path(self._trace_path)  # now: the trace is written only when the run ends
         for out in self.outputs.values():
             out.reset(synchronous)
         for out in self._observed.values():

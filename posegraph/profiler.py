@@ -280,6 +280,22 @@ class TraceRecorder:
         meta.update(extra)
         return {"traceEvents": out, "displayTimeUnit": "ms", "metadata": {"posegraph": meta}}
 
+    @staticmethod
+    def check_path(path: str | os.PathLike) -> None:
+        """Make sure the trace can be written to `path` (its folder is created, a file written there and deleted):
+        the graph checks when it starts, since the trace is written only when the run ends."""
+        path = Path(path)
+        if path.is_dir():
+            raise IsADirectoryError(f"cannot write the trace to {path}: it is a folder")
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(b"")
+            tmp.unlink()
+        except OSError as exc:
+            raise PermissionError(f"cannot write the trace to {path}: {exc.strerror or exc}; choose another path")\
+                from None
+
     def write(self, path: str | os.PathLike, profile: "GraphProfile | None" = None, **extra) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

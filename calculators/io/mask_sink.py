@@ -11,6 +11,7 @@ from posegraph import Calculator, Input, InputSidePacket, calculator
 
 from ..landmarks.pose_result import SEGMENTATION_MASK_KEY
 from ..types import ImageFrame, Pose
+from .partial import check_writable
 from .video import VideoWriter
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv"})
@@ -57,11 +58,8 @@ class MaskSinkCalculator(Calculator):
         self._path = Path(path) if path else None
         self._fps = float(ctx.side(self.FPS, default=30.0) or 30.0)
         self._writer: VideoWriter | None = None
-        if self._path is not None:
-            if is_mask_video(self._path):
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-            else:
-                self._path.mkdir(parents=True, exist_ok=True)
+        if self._path is not None:  # fails now, naming the path, rather than after the frames
+            check_writable(self._path, folder=not is_mask_video(self._path))
 
     def process(self, ctx):
         if self._path is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["PartialFile", "partial_path"]
+__all__ = ["PartialFile", "check_writable", "partial_path"]
 
 
 def partial_path(target: Path) -> Path:
@@ -21,16 +21,32 @@ def partial_path(target: Path) -> Path:
     return target.with_name(f".{target.stem}.partial-{os.getpid()}{target.suffix}")
 
 
+def check_writable(target: str | os.PathLike[str], *, folder: bool = False) -> None:
+    """Create `target`'s folder (with `folder`: `target` itself) if needed and make sure a file can be written
+    there (a temporary one, created and deleted). Writers call it in open(), so that an output that cannot be
+    written fails the run before its first frame, not after its last, and the message names the user's path rather
+    than the temporary one."""
+    target = Path(target)
+    if not folder and target.is_dir():
+        raise IsADirectoryError(f"cannot write {target}: it is a folder")
+    where = target if folder else target.parent
+    probe = where / f".posegraph-probe-{os.getpid()}" if folder else partial_path(target)
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        with open(probe, "xb"):
+            pass
+        probe.unlink()
+    except OSError as exc:
+        what = f"into {target}" if folder else f"{target} (folder {where})"
+        raise PermissionError(f"cannot write {what}: {exc.strerror or exc}; choose another path") from None
+
+
 class PartialFile:
     """The temporary path of `target` until `commit()` renames it, or `discard()` deletes it."""
 
     def __init__(self, target: str | os.PathLike[str]):
         self.target = Path(target)
-        if self.target.is_dir():
-            raise IsADirectoryError(f"cannot write {self.target}: it is a folder")
-        folder = self.target.parent
-        if not folder.is_dir():
-            folder.mkdir(parents=True, exist_ok=True)
+        check_writable(self.target)
         self.path = partial_path(self.target)
         self.done = False
 

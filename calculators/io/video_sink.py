@@ -15,7 +15,7 @@ from posegraph import Calculator, Input, InputSidePacket, calculator
 
 from ..types import ImageFrame
 from .images import IMAGE_EXTENSIONS
-from .partial import PartialFile
+from .partial import PartialFile, check_writable
 from .video_writer import DEFAULT_PRESET, H264_EXTENSIONS, VIDEO_EXTENSIONS, VideoWriter, pyav_h264_available
 
 
@@ -107,9 +107,9 @@ class VideoSinkCalculator(Calculator):
         self._letterboxed = 0
         self._kind = output_kind(path) if path else None
         if self._kind == "folder":
-            self._path.mkdir(parents=True, exist_ok=True)
+            check_writable(self._path, folder=True)
         elif self._path is not None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            check_writable(self._path)
         if self._kind == "video" and self._path.suffix.lower() in H264_EXTENSIONS:
             # Import PyAV now (~0.1 s, most of it holding the GIL) rather than on the first frame, in the middle of
             # the run; the writer itself opens on the first frame, when the size is known.

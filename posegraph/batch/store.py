@@ -210,7 +210,11 @@ class OutputStore:
 
     # -- lifetime ----------------------------------------------------------------------------------------------
     def open(self) -> "OutputStore":
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BatchError(f"cannot create the output folder {self.root}: {exc.strerror or exc}; choose another "
+                             "--out") from None
         for folder in (self.state, self.done_dir, self.tmp_dir):
             _make_dir(folder)
         fd = _open_nofollow(self.state / "lock", os.O_RDWR | os.O_CREAT, "lock file")

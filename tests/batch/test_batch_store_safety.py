@@ -155,3 +155,9 @@ def test_cli_refuses_a_planted_tmp_link(tmp_path, media, crash_graph, calcs, vic
     assert posegraph_main(argv) == 1
     assert "symbolic link" in capsys.readouterr().err
     assert sorted(p.name for p in victim.iterdir()) == ["precious.txt"]
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_clear_error(tmp_path):
+    blocker = _touch(tmp_path / "not_a_folder")
+    with pytest.raises(BatchError, match=f"cannot create the output folder {blocker}/out: .*choose another --out"):
+        OutputStore(blocker / "out", OUTPUTS, "job").open()

@@ -124,6 +124,24 @@ def test_same_path_twice_is_refused(tmp_path, capsys):
 
 
 @requires_shared
+@pytest.mark.parametrize("graph, flag, name", [
+    ("movenet_singlepose", "--output", "x.mp4"), ("movenet_singlepose", "--output", "frames/"),
+    ("movenet_singlepose", "--landmarks", "x.jsonl"), ("movenet_singlepose", "--profile", "trace.json"),
+    ("pose_tracking_cpu", "--masks", "masks/"), ("pose_tracking_cpu", "--masks", "masks.mp4")])
+def test_an_output_that_cannot_be_written_fails_at_start_naming_it(tmp_path, capsys, graph, flag, name):
+    # A file where the output's folder should be: no folder can be made there (as root too). The video and the
+    # trace used to fail only at the end, after every frame had been processed (the video naming its hidden
+    # temporary file).
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    code = main(["run", graph, "--input", str(DANCE), "--max-frames", "3", flag, f"{blocker}/{name}"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "cannot write " in err and f"{blocker}/{name.rstrip('/')}" in err and ".partial-" not in err
+    assert "choose another path" in err and "frames in" not in err
+
+
+@requires_shared
 def test_truncated_jpeg_in_a_folder_keeps_the_good_frames(tmp_path, capsys):
     folder = tmp_path / "photos"
     folder.mkdir()
