@@ -18,7 +18,6 @@ from typing import Any, Sequence
 from . import __version__, media_packets as media
 from .cli_report import (EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line_warnings, quiet_native_stderr,
                          report)
-from .errors import PosegraphError
 from .side_args import parse_side_args, parse_side_value
 
 MEDIA_FLAGS = media.RUN_FLAGS  # flag -> side packet

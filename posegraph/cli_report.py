@@ -61,6 +61,10 @@ def describe(exc: BaseException) -> tuple[str, int]:
         return "interrupted", EXIT_INTERRUPTED
     known = (PosegraphError, OSError, ValueError, ImportError, RuntimeError, LookupError, TimeoutError)
     text = str(cause).strip() or type(cause).__name__
+    if isinstance(cause, OSError) and cause.filename is not None and cause.strerror and text.startswith("[Errno"):
+        # "[Errno 2] No such file or directory: '/x/out.html'" -> "/x/out.html: no such file or directory"
+        target = f"{cause.filename} -> {cause.filename2}" if cause.filename2 is not None else f"{cause.filename}"
+        return f"{where}{target}: {cause.strerror[0].lower()}{cause.strerror[1:]}", EXIT_RUN
     if isinstance(cause, known):
         if type(cause).__module__ == "builtins" and not isinstance(cause, (OSError, ValueError)):
             text = f"{type(cause).__name__}: {text}"

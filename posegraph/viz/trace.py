@@ -57,7 +57,9 @@ def load_trace(path: str | os.PathLike) -> TraceData:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ValueError(f"cannot read trace {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
         raise ValueError(f"cannot read trace {path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} is not JSON: {exc}") from None

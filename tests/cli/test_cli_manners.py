@@ -135,6 +135,18 @@ def test_unexpected_error_says_rerun_with_debug():
     assert code == EXIT_RUN and "--debug" in message
 
 
+def test_file_errors_name_the_file_without_errno():
+    from posegraph.cli_report import describe
+    from posegraph.errors import CalculatorError
+    try:
+        open("/no/such/folder/out.html", "w")
+    except OSError as exc:
+        error = exc
+    assert describe(error) == ("/no/such/folder/out.html: no such file or directory", EXIT_RUN)
+    message, _ = describe(CalculatorError("sink", "close", None, FileNotFoundError(2, "No such file", "a", "b")))
+    assert message == "node 'sink' (close): a -> b: no such file"
+
+
 @needs_media
 def test_run_is_quiet_by_default_and_profile_shows_the_table():
     quiet = cli("run", "pose_tracking_cpu", "--input", str(VIDEO), "--max-frames", "3")
