@@ -143,7 +143,7 @@ def test_file_errors_name_the_file_without_errno():
     except OSError as exc:
         error = exc
     assert describe(error) == ("/no/such/folder/out.html: no such file or directory", EXIT_RUN)
-    message, _ = describe(CalculatorError("sink", "close", None, FileNotFoundError(2, "No such file", "a", "b")))
+    message, _ = describe(CalculatorError("sink", "close", None, FileNotFoundError(2, "No such file", "a", None, "b")))
     assert message == "node 'sink' (close): a -> b: no such file"
 
 
