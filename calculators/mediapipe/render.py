@@ -198,13 +198,20 @@ class RecolorCalculatorOptions:
 
 @calculator("RecolorCalculator")
 class RecolorCalculator(Calculator):
-    """IMAGE + MASK (optional; a float mask in [0, 1]) -> IMAGE with ``color`` blended in where the mask (or its
-    inverse) is high; the image passes unchanged on frames without a mask."""
+    """IMAGE + MASK (optional: a float mask in [0, 1], or an 8-bit one) -> IMAGE with ``color`` blended in where the
+    mask (or its inverse) is high, by as much as the pixel is bright (``adjust_with_luminance``), as MediaPipe's CPU
+    version computes it (recolor_kernel.py); the image passes unchanged on frames without a mask."""
 
     IMAGE = Input[ImageFrame]("IMAGE")
     MASK = Input("MASK", optional=True)
     OUT = Output[ImageFrame]("IMAGE")
     Options = RecolorCalculatorOptions
+
+    def open(self, ctx):
+        from .recolor_kernel import recolor_kernel  # Numba, loaded here rather than in the first frame
+        self._kernel = recolor_kernel
+        self._color = np.array(self.options.color.rgb(), dtype=np.float64)
+        self._recolor(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2), np.float32))
 
     def process(self, ctx):
         frame, mask = ctx[self.IMAGE], ctx[self.MASK]
@@ -213,20 +220,19 @@ class RecolorCalculator(Calculator):
         if mask is None:
             ctx.send(self.OUT, frame)
             return
-        m = np.asarray(mask, dtype=np.float32)
+        m = np.asarray(getattr(mask, "pixels", mask))
         if m.ndim == 3:
-            m = m[:, :, 0] if self.options.mask_channel is not MaskChannel.ALPHA else m[:, :, -1]
-        if m.shape != frame.pixels.shape[:2]:
+            m = m[:, :, -1] if self.options.mask_channel is MaskChannel.ALPHA else m[:, :, 0]
+        if m.shape != frame.pixels.shape[:2]:  # in the mask's own type, as MediaPipe resizes it
             m = cv2.resize(m, (frame.width, frame.height), interpolation=cv2.INTER_LINEAR)
-        if self.options.invert_mask:
-            m = 1.0 - m
-        pixels = frame.pixels.astype(np.float32)
-        color = np.array(self.options.color.rgb(), dtype=np.float32)
-        if self.options.adjust_with_luminance:
-            luminance = (pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None] / 255.0
-            color = color * luminance
-        out = pixels * (1.0 - m[..., None]) + color * m[..., None]
-        ctx.send(self.OUT, ImageFrame(np.clip(out + 0.5, 0, 255).astype(np.uint8), frame.source, frame.index))
+        weight = (m * (1.0 / 255.0)).astype(np.float32) if m.dtype == np.uint8 else m.astype(np.float32)
+        ctx.send(self.OUT, ImageFrame(self._recolor(frame.pixels, weight), frame.source, frame.index))
+
+    def _recolor(self, pixels: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        out = np.empty(pixels.shape[:2] + (3,), np.uint8)
+        self._kernel(np.ascontiguousarray(pixels[:, :, :3]), np.ascontiguousarray(weight), self._color,
+                     bool(self.options.invert_mask), bool(self.options.adjust_with_luminance), out)
+        return out
 
 
 @dataclass

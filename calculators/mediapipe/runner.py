@@ -1,14 +1,19 @@
 """Running a graph that takes frames on an input stream (MediaPipe's graphs: ``image``, ``input_video``) on a
-media file: frames in, the image output written as a video or image, landmarks written as JSONL.
+media file: frames in, the image output written as a video or image, landmarks written as JSONL (or CSV, COCO JSON).
 
 MediaPipe's graph files have no source or sink nodes: the application feeds the input stream and reads the
 output streams. ``posegraph run FILE`` does that here. A file is fed frame by frame, each frame only once the graph
 has finished the previous one (as MediaPipe's examples read files), so a flow limiter drops nothing; a camera is
-fed as it delivers, so a flow limiter drops frames the graph cannot keep up with.
+fed as it delivers, so a flow limiter drops frames the graph cannot keep up with. Each frame's landmarks are
+written as soon as the frame is complete, so a long run holds no landmarks in memory and a failed one keeps the
+frames it finished.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -17,7 +22,8 @@ import cv2
 import numpy as np
 
 from ..io.images import IMAGE_EXTENSIONS, list_images, read_image
-from ..io.jsonl import JsonlWriter
+from ..io.landmark_writers import LandmarksWriter, open_landmarks_writer
+from ..io.partial import check_writable
 from ..io.video import VideoReader, VideoWriter
 from ..types import ImageFrame, Pose
 from .types import to_pose
@@ -119,17 +125,25 @@ class RunResult:
     dropped: int = 0
     landmarks: dict[int, Any] = field(default_factory=dict)
     world_landmarks: dict[int, Any] = field(default_factory=dict)
+    open_s: float = 0.0  # how long starting the graph took (models loaded, kernels compiled or loaded)
 
 
 def run_on_frames(graph: Any, frames: Iterable[SourceFrame], plan: StreamPlan, side: dict[str, Any], *,
-                  wait_for_graph: bool = True, on_image: Any = None, timeout: float | None = 600) -> RunResult:
-    """Feed `frames` to a posegraph ``Graph`` (not started) and collect its landmark outputs per timestamp."""
+                  wait_for_graph: bool = True, on_image: Any = None, timeout: float | None = 600,
+                  on_landmarks: Any = None, on_frame_done: Any = None) -> RunResult:
+    """Feed `frames` to a posegraph ``Graph`` (not started) and collect its landmark outputs per timestamp.
+
+    `on_landmarks(stream, timestamp, value)`, when given, receives the landmark and world landmark packets instead
+    of `RunResult.landmarks` / `world_landmarks`; `on_frame_done(timestamp)` is called once the graph has finished
+    a frame (with `wait_for_graph` only)."""
     result = RunResult(outputs={name: 0 for name in graph.spec.output_streams})
 
     def count(name):
         def observe(packet):
             result.outputs[name] += 1
-            if name == plan.landmarks:
+            if name in (plan.landmarks, plan.world_landmarks) and on_landmarks is not None:
+                on_landmarks(name, packet.timestamp, packet.value)
+            elif name == plan.landmarks:
                 result.landmarks[packet.timestamp] = packet.value
             elif name == plan.world_landmarks:
                 result.world_landmarks[packet.timestamp] = packet.value
@@ -139,18 +153,66 @@ def run_on_frames(graph: Any, frames: Iterable[SourceFrame], plan: StreamPlan, s
 
     for name in graph.spec.output_streams:
         graph.observe_output(name, count(name))
+    started = time.perf_counter()
     graph.start(side)
+    result.open_s = time.perf_counter() - started
     try:
         for item in frames:
             graph.add_packet(plan.image_input, item.frame, timestamp=item.timestamp_us)
             result.frames += 1
             if wait_for_graph:
                 graph.wait_until_idle(timeout=timeout)
+                if on_frame_done is not None:
+                    on_frame_done(item.timestamp_us)
         graph.close(timeout=timeout)
     except BaseException:
         graph.cancel()
         raise
     return result
+
+
+class _LandmarkLines:
+    """One line per frame, written once the frame is complete: by `frame_done` (files: the graph finished it), or
+    once every landmark stream has passed its timestamp (cameras: packets of a stream come in timestamp order, and a
+    frame without a pose has none); the rest at `close` after a run that ended well (after a failure they may be
+    incomplete: left out). Holds only the frames not yet written."""
+
+    def __init__(self, writer: LandmarksWriter, plan: StreamPlan):
+        self._writer = writer
+        self._streams = [s for s in (plan.landmarks, plan.world_landmarks) if s is not None]
+        self._landmarks_stream = plan.landmarks
+        self._lock = threading.Lock()
+        self._frames: dict[int, tuple[int, int, int, str]] = {}  # fed, not written: timestamp -> index, w, h, name
+        self._values: dict[str, dict[int, Any]] = {s: {} for s in self._streams}
+        self._passed = {s: -math.inf for s in self._streams}
+
+    def fed(self, item: SourceFrame) -> None:
+        with self._lock:
+            self._frames[item.timestamp_us] = (item.index, item.frame.width, item.frame.height, item.frame.source)
+
+    def packet(self, stream: str, ts: int, value: Any) -> None:
+        with self._lock:
+            self._values[stream][ts] = value
+            self._passed[stream] = ts
+            self._write_upto(min(self._passed.values()))
+
+    def frame_done(self, ts: int) -> None:
+        with self._lock:
+            self._write_upto(ts)
+
+    def close(self, run_completed: bool) -> Path | None:
+        if run_completed:
+            with self._lock:
+                self._write_upto(math.inf)
+        return self._writer.close()
+
+    def _write_upto(self, ts: float) -> None:
+        for frame_ts in sorted(t for t in self._frames if t <= ts):
+            index, width, height, source = self._frames.pop(frame_ts)
+            landmarks = self._values[self._landmarks_stream].pop(frame_ts, None)
+            world = self._values[self._streams[-1]].pop(frame_ts, None) if len(self._streams) > 1 else None
+            poses: list[Pose] = [] if landmarks is None else [to_pose(landmarks, world)]
+            self._writer.write_frame(source, index, frame_ts, width, height, poses)
 
 
 def run_graph_file(graph: Any, *, input_path: str, output_path: str | None = None,
@@ -166,16 +228,21 @@ def run_graph_file(graph: Any, *, input_path: str, output_path: str | None = Non
         raise ValueError(f"the graph has no landmark output stream to write to {landmarks_path} (expected one of "
                          f"{', '.join(LANDMARK_OUTPUTS)})")
     frames, fps, still = read_frames(input_path, max_frames=max_frames, timestamps=timestamps)
-    sizes: dict[int, tuple[int, int, int, str]] = {}
+    folder = not is_camera(input_path) and Path(input_path).is_dir()
+    if output_path:  # now, not after the frames
+        check_writable(output_path, folder=folder)
+    lines = _LandmarkLines(open_landmarks_writer(landmarks_path), plan) if landmarks_path else None
+    sources: dict[int, str] = {}  # timestamp -> image name, for a folder's outputs
 
     def remember(source: Iterator[SourceFrame]) -> Iterator[SourceFrame]:
         for item in source:
-            sizes[item.timestamp_us] = (item.index, item.frame.width, item.frame.height, item.frame.source)
+            if folder:
+                sources[item.timestamp_us] = item.frame.source
+            if lines is not None:
+                lines.fed(item)
             yield item
 
     writer = None
-
-    folder = not is_camera(input_path) and Path(input_path).is_dir()
 
     def write_image(target: Path, pixels: Any) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -189,29 +256,25 @@ def run_graph_file(graph: Any, *, input_path: str, output_path: str | None = Non
             write_image(Path(output_path), pixels)
             return
         if folder:  # a folder of images in, a folder of images out (same names, PNG)
-            write_image(Path(output_path) / (Path(sizes[ts][3]).stem + ".png"), pixels)
+            write_image(Path(output_path) / (Path(sources.pop(ts)).stem + ".png"), pixels)
             return
         if writer is None:
-            Path(output_path).parent.mkdir(parents=True, exist_ok=True)
             writer = VideoWriter(output_path, fps)
         writer.write(np.asarray(pixels))
 
+    completed = False
     try:
         result = run_on_frames(graph, remember(frames), plan, side or {}, wait_for_graph=not is_camera(input_path),
-                               on_image=on_image if output_path else None, timeout=timeout)
+                               on_image=on_image if output_path else None, timeout=timeout,
+                               on_landmarks=None if lines is None else lines.packet,
+                               on_frame_done=None if lines is None else lines.frame_done)
+        completed = True
+        return result
     finally:
         if writer is not None:
             writer.close()
-    if landmarks_path:
-        Path(landmarks_path).parent.mkdir(parents=True, exist_ok=True)
-        with JsonlWriter(landmarks_path) as out:
-            for ts in sorted(sizes):
-                index, width, height, source = sizes[ts]
-                poses: list[Pose] = []
-                if ts in result.landmarks:
-                    poses = [to_pose(result.landmarks[ts], result.world_landmarks.get(ts))]
-                out.write_frame(source, index, ts, width, height, poses)
-    return result
+        if lines is not None:
+            lines.close(completed)
 
 
 __all__ = ["solution_timestamp", "StreamPlan", "plan_streams", "read_frames", "run_on_frames", "run_graph_file", "RunResult"]

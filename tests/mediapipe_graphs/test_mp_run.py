@@ -109,6 +109,18 @@ def test_cli_runs_a_mediapipe_graph_file(mp_graphs, legacy, media, tmp_path):
     assert ours.world_landmarks is not None
 
 
+@pytest.mark.parametrize("flag, name", [("--output", "out.mp4"), ("--landmarks", "out.jsonl")])
+def test_cli_refuses_an_unwritable_output_before_the_first_frame(mp_graphs, media, tmp_path, capsys, flag, name):
+    from posegraph.cli import main
+
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    code = main(["run", str(mp_graphs / POSE_TRACKING), "--input", str(media / "video_squats_woman.mp4"), flag,
+                 f"{blocker}/{name}"])
+    err = capsys.readouterr().err
+    assert code != 0 and f"cannot write {blocker}/{name}" in err and "frames in" not in err
+
+
 def test_segmentation_mask_covers_the_person(mp_graphs, media):
     frames, _, _ = read_frames(str(media / "fitness_squat.bmp"))
     graph = Graph(str(mp_graphs / POSE_LANDMARK))
@@ -143,3 +155,37 @@ def test_a_folder_of_images_runs_image_by_image(mp_graphs, media, tmp_path):
     records = read_jsonl(out)
     assert [r.source for r in records] == ["fitness_squat.bmp", "negative_cat.bmp"]
     assert len(records[0].poses) == 1 and records[1].poses == []
+
+
+def test_landmark_lines_are_written_once_each_frame_is_complete():
+    """Camera mode (no waiting per frame): a frame's line goes out once both landmark streams have passed its
+    timestamp (a frame with no pose has no packet), so nothing waits for the end of the run; after a failure the
+    frames not known complete are left out rather than written as poseless."""
+    from posegraph.calculators.mediapipe.runner import SourceFrame, StreamPlan, _LandmarkLines
+    from posegraph.calculators.types import ImageFrame
+
+    class Recorder:
+        def __init__(self):
+            self.lines, self.closed = [], False
+
+        def write_frame(self, source, index, ts, width, height, poses):
+            self.lines.append((index, len(poses)))
+
+        def close(self):
+            self.closed = True
+
+    landmarks = np.zeros((33, 5), np.float32)
+    for completed in (True, False):
+        out = Recorder()
+        lines = _LandmarkLines(out, StreamPlan("image", None, "pose_landmarks", "pose_world_landmarks"))
+        for i in range(4):
+            lines.fed(SourceFrame(i, i * 100, ImageFrame(np.zeros((4, 4, 3), np.uint8), "cam", i)))
+        lines.packet("pose_landmarks", 100, landmarks)
+        assert out.lines == []                      # frame 1's world landmarks have not come yet
+        lines.packet("pose_world_landmarks", 100, landmarks[:, :3])
+        assert out.lines == [(0, 0), (1, 1)]        # frame 0 had no pose: complete too
+        lines.packet("pose_landmarks", 300, landmarks)
+        assert out.lines == [(0, 0), (1, 1)]
+        lines.close(completed)
+        assert out.closed
+        assert out.lines == ([(0, 0), (1, 1), (2, 0), (3, 1)] if completed else [(0, 0), (1, 1)])
