@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import threading
 import time
 from typing import Any, Sequence
 
@@ -21,6 +22,7 @@ from .cli_report import (EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line_warn
 from .side_args import parse_side_args, parse_side_value
 
 MEDIA_FLAGS = media.RUN_FLAGS  # flag -> side packet
+OPENING_NOTICE_S = 1.5  # opening longer than this is announced
 
 
 def _side_packets(args: argparse.Namespace, declared: list[str], media_flags: bool = True) -> dict[str, Any]:
@@ -87,12 +89,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         dashboard = Dashboard(graph, port=None if args.dashboard < 0 else args.dashboard, live=monitor)
         print(f"dashboard: {dashboard.start()} (closes when the run ends)", file=sys.stderr, flush=True)
     started = time.perf_counter()
+    # A first run compiles the kernels (~5 s for BlazePose, cached afterwards): say so rather than sit silent
+    notice = threading.Timer(OPENING_NOTICE_S, print, args=(f"posegraph: opening {args.graph} (loading models; a "
+                             "first run also compiles kernels, which are cached for the next runs) ...",),
+                             kwargs={"file": sys.stderr, "flush": True})
+    notice.daemon = True
+    if not args.quiet:
+        notice.start()
     try:
         graph.start(side)
     except BaseException:
         if dashboard is not None:
             dashboard.close()
         raise
+    finally:
+        notice.cancel()
     opened = time.perf_counter()
     monitor.started(graph)
     progress = None if args.quiet else Progress(graph, finished, sys.stderr).start()

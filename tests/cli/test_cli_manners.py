@@ -148,6 +148,19 @@ def test_file_errors_name_the_file_without_errno():
 
 
 @needs_media
+def test_a_long_opening_is_announced_unless_quiet(monkeypatch, capsys):
+    from posegraph import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "OPENING_NOTICE_S", 0.0)  # every opening counts as long
+    assert cli_module.main(["run", "pose_tracking_cpu", "--input", str(VIDEO), "--max-frames", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "posegraph: opening pose_tracking_cpu (loading models; a first run also compiles kernels" in err
+    assert err.index("opening pose_tracking_cpu") < err.index("ran pose_tracking_cpu")
+    assert cli_module.main(["run", "pose_tracking_cpu", "--input", str(VIDEO), "--max-frames", "2", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@needs_media
 def test_run_is_quiet_by_default_and_profile_shows_the_table():
     quiet = cli("run", "pose_tracking_cpu", "--input", str(VIDEO), "--max-frames", "3")
     assert quiet.returncode == 0, quiet.stderr
