@@ -84,9 +84,9 @@ class DetectionsToRenderDataCalculator(Calculator):
             return
         color, t = Color(*o.color.rgb()), float(o.thickness)
         prims = []
-        for d in detections:
-            x, y, w, h = (float(v) for v in d.box[:4])
-            prims.append(("rect", x + w / 2, y + h / 2, w, h, 0.0, color, t, False))
+        for d in detections:  # the relative bounding box: right = xmin + width in float32
+            x, y, w, h = (np.float32(v) for v in d.box[:4])
+            prims.append(("rect", float(x), float(y), float(x + w), float(y + h), 0.0, color, t, False))
             prims += [("point", float(px), float(py), color, t) for px, py in np.asarray(d.keypoints).reshape(-1, 2)]
         ctx.send(self.RENDER_DATA, RenderData(prims))
 
@@ -141,14 +141,14 @@ class LandmarksToRenderDataCalculator(Calculator):
             shown &= lm[:, 4] >= o.presence_threshold
         prims = []
         line_color, point_color = Color(*o.connection_color.rgb()), Color(*o.landmark_color.rgb())
+        if o.render_landmarks:  # points first, then the connections over them, as MediaPipe adds them
+            prims += [("point", float(lm[i, 0]), float(lm[i, 1]), point_color, thickness)
+                      for i in range(lm.shape[0]) if shown[i]]
         pairs = o.landmark_connections
         for a, b in zip(pairs[0::2], pairs[1::2]):
             if a < lm.shape[0] and b < lm.shape[0] and shown[a] and shown[b]:
                 prims.append(("line", float(lm[a, 0]), float(lm[a, 1]), float(lm[b, 0]), float(lm[b, 1]), line_color,
                               thickness))
-        if o.render_landmarks:
-            prims += [("point", float(lm[i, 0]), float(lm[i, 1]), point_color, thickness)
-                      for i in range(lm.shape[0]) if shown[i]]
         ctx.send(self.RENDER_DATA, RenderData(prims))
 
 
@@ -164,7 +164,8 @@ class RectToRenderDataCalculatorOptions:
 
 @calculator("RectToRenderDataCalculator")
 class RectToRenderDataCalculator(Calculator):
-    """NORM_RECT (or NORM_RECTS) -> RENDER_DATA: the rotated rectangle outline (or filled)."""
+    """NORM_RECT (or NORM_RECTS) -> RENDER_DATA: the rotated rectangle (or, with `oval`, its inscribed ellipse),
+    outlined or filled."""
 
     NORM_RECT = Input[NormalizedRect]("NORM_RECT", optional=True)
     NORM_RECTS = Input[list]("NORM_RECTS", optional=True)
@@ -177,8 +178,11 @@ class RectToRenderDataCalculator(Calculator):
             rects.append(ctx[self.NORM_RECT])
         o = self.options
         color = Color(*o.color.rgb())
-        ctx.send(self.RENDER_DATA, RenderData([("rect", r.x_center, r.y_center, r.width, r.height, r.rotation, color,
-                                                float(o.thickness), o.filled) for r in rects]))
+        f32 = np.float32  # xmin = x_center - width / 2.f in float, as MediaPipe
+        ctx.send(self.RENDER_DATA, RenderData([
+            _normalized_rect("oval" if o.oval else "rect", f32(r.x_center) - f32(r.width) / f32(2.0),
+                             f32(r.y_center) - f32(r.height) / f32(2.0), r.width, r.height, r.rotation, color,
+                             o.thickness, o.filled) for r in rects]))
 
 
 class MaskChannel(enum.Enum):
@@ -246,28 +250,69 @@ class AnnotationOverlayCalculatorOptions:
     gpu_scale_factor: float = 1.0
 
 
+_MAX_THICKNESS = 32767  # OpenCV's
+
+
+def _c_round(value: float) -> int:
+    """C's round(): half away from zero (Python's round() goes to even)."""
+    magnitude = math.floor(abs(value))
+    if abs(value) - magnitude >= 0.5:  # exact: a double minus its floor
+        magnitude += 1
+    return int(math.copysign(magnitude, value))
+
+
+def _thickness(value: float) -> int:
+    return min(max(_c_round(value), 1), _MAX_THICKNESS)
+
+
 def draw(pixels: np.ndarray, data: RenderData) -> None:
-    """Draw RenderData primitives (normalised coordinates) on an RGB image in place."""
+    """Draw RenderData primitives (normalised coordinates) on an RGB image in place, as MediaPipe's CPU
+    `AnnotationRenderer` does: pixel = C round(x * width), thickness = C round(thickness) clamped to [1, 32767],
+    OpenCV's default 8-connected lines; a point is a filled circle of radius `thickness`; a rect has its edges
+    rounded to pixels first, then is drawn as `cv::rectangle` (unrotated; its far edges one pixel inside) or as four
+    lines between the corners of the rotated rect (filled: `fillConvexPoly`)."""
     h, w = pixels.shape[:2]
     for prim in data.primitives:
         kind = prim[0]
         if kind == "point":
             _, x, y, color, t = prim
-            radius = max(1, int(round(t)))
-            cv2.circle(pixels, (int(round(x * w)), int(round(y * h))), radius, (color.r, color.g, color.b), -1,
-                       cv2.LINE_AA)
+            cv2.circle(pixels, (_c_round(x * w), _c_round(y * h)), _thickness(t), (color.r, color.g, color.b), -1)
         elif kind == "line":
             _, x0, y0, x1, y1, color, t = prim
-            cv2.line(pixels, (int(round(x0 * w)), int(round(y0 * h))), (int(round(x1 * w)), int(round(y1 * h))),
-                     (color.r, color.g, color.b), max(1, int(round(t))), cv2.LINE_AA)
+            cv2.line(pixels, (_c_round(x0 * w), _c_round(y0 * h)), (_c_round(x1 * w), _c_round(y1 * h)),
+                     (color.r, color.g, color.b), _thickness(t))
         elif kind == "rect":
-            _, cx, cy, rw, rh, rot, color, t, filled = prim
-            box = cv2.boxPoints(((cx * w, cy * h), (rw * w, rh * h), math.degrees(rot)))
-            pts = np.round(box).astype(np.int32)
-            if filled:
-                cv2.fillPoly(pixels, [pts], (color.r, color.g, color.b))
-            else:
-                cv2.polylines(pixels, [pts], True, (color.r, color.g, color.b), max(1, int(round(t))), cv2.LINE_AA)
+            _, left, top, right, bottom, rot, color, t, filled = prim
+            rgb = (color.r, color.g, color.b)
+            left, top, right, bottom = _c_round(left * w), _c_round(top * h), _c_round(right * w), _c_round(bottom * h)
+            if rot != 0.0:
+                centre = (np.float32(left + right) / np.float32(2.0), np.float32(top + bottom) / np.float32(2.0))
+                corners = np.rint(cv2.boxPoints((centre, (float(right - left), float(bottom - top)),
+                                                 float(rot) / math.pi * 180.0))).astype(np.int32)
+                if filled:
+                    cv2.fillConvexPoly(pixels, corners, rgb)
+                else:
+                    for i in range(4):
+                        cv2.line(pixels, tuple(map(int, corners[i])), tuple(map(int, corners[(i + 1) % 4])), rgb,
+                                 _thickness(t))
+            elif right > left and bottom > top:  # cv::rectangle(Rect): nothing for an empty one
+                cv2.rectangle(pixels, (left, top), (right - 1, bottom - 1), rgb, -1 if filled else _thickness(t))
+        elif kind == "oval":  # the ellipse inscribed in the rect, centre and axes in C++ integer division
+            _, left, top, right, bottom, rot, color, t, filled = prim
+            left, top, right, bottom = _c_round(left * w), _c_round(top * h), _c_round(right * w), _c_round(bottom * h)
+            axes = (int((right - left) / 2), int((bottom - top) / 2))
+            cv2.ellipse(pixels, (int((left + right) / 2), int((top + bottom) / 2)),
+                        (max(0, axes[0]), max(0, axes[1])) if filled else axes, float(rot) / math.pi * 180.0, 0, 360,
+                        (color.r, color.g, color.b), -1 if filled else _thickness(t))
+
+
+def _normalized_rect(kind: str, xmin: float, ymin: float, width: float, height: float, rotation: float,
+                     color: Color, thickness: float, filled: bool) -> tuple:
+    """A "rect" or "oval" primitive as MediaPipe's calculators fill a RenderAnnotation rectangle: left = xmin,
+    right = xmin + width (in double, stored as float32)."""
+    f32 = np.float32
+    return (kind, float(f32(xmin)), float(f32(ymin)), float(f32(float(f32(xmin)) + float(f32(width)))),
+            float(f32(float(f32(ymin)) + float(f32(height)))), float(f32(rotation)), color, float(thickness), filled)
 
 
 @calculator("AnnotationOverlayCalculator")

@@ -83,7 +83,8 @@ class RenderData:
     """MediaPipe's RenderData: primitives in normalised coordinates, drawn by AnnotationOverlayCalculator.
 
     Each primitive is a tuple: ("point", x, y, color, thickness), ("line", x0, y0, x1, y1, color, thickness),
-    ("rect", cx, cy, w, h, rotation, color, thickness, filled).
+    ("rect" or "oval", left, top, right, bottom, rotation, color, thickness, filled): the fields of MediaPipe's
+    RenderAnnotation, rect edges as float32 as its protos hold them.
     """
 
     primitives: list = field(default_factory=list)
