@@ -92,8 +92,12 @@ class TensorsToDetectionsCalculator(Calculator):
             apply_exponential_on_box_size=o.apply_exponential_on_box_size, sigmoid_score=o.sigmoid_score,
             score_clipping_thresh=o.score_clipping_thresh,
             min_score_thresh=None if min_score is None else float(min_score))
-        n = self._anchors.shape[0]  # loads the kernel now, not in the first frame
-        decode_boxes(np.zeros((1, n, o.num_coords), np.float32), np.zeros((1, n, o.num_classes), np.float32),
+        self._load_kernel()
+
+    def _load_kernel(self) -> None:
+        """Decode zeros once: loads the kernel now, not in the first frame."""
+        n, o = self._anchors.shape[0], self.options
+        decode_boxes(np.zeros((1, n, o.num_coords), np.float32), np.zeros((1, n, max(o.num_classes, 1)), np.float32),
                      self._anchors, self._decode)
 
     def process(self, ctx):

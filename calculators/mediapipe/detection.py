@@ -12,7 +12,7 @@ from posegraph import Calculator, Input, InputSidePacket, Output, OutputSidePack
 from posegraph.registry import register_variant
 
 from ..detection.anchors import SsdAnchorOptions, generate_anchors
-from ..detection.convert import detections_to_rows
+from ..detection.convert import detections_to_rows, sample_detections
 from ..detection.kernels import DecodeOptions, non_max_suppression, weighted_non_max_suppression
 from ..detection.roi import alignment_points_to_rect, rows_to_detections, transform_rect
 from ..detection.tensors_to_detections import TensorsToDetectionsCalculator
@@ -129,6 +129,7 @@ class MpTensorsToDetections(TensorsToDetectionsCalculator):
             apply_exponential_on_box_size=o.apply_exponential_on_box_size, sigmoid_score=o.sigmoid_score,
             score_clipping_thresh=o.score_clipping_thresh,
             min_score_thresh=ctx.side(self.MIN_SCORE, default=o.min_score_thresh), exact_math=RELEASED_EXACT_MATH)
+        self._load_kernel()
 
 
 register_variant("TensorsToDetectionsCalculator", MpTensorsToDetectionsOptions.__proto_name__,
@@ -177,17 +178,23 @@ class MpNonMaxSuppression(Calculator):
     OUT = Output[list]("")
     Options = MpNonMaxSuppressionOptions
 
+    def open(self, ctx):
+        self._suppress(sample_detections())  # loads the kernel now, not in the first frame
+
     def process(self, ctx):
         detections = ctx[self.IN]
-        o = self.options
         if not detections:
-            if o.return_empty_detections:
+            if self.options.return_empty_detections:
                 ctx.send(self.OUT, [])
             return
-        rows, scores = detections_to_rows(detections)
+        ctx.send(self.OUT, self._suppress(detections))
+
+    def _suppress(self, detections: list[Detection]) -> list[Detection]:
+        o = self.options
         nms = weighted_non_max_suppression if o.algorithm is NmsAlgorithm.WEIGHTED else non_max_suppression
-        rows, scores = nms(rows, scores, o.min_suppression_threshold, o.min_score_threshold, o.max_num_detections)
-        ctx.send(self.OUT, rows_to_detections(rows, scores))
+        rows, scores = nms(*detections_to_rows(detections), o.min_suppression_threshold, o.min_score_threshold,
+                           o.max_num_detections)
+        return rows_to_detections(rows, scores)
 
 
 register_variant("NonMaxSuppressionCalculator", MpNonMaxSuppressionOptions.__proto_name__, MpNonMaxSuppression)
@@ -233,6 +240,11 @@ class _DetectionsToRectsBase(Calculator):
     NORM_RECT = Output[NormalizedRect]("NORM_RECT", optional=True)
     NORM_RECTS = Output[list]("NORM_RECTS", optional=True)
     Options = DetectionsToRectsCalculatorOptions
+
+    def open(self, ctx):
+        o = self.options  # one rect from a sample detection: loads the kernels now, not in the first frame
+        keypoints = max(o.rotation_vector_start_keypoint_index or 0, o.rotation_vector_end_keypoint_index or 0) + 1
+        self._rect(sample_detections(1, keypoints)[0], 640, 480)
 
     def _detections(self, ctx) -> list[Detection] | None:
         if ctx.connected(self.DETECTION):
@@ -331,6 +343,9 @@ class RectTransformationCalculator(Calculator):
         return transform_rect(rect, w, h, scale_x=o.scale_x, scale_y=o.scale_y, shift_x=o.shift_x, shift_y=o.shift_y,
                               square_long=o.square_long, square_short=o.square_short, rotation=rotation,
                               exact_math=RELEASED_EXACT_MATH)
+
+    def open(self, ctx):
+        self._transform(NormalizedRect(0.5, 0.5, 0.2, 0.3, 0.1), 640, 480)  # loads the kernel now
 
     def process(self, ctx):
         size = ctx[self.IMAGE_SIZE]

@@ -3,6 +3,7 @@ visibility copy and smoothing."""
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass
 
@@ -53,6 +54,11 @@ class MpTensorsToLandmarks(Calculator):
     NORM_LANDMARKS = Output[np.ndarray]("NORM_LANDMARKS", optional=True)
     LANDMARKS = Output[np.ndarray]("LANDMARKS", optional=True)
     Options = MpTensorsToLandmarksOptions
+
+    def open(self, ctx):
+        o = self.options  # loads the kernel now, not in the first frame
+        decode_landmarks(np.zeros(max(o.num_landmarks, 1) * 5, np.float32), max(o.num_landmarks, 1), 1, 1, 1.0,
+                         True, True, exact_math=RELEASED_EXACT_MATH)
 
     def process(self, ctx):
         tensors = ctx[self.TENSORS]
@@ -114,6 +120,9 @@ class RefineLandmarksFromHeatmapCalculator(Calculator):
     OUT = Output[np.ndarray]("NORM_LANDMARKS")
     Options = RefineLandmarksFromHeatmapCalculatorOptions
 
+    def open(self, ctx):
+        self._refine(np.full((3, 5), 0.5, np.float32), np.zeros((1, 8, 8, 3), np.float32))  # loads the kernel now
+
     def process(self, ctx):
         landmarks, tensors = ctx[self.NORM_LANDMARKS], ctx[self.TENSORS]
         if landmarks is None:
@@ -121,10 +130,12 @@ class RefineLandmarksFromHeatmapCalculator(Calculator):
         if not tensors:
             ctx.send(self.OUT, landmarks)
             return
+        ctx.send(self.OUT, self._refine(landmarks, tensors[0]))
+
+    def _refine(self, landmarks: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
         o = self.options
-        ctx.send(self.OUT, refine_landmarks_from_heatmap(landmarks, tensors[0], o.effective_kernel_size(),
-                                                         o.min_confidence_to_refine, o.refine_presence,
-                                                         o.refine_visibility, exact_math=RELEASED_EXACT_MATH))
+        return refine_landmarks_from_heatmap(landmarks, heatmap, o.effective_kernel_size(), o.min_confidence_to_refine,
+                                             o.refine_presence, o.refine_visibility, exact_math=RELEASED_EXACT_MATH)
 
 
 @calculator("LandmarkLetterboxRemovalCalculator")
@@ -238,6 +249,8 @@ class VisibilitySmoothingCalculator(Calculator):
     def open(self, ctx):
         lp = self.options.low_pass_filter
         self._filter = VisibilityFilter(lp.alpha) if lp is not None else None
+        if lp is not None:  # a throwaway filter: loads the kernel now, not in the first frame
+            VisibilityFilter(lp.alpha).apply(np.ones(33, np.float32))
 
     def process(self, ctx):
         norm = ctx.connected(self.NORM_LANDMARKS)
@@ -308,6 +321,9 @@ class MpLandmarksSmoothing(Calculator):
                                                   f.disable_value_scaling)
         else:
             self._filter = None
+        if self._filter is not None:  # a throwaway copy filters a spread of points: loads the kernels now
+            sample = np.linspace(0.0, 100.0, 33 * 3, dtype=np.float32).reshape(33, 3)
+            copy.deepcopy(self._filter).apply(sample, 0, None)
 
     def process(self, ctx):
         norm = ctx.connected(self.NORM_LANDMARKS)
