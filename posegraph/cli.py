@@ -25,6 +25,18 @@ MEDIA_FLAGS = media.RUN_FLAGS  # flag -> side packet
 OPENING_NOTICE_S = 1.5  # opening longer than this is announced
 
 
+def start_opening_notice(args: argparse.Namespace) -> threading.Timer:
+    """A line on stderr if opening the graph takes over OPENING_NOTICE_S (cancel the timer once it is open): a
+    first run compiles the kernels (~5 s for BlazePose, cached afterwards), which would otherwise pass in silence."""
+    notice = threading.Timer(OPENING_NOTICE_S, print, args=(f"posegraph: opening {args.graph} (loading models; a "
+                             "first run also compiles kernels, which are cached for the next runs) ...",),
+                             kwargs={"file": sys.stderr, "flush": True})
+    notice.daemon = True
+    if not args.quiet:
+        notice.start()
+    return notice
+
+
 def _side_packets(args: argparse.Namespace, declared: list[str], media_flags: bool = True) -> dict[str, Any]:
     """The run's side packets: ``--side KEY=VALUE`` items, the media flags (when the graph reads them as side
     packets) and ``--static``; one usage error for any the graph does not declare."""
@@ -89,13 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         dashboard = Dashboard(graph, port=None if args.dashboard < 0 else args.dashboard, live=monitor)
         print(f"dashboard: {dashboard.start()} (closes when the run ends)", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    # A first run compiles the kernels (~5 s for BlazePose, cached afterwards): say so rather than sit silent
-    notice = threading.Timer(OPENING_NOTICE_S, print, args=(f"posegraph: opening {args.graph} (loading models; a "
-                             "first run also compiles kernels, which are cached for the next runs) ...",),
-                             kwargs={"file": sys.stderr, "flush": True})
-    notice.daemon = True
-    if not args.quiet:
-        notice.start()
+    notice = start_opening_notice(args)
     try:
         graph.start(side)
     except BaseException:

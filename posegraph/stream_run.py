@@ -15,13 +15,17 @@ def run_stream_graph(graph: Any, args: argparse.Namespace) -> int:
     landmark output to ``--landmarks``; ``--side`` sets the graph's side packets. Reports like ``posegraph run``:
     one summary line on stderr, the timing table with ``--profile`` or ``-v``."""
     from .calculators.mediapipe.runner import run_graph_file
-    from .cli import _side_packets
+    from .cli import _side_packets, start_opening_notice
 
     side = _side_packets(args, graph.spec.input_side_packets, media_flags=False)
     started = time.perf_counter()
-    result = run_graph_file(graph, input_path=args.input, output_path=args.output,
-                            landmarks_path=args.landmarks, side=side, max_frames=args.max_frames,
-                            timeout=args.timeout or 600)
+    notice = start_opening_notice(args)
+    try:
+        result = run_graph_file(graph, input_path=args.input, output_path=args.output,
+                                landmarks_path=args.landmarks, side=side, max_frames=args.max_frames,
+                                timeout=args.timeout or 600, on_opened=notice.cancel)
+    finally:
+        notice.cancel()
     wall = time.perf_counter() - started - result.open_s
     if not args.quiet:  # the same line as `posegraph run` of a shipped graph
         outputs = ", ".join(f"{k}={v}" for k, v in result.outputs.items()) or "-"

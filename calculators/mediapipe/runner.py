@@ -130,12 +130,12 @@ class RunResult:
 
 def run_on_frames(graph: Any, frames: Iterable[SourceFrame], plan: StreamPlan, side: dict[str, Any], *,
                   wait_for_graph: bool = True, on_image: Any = None, timeout: float | None = 600,
-                  on_landmarks: Any = None, on_frame_done: Any = None) -> RunResult:
+                  on_landmarks: Any = None, on_frame_done: Any = None, on_opened: Any = None) -> RunResult:
     """Feed `frames` to a posegraph ``Graph`` (not started) and collect its landmark outputs per timestamp.
 
     `on_landmarks(stream, timestamp, value)`, when given, receives the landmark and world landmark packets instead
     of `RunResult.landmarks` / `world_landmarks`; `on_frame_done(timestamp)` is called once the graph has finished
-    a frame (with `wait_for_graph` only)."""
+    a frame (with `wait_for_graph` only); `on_opened()` once the graph has started."""
     result = RunResult(outputs={name: 0 for name in graph.spec.output_streams})
 
     def count(name):
@@ -156,6 +156,8 @@ def run_on_frames(graph: Any, frames: Iterable[SourceFrame], plan: StreamPlan, s
     started = time.perf_counter()
     graph.start(side)
     result.open_s = time.perf_counter() - started
+    if on_opened is not None:
+        on_opened()
     try:
         for item in frames:
             graph.add_packet(plan.image_input, item.frame, timestamp=item.timestamp_us)
@@ -218,8 +220,8 @@ class _LandmarkLines:
 def run_graph_file(graph: Any, *, input_path: str, output_path: str | None = None,
                    landmarks_path: str | None = None, side: dict[str, Any] | None = None,
                    max_frames: int | None = None, timeout: float | None = 600,
-                   timestamps: str = "media") -> RunResult:
-    """`posegraph run FILE` for a graph with an image input stream."""
+                   timestamps: str = "media", on_opened: Any = None) -> RunResult:
+    """`posegraph run FILE` for a graph with an image input stream; `on_opened()` once the graph has started."""
     plan = plan_streams(graph.spec.input_streams, graph.spec.output_streams)
     if output_path and plan.image_output is None:
         raise ValueError(f"the graph has no image output stream to write to {output_path} (expected one of "
@@ -267,7 +269,7 @@ def run_graph_file(graph: Any, *, input_path: str, output_path: str | None = Non
         result = run_on_frames(graph, remember(frames), plan, side or {}, wait_for_graph=not is_camera(input_path),
                                on_image=on_image if output_path else None, timeout=timeout,
                                on_landmarks=None if lines is None else lines.packet,
-                               on_frame_done=None if lines is None else lines.frame_done)
+                               on_frame_done=None if lines is None else lines.frame_done, on_opened=on_opened)
         completed = True
         return result
     finally:
