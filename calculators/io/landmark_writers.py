@@ -30,7 +30,7 @@ import numpy as np
 from ..render.topologies import COCO17, get_topology
 from ..types import Pose
 from .jsonl import JsonlWriter, encode_json, format_float32
-from .partial import PartialFile
+from .partial import PartialFile, check_writable
 
 __all__ = ["LANDMARK_FORMATS", "LandmarksWriter", "coco_keypoints", "landmarks_format", "open_landmarks_writer"]
 
@@ -53,6 +53,7 @@ class LandmarksWriter:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
+        check_writable(self.path)  # a message naming the path, not the temporary file
         self._partial = PartialFile(self.path)
         self.frames_written = 0
         self._closed = False

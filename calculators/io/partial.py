@@ -46,7 +46,11 @@ class PartialFile:
 
     def __init__(self, target: str | os.PathLike[str]):
         self.target = Path(target)
-        check_writable(self.target)
+        if self.target.is_dir():
+            raise IsADirectoryError(f"cannot write {self.target}: it is a folder")
+        folder = self.target.parent
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
         self.path = partial_path(self.target)
         self.done = False
 

@@ -181,8 +181,8 @@ class _LandmarkLines:
 
     def __init__(self, writer: LandmarksWriter, plan: StreamPlan):
         self._writer = writer
+        self._landmarks_stream, self._world_stream = plan.landmarks, plan.world_landmarks
         self._streams = [s for s in (plan.landmarks, plan.world_landmarks) if s is not None]
-        self._landmarks_stream = plan.landmarks
         self._lock = threading.Lock()
         self._frames: dict[int, tuple[int, int, int, str]] = {}  # fed, not written: timestamp -> index, w, h, name
         self._values: dict[str, dict[int, Any]] = {s: {} for s in self._streams}
@@ -212,7 +212,7 @@ class _LandmarkLines:
         for frame_ts in sorted(t for t in self._frames if t <= ts):
             index, width, height, source = self._frames.pop(frame_ts)
             landmarks = self._values[self._landmarks_stream].pop(frame_ts, None)
-            world = self._values[self._streams[-1]].pop(frame_ts, None) if len(self._streams) > 1 else None
+            world = None if self._world_stream is None else self._values[self._world_stream].pop(frame_ts, None)
             poses: list[Pose] = [] if landmarks is None else [to_pose(landmarks, world)]
             self._writer.write_frame(source, index, frame_ts, width, height, poses)
 
