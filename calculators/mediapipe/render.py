@@ -265,6 +265,12 @@ def _thickness(value: float) -> int:
     return min(max(_c_round(value), 1), _MAX_THICKNESS)
 
 
+def _pixel_edges(prim: tuple, width: int, height: int) -> tuple[int, int, int, int]:
+    """A rect or oval primitive's left, top, right, bottom in pixels."""
+    _, left, top, right, bottom = prim[:5]
+    return _c_round(left * width), _c_round(top * height), _c_round(right * width), _c_round(bottom * height)
+
+
 def draw(pixels: np.ndarray, data: RenderData) -> None:
     """Draw RenderData primitives (normalised coordinates) on an RGB image in place, as MediaPipe's CPU
     `AnnotationRenderer` does: pixel = C round(x * width), thickness = C round(thickness) clamped to [1, 32767],
@@ -282,9 +288,9 @@ def draw(pixels: np.ndarray, data: RenderData) -> None:
             cv2.line(pixels, (_c_round(x0 * w), _c_round(y0 * h)), (_c_round(x1 * w), _c_round(y1 * h)),
                      (color.r, color.g, color.b), _thickness(t))
         elif kind == "rect":
-            _, left, top, right, bottom, rot, color, t, filled = prim
+            _, _, _, _, _, rot, color, t, filled = prim
             rgb = (color.r, color.g, color.b)
-            left, top, right, bottom = _c_round(left * w), _c_round(top * h), _c_round(right * w), _c_round(bottom * h)
+            left, top, right, bottom = _pixel_edges(prim, w, h)
             if rot != 0.0:
                 centre = (np.float32(left + right) / np.float32(2.0), np.float32(top + bottom) / np.float32(2.0))
                 corners = np.rint(cv2.boxPoints((centre, (float(right - left), float(bottom - top)),
@@ -298,8 +304,8 @@ def draw(pixels: np.ndarray, data: RenderData) -> None:
             elif right > left and bottom > top:  # cv::rectangle(Rect): nothing for an empty one
                 cv2.rectangle(pixels, (left, top), (right - 1, bottom - 1), rgb, -1 if filled else _thickness(t))
         elif kind == "oval":  # the ellipse inscribed in the rect, centre and axes in C++ integer division
-            _, left, top, right, bottom, rot, color, t, filled = prim
-            left, top, right, bottom = _c_round(left * w), _c_round(top * h), _c_round(right * w), _c_round(bottom * h)
+            _, _, _, _, _, rot, color, t, filled = prim
+            left, top, right, bottom = _pixel_edges(prim, w, h)
             axes = (int((right - left) / 2), int((bottom - top) / 2))
             cv2.ellipse(pixels, (int((left + right) / 2), int((top + bottom) / 2)),
                         (max(0, axes[0]), max(0, axes[1])) if filled else axes, float(rot) / math.pi * 180.0, 0, 360,
