@@ -383,15 +383,11 @@ class Scheduler:
             self._wake(ex)
 
     def _wake(self, ex: Executor) -> None:
-        """Wake a thread for the work waiting in `ex`'s heap: a parked worker, else a parked process() caller."""
+        """Wake a thread for the work waiting in `ex`'s heap: a parked worker, else the process() callers parked in
+        help_until, if `ex` is theirs (the default executor)."""
         if ex.cond.waiting:
             ex.cond.notify()
-        elif self._helpers_parked:
-            self._wake_helpers(ex)
-
-    def _wake_helpers(self, ex: Executor) -> None:
-        """No worker of `ex` waits: wake the process() callers parked in help_until, if `ex` is theirs."""
-        if ex is self.executors[""]:
+        elif self._helpers_parked and ex is self.executors[""]:
             self.state_changed.notify_all()
 
     def check(self, node: NodeRuntime) -> None:
